@@ -1,0 +1,71 @@
+"""A notification as the engine sees it, after the API has validated the request.
+
+Stored as JSON beside the notification row and rebuilt once per notification in
+the dispatcher (not once per delivery), so this stays a plain frozen value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    title: str | None = None
+    body: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    url: str | None = None
+    image: str | None = None
+    sound: str | None = None
+    badge: int | None = None
+    subtitle: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApnsOptions:
+    push_type: str = "alert"
+    priority: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Fallback:
+    content: Content | None = None
+    channels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationSpec:
+    content: Content
+    apns: ApnsOptions = field(default_factory=ApnsOptions)
+    fcm: dict[str, Any] = field(default_factory=dict)
+    webpush: dict[str, Any] = field(default_factory=dict)
+    category: str | None = None
+    priority: str = "normal"
+    ttl_seconds: int | None = None
+    collapse_key: str | None = None
+    fallback: Fallback = field(default_factory=Fallback)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> NotificationSpec:
+        fallback_raw = raw.get("fallback") or {}
+        fallback_content = fallback_raw.get("content")
+        return cls(
+            content=Content(**(raw.get("content") or {})),
+            apns=ApnsOptions(**(raw.get("apns") or {})),
+            fcm=dict(raw.get("fcm") or {}),
+            webpush=dict(raw.get("webpush") or {}),
+            category=raw.get("category"),
+            priority=raw.get("priority") or "normal",
+            ttl_seconds=raw.get("ttl_seconds"),
+            collapse_key=raw.get("collapse_key"),
+            fallback=Fallback(
+                content=Content(**fallback_content) if fallback_content else None,
+                channels=tuple(fallback_raw.get("channels") or ()),
+            ),
+        )

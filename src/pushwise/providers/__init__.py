@@ -1,0 +1,1 @@
+"""Provider adapters: one per channel, each behind the `Provider` protocol."""

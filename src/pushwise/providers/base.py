@@ -1,0 +1,37 @@
+"""The one small protocol every channel adapter implements.
+
+The engine hands a provider a `Dispatch` (everything needed to send one delivery)
+and gets back an `Outcome` from the shared error model. A provider never raises
+for a provider-side failure: timeouts, lost connections and rejections are all
+outcomes, so the engine has exactly one path to handle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pushwise.domain.notification import NotificationSpec
+from pushwise.domain.outcomes import Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatch:
+    delivery_id: int
+    app_id: str
+    notification_id: str
+    channel: str
+    token: str
+    spec: NotificationSpec
+    expires_at: float | None
+    attempt: int
+    subscription: dict[str, Any] | None = None
+    user_id: str | None = None
+
+
+class Provider(Protocol):
+    channel: str
+
+    async def send(self, dispatch: Dispatch) -> Outcome: ...
+
+    async def close(self) -> None: ...

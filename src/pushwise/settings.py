@@ -1,0 +1,99 @@
+"""Configuration: environment variables `PUSHWISE_*` over an optional TOML file over defaults.
+
+Only the composition root (`bootstrap.py`) and the CLI read settings; everything
+else receives the values it needs as arguments.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, get_type_hints
+
+ENV_PREFIX = "PUSHWISE_"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///./pushwise.db"
+    admin_key: str | None = None
+    # Key that encrypts provider secrets at rest and signs user tokens. When unset,
+    # a random key is created once in `secret_key_file` (embedded single-machine default).
+    secret_key: str | None = None
+    secret_key_file: str = "./pushwise.key"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    allow_private_endpoints: bool = False
+    log_level: str = "info"
+    max_body_bytes: int = 1_048_576
+    db_pool_size: int = 10
+    # delivery engine
+    worker_batch_size: int = 500
+    worker_concurrency: int = 4
+    worker_lease_seconds: float = 60.0
+    worker_poll_seconds: float = 0.2
+    send_timeout_seconds: float = 10.0
+    retry_base_seconds: float = 1.0
+    retry_cap_seconds: float = 600.0
+    retry_max_attempts: int = 8
+    default_ttl_seconds: int = 28 * 24 * 3600
+    auto_migrate: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def load_settings(environ: Mapping[str, str] | None = None, config_file: str | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    path = config_file or env.get(ENV_PREFIX + "CONFIG")
+    if path:
+        values.update(_read_toml(Path(path)))
+    hints = get_type_hints(Settings)
+    for item in fields(Settings):
+        raw = env.get(ENV_PREFIX + item.name.upper())
+        if raw is not None and item.name != "extra":
+            values[item.name] = _coerce(item.name, raw, hints[item.name])
+    known = {f.name for f in fields(Settings)}
+    extra = {k: v for k, v in values.items() if k not in known}
+    values = {k: v for k, v in values.items() if k in known}
+    return Settings(**values, extra=extra) if extra else Settings(**values)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise SettingsError(f"cannot read settings file {path}: {error}") from error
+    section = data.get("pushwise", data)
+    return dict(section)
+
+
+def _coerce(name: str, raw: str, hint: Any) -> Any:
+    text = str(hint)
+    try:
+        if hint is bool or text == "bool":
+            lowered = raw.strip().lower()
+            if lowered in _TRUE:
+                return True
+            if lowered in _FALSE:
+                return False
+            raise ValueError(raw)
+        if hint is int:
+            return int(raw)
+        if hint is float:
+            return float(raw)
+    except ValueError as error:
+        raise SettingsError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {text}") from error
+    return raw

@@ -1,0 +1,1 @@
+"""Persistence: schema, repositories and the durable delivery queue."""
