@@ -47,6 +47,8 @@ class NotificationSpec:
     ttl_seconds: int | None = None
     collapse_key: str | None = None
     fallback: Fallback = field(default_factory=Fallback)
+    # "HH:MM" in each recipient's own time zone, instead of one instant for everyone.
+    send_local_time: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -64,6 +66,7 @@ class NotificationSpec:
             priority=raw.get("priority") or "normal",
             ttl_seconds=raw.get("ttl_seconds"),
             collapse_key=raw.get("collapse_key"),
+            send_local_time=raw.get("send_local_time"),
             fallback=Fallback(
                 content=Content(**fallback_content) if fallback_content else None,
                 channels=tuple(fallback_raw.get("channels") or ()),

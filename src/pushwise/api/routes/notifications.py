@@ -1,0 +1,148 @@
+"""`/v1/notifications`: accept (202), status with counts, delivery listing, cancel."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Depends, Header, Query, status
+
+from pushwise.api.auth import Principal, require_server
+from pushwise.api.deps import get_services
+from pushwise.api.errors import ApiError
+from pushwise.api.schemas.notifications import (
+    AcceptedOut,
+    CancelOut,
+    DeliveryOut,
+    DeliveryPage,
+    LastError,
+    LocalTime,
+    NotificationIn,
+    NotificationOut,
+)
+from pushwise.bootstrap import Services
+from pushwise.delivery.engine import AcceptRequest
+from pushwise.domain.apns_message import PayloadTooLarge, render
+from pushwise.domain.notification import NotificationSpec
+from pushwise.domain.states import DeliveryState
+from pushwise.store.notifications import IdempotencyConflict, Target, UnknownDevices
+
+router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
+
+Server = Annotated[Principal, Depends(require_server)]
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def _when(epoch: float | None) -> datetime | None:
+    return datetime.fromtimestamp(epoch, UTC) if epoch is not None else None
+
+
+def _spec_of(body: NotificationIn) -> NotificationSpec:
+    raw = body.model_dump(exclude={"to", "send_at"})
+    if isinstance(body.send_at, LocalTime):
+        raw["send_local_time"] = body.send_at.local_time
+    return NotificationSpec.from_dict(raw)
+
+
+def _refuse_oversize(spec: NotificationSpec) -> None:
+    """Refuse at the API what no provider would take, instead of failing every delivery later."""
+    try:
+        render(spec, topic="x", expires_at=None, delivery_id=0)
+    except PayloadTooLarge as error:
+        if spec.fallback.content is None:
+            raise ApiError(422, "payload_too_large", str(error), "content") from error
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=AcceptedOut)
+async def accept_notification(
+    body: NotificationIn,
+    principal: Server,
+    services: ServicesDep,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> AcceptedOut:
+    spec = _spec_of(body)
+    _refuse_oversize(spec)
+    send_at = body.send_at.timestamp() if isinstance(body.send_at, datetime) else None
+    request_hash = hashlib.sha256(orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)).hexdigest()
+    target = Target(tuple(body.to.user_ids), tuple(body.to.device_ids), body.to.all)
+    try:
+        accepted = await services.engine.accept(
+            principal.app_id_required,
+            AcceptRequest(spec, target, send_at, idempotency_key, request_hash if idempotency_key else None),
+        )
+    except IdempotencyConflict as error:
+        raise ApiError(409, "idempotency_conflict",
+                       "this Idempotency-Key was already used with a different request body") from error
+    except UnknownDevices as error:
+        raise ApiError(422, "unknown_device", f"no such device in this app: {', '.join(error.device_ids[:10])}",
+                       "to.device_ids") from error
+    return AcceptedOut(id=accepted.id, status="accepted", recipients=accepted.recipients)
+
+
+@router.get("/{notification_id}", response_model=NotificationOut)
+async def get_notification(notification_id: str, principal: Server, services: ServicesDep) -> NotificationOut:
+    repository = services.engine.notifications
+    found = await repository.get(principal.app_id_required, notification_id)
+    if found is None:
+        raise ApiError(404, "not_found", "no such notification")
+    counts = await repository.counts(notification_id)
+    return NotificationOut(
+        id=found.id, status=_status(found.cancelled_at, counts), created_at=_when(found.created_at),  # type: ignore[arg-type]
+        recipients=found.recipients, priority=found.priority, category=found.category,
+        send_at=_when(found.send_at), expires_at=_when(found.expires_at), cancelled_at=_when(found.cancelled_at),
+        counts=counts,
+    )
+
+
+def _status(cancelled_at: float | None, counts: dict[str, int]) -> str:
+    pending = sum(counts[s.value] for s in (DeliveryState.QUEUED, DeliveryState.SENDING, DeliveryState.RETRYING))
+    if cancelled_at is not None:
+        return "cancelled" if pending == 0 else "cancelling"
+    if pending == 0:
+        return "completed"
+    untouched = counts[DeliveryState.QUEUED.value] == sum(counts.values())
+    return "accepted" if untouched else "sending"
+
+
+@router.get("/{notification_id}/deliveries", response_model=DeliveryPage)
+async def list_deliveries(
+    notification_id: str,
+    principal: Server,
+    services: ServicesDep,
+    state: Annotated[DeliveryState | None, Query()] = None,
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> DeliveryPage:
+    repository = services.engine.notifications
+    if await repository.get(principal.app_id_required, notification_id) is None:
+        raise ApiError(404, "not_found", "no such notification")
+    if cursor is not None and not cursor.isdigit():
+        raise ApiError(400, "invalid_cursor", "cursor must be a value returned as next_cursor", "cursor")
+    rows = await repository.deliveries(
+        principal.app_id_required, notification_id, state=state.value if state else None,
+        after_id=int(cursor or 0), limit=limit,
+    )
+    items = [
+        DeliveryOut(
+            id=str(row.id), device_id=row.device_id, user_id=row.user_external_id, channel=row.channel,
+            state=row.state, attempts=row.attempts,
+            last_error=LastError(reason=row.last_reason, provider_status=row.last_status)
+            if row.last_reason else None,
+            sent_at=_when(row.sent_at), outcome_at=_when(row.outcome_at),
+            next_attempt_at=_when(row.due_at) if row.state == DeliveryState.RETRYING.value else None,
+        )
+        for row in rows
+    ]
+    return DeliveryPage(items=items, next_cursor=str(rows[-1].id) if len(rows) == limit else None)
+
+
+@router.post("/{notification_id}/cancel", response_model=CancelOut)
+async def cancel_notification(notification_id: str, principal: Server, services: ServicesDep) -> CancelOut:
+    stopped = await services.engine.notifications.cancel(
+        principal.app_id_required, notification_id, services.clock.now()
+    )
+    if stopped is None:
+        raise ApiError(404, "not_found", "no such notification")
+    return CancelOut(id=notification_id, status="cancelled", cancelled=stopped)

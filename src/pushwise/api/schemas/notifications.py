@@ -1,0 +1,163 @@
+"""Request and response shapes of `/v1/notifications` (API.md, Notifications)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from pushwise.domain.apns_message import MAX_COLLAPSE_ID_BYTES, PUSH_TYPES
+
+MAX_TARGETS = 10_000
+MAX_TTL_SECONDS = 2_419_200  # the longest any provider keeps a message (FCM: 28 days)
+FALLBACK_CHANNELS = ("inbox", "email", "apns", "fcm", "webpush", "webhook")
+
+ShortText = Annotated[str, Field(max_length=4096)]
+Identifier = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TargetIn(Strict):
+    user_ids: list[Identifier] = Field(default_factory=list, max_length=MAX_TARGETS)
+    device_ids: list[Identifier] = Field(default_factory=list, max_length=MAX_TARGETS)
+    segment: dict[str, Any] | None = None
+    all: bool = False
+
+    @model_validator(mode="after")
+    def _has_audience(self) -> TargetIn:
+        if self.segment is not None:
+            raise ValueError("segment targeting is not available yet; use user_ids, device_ids or all")
+        if not (self.user_ids or self.device_ids or self.all):
+            raise ValueError("name at least one recipient: user_ids, device_ids or all=true")
+        return self
+
+
+class ContentIn(Strict):
+    title: ShortText | None = None
+    subtitle: ShortText | None = None
+    body: ShortText | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+    url: Annotated[str, Field(max_length=2048)] | None = None
+    image: Annotated[str, Field(max_length=2048)] | None = None
+    sound: Annotated[str, Field(max_length=256)] | None = None
+    badge: Annotated[int, Field(ge=0, le=999_999)] | None = None
+
+    @field_validator("data")
+    @classmethod
+    def _data_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if "aps" in value:
+            raise ValueError("'aps' is reserved by APNs; put APNs fields in apns.payload")
+        return value
+
+
+class ApnsIn(Strict):
+    push_type: str = "alert"
+    priority: Literal[1, 5, 10] | None = None
+    headers: dict[str, Annotated[str, Field(max_length=256)]] = Field(default_factory=dict)
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("push_type")
+    @classmethod
+    def _known_push_type(cls, value: str) -> str:
+        if value not in PUSH_TYPES:
+            raise ValueError(f"unknown APNs push type; use one of {', '.join(sorted(PUSH_TYPES))}")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _apns_headers_only(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not name.lower().startswith("apns-") or name.lower() == "apns-topic":
+                raise ValueError(f"header {name!r} is not an APNs request header pushwise lets you set")
+        return value
+
+
+class LocalTime(Strict):
+    local_time: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+
+
+class FallbackIn(Strict):
+    content: ContentIn | None = None
+    channels: list[Literal["inbox", "email", "apns", "fcm", "webpush", "webhook"]] = Field(
+        default_factory=list, max_length=len(FALLBACK_CHANNELS)
+    )
+
+
+class NotificationIn(Strict):
+    to: TargetIn
+    content: ContentIn
+    apns: ApnsIn = Field(default_factory=ApnsIn)
+    fcm: dict[str, Any] = Field(default_factory=dict)
+    webpush: dict[str, Any] = Field(default_factory=dict)
+    category: Annotated[str, Field(max_length=64)] | None = None
+    priority: Literal["transactional", "normal"] = "normal"
+    ttl_seconds: Annotated[int, Field(ge=0, le=MAX_TTL_SECONDS)] | None = None
+    collapse_key: str | None = None
+    send_at: AwareDatetime | LocalTime | None = None
+    fallback: FallbackIn = Field(default_factory=FallbackIn)
+
+    @field_validator("collapse_key")
+    @classmethod
+    def _collapse_key_fits(cls, value: str | None) -> str | None:
+        if value is not None and not 0 < len(value.encode()) <= MAX_COLLAPSE_ID_BYTES:
+            raise ValueError(f"collapse_key must be 1 to {MAX_COLLAPSE_ID_BYTES} bytes")
+        return value
+
+    @model_validator(mode="after")
+    def _visible_or_background(self) -> NotificationIn:
+        silent = self.apns.push_type == "background"
+        if not silent and not (self.content.title or self.content.body):
+            raise ValueError("content needs a title or a body (or send apns.push_type=background)")
+        return self
+
+
+class AcceptedOut(BaseModel):
+    id: str
+    status: str
+    recipients: int
+
+
+class NotificationOut(BaseModel):
+    id: str
+    status: str
+    created_at: datetime
+    recipients: int
+    priority: str
+    category: str | None
+    send_at: datetime | None
+    expires_at: datetime | None
+    cancelled_at: datetime | None
+    counts: dict[str, int]
+
+
+class LastError(BaseModel):
+    reason: str | None
+    provider_status: int | None
+
+
+class DeliveryOut(BaseModel):
+    id: str
+    device_id: str | None
+    user_id: str | None
+    channel: str
+    state: str
+    attempts: int
+    last_error: LastError | None
+    sent_at: datetime | None
+    outcome_at: datetime | None
+    next_attempt_at: datetime | None
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryOut]
+    next_cursor: str | None
+
+
+class CancelOut(BaseModel):
+    id: str
+    status: str
+    cancelled: int

@@ -1,0 +1,1 @@
+"""The delivery engine: acceptance, the dispatcher loop, provider resolution."""

@@ -1,0 +1,79 @@
+"""The engine as a library: accept, cancel and inspect notifications, and run workers.
+
+The HTTP API is one face of this class; tests, the demo and embedders drive the
+same object in-process, with the same guarantees.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from pushwise.domain.clock import Clock
+from pushwise.domain.notification import NotificationSpec
+from pushwise.domain.states import lane_for
+from pushwise.delivery.providers import ProviderRegistry
+from pushwise.delivery.worker import DeliveryWorker, WorkerOptions
+from pushwise.store.db import Database
+from pushwise.store.notifications import Accepted, NewNotification, NotificationRepository, Target
+from pushwise.store.queue import DeliveryQueue
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptRequest:
+    spec: NotificationSpec
+    target: Target
+    send_at: float | None = None
+    idempotency_key: str | None = None
+    request_hash: str | None = None
+
+
+class Engine:
+    def __init__(
+        self,
+        db: Database,
+        providers: ProviderRegistry,
+        clock: Clock,
+        rng: random.Random,
+        *,
+        worker_options: WorkerOptions,
+        default_ttl_seconds: int,
+    ) -> None:
+        self.notifications = NotificationRepository(db)
+        self.queue = DeliveryQueue(db)
+        self.providers = providers
+        self._clock = clock
+        self._rng = rng
+        self._worker_options = worker_options
+        self._default_ttl = default_ttl_seconds
+        self._local_workers: list[DeliveryWorker] = []
+
+    async def accept(self, app_id: str, request: AcceptRequest) -> Accepted:
+        now = self._clock.now()
+        spec = request.spec
+        starts_at = max(now, request.send_at or now)
+        ttl = spec.ttl_seconds if spec.ttl_seconds is not None else self._default_ttl
+        accepted = await self.notifications.accept(
+            NewNotification(
+                app_id=app_id, spec=spec.to_dict(), target=request.target, priority=spec.priority,
+                lane=lane_for(spec.priority), category=spec.category, send_at=request.send_at,
+                expires_at=starts_at + ttl, idempotency_key=request.idempotency_key,
+                request_hash=request.request_hash,
+            ),
+            now,
+        )
+        if accepted.recipients and not accepted.replayed:
+            for worker in self._local_workers:
+                worker.wake()
+        return accepted
+
+    def worker(self, *, owner: str | None = None, options: WorkerOptions | None = None) -> DeliveryWorker:
+        worker = DeliveryWorker(
+            self.queue, self.notifications, self.providers, self._clock, self._rng,
+            options or self._worker_options, owner=owner,
+        )
+        self._local_workers.append(worker)
+        return worker
+
+    async def close(self) -> None:
+        await self.providers.close()

@@ -1,0 +1,66 @@
+"""From an outcome to a delivery's next state: the rules behind retries and pruning.
+
+Pure, so the same rules can be checked by property tests and replayed on a
+simulated clock.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from pushwise.domain.backoff import RetryPolicy, decide_retry
+from pushwise.domain.outcomes import Outcome, OutcomeKind
+from pushwise.domain.states import DeliveryState
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """What to write for one delivery after one attempt (or a decision not to attempt)."""
+
+    state: DeliveryState
+    due_at: float | None
+    reason: str | None
+    deactivate_device: bool = False
+
+
+def after_attempt(
+    outcome: Outcome,
+    *,
+    attempts_made: int,
+    now: float,
+    expires_at: float | None,
+    policy: RetryPolicy,
+    rng: random.Random,
+) -> Progress:
+    kind = outcome.kind
+    if kind is OutcomeKind.DELIVERED:
+        return Progress(DeliveryState.DELIVERED, None, None)
+    if kind is OutcomeKind.TOKEN_DEAD:
+        return Progress(DeliveryState.FAILED, None, outcome.reason, deactivate_device=True)
+    if kind in (OutcomeKind.RETRY, OutcomeKind.REFRESH_CREDENTIALS):
+        decision = decide_retry(
+            attempts_made=attempts_made, now=now, expires_at=expires_at,
+            retry_after=outcome.retry_after, policy=policy, rng=rng,
+        )
+        if decision.retry_at is not None:
+            return Progress(DeliveryState.RETRYING, decision.retry_at, outcome.reason)
+        if decision.give_up_reason == "expired":
+            return Progress(DeliveryState.EXPIRED, None, outcome.reason)
+        return Progress(DeliveryState.FAILED, None, outcome.reason)
+    # Configuration errors and permanent rejections: retrying cannot help.
+    return Progress(DeliveryState.FAILED, None, outcome.reason)
+
+
+def expired_before_send() -> Progress:
+    return Progress(DeliveryState.EXPIRED, None, "Expired")
+
+
+def device_gone(reason: str) -> Progress:
+    """The device was pruned (or removed) after this delivery was planned: never send to it."""
+    return Progress(DeliveryState.FAILED, None, reason)
+
+
+def wait_until(due_at: float) -> Progress:
+    """Not yet: put the delivery back, unattempted, until `due_at`."""
+    return Progress(DeliveryState.QUEUED, due_at, None)

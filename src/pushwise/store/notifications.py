@@ -1,0 +1,247 @@
+"""Notifications: durable acceptance, audience expansion in SQL, status and listings.
+
+Acceptance writes the notification and all its deliveries in one transaction, so
+once the API answers 202 nothing can be lost. The audience is expanded inside the
+database with `INSERT ... SELECT`: a send to a million devices never loads a
+million rows into Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, func, insert, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from pushwise.domain.states import DeliveryState
+from pushwise.store.db import Database
+from pushwise.store.ids import new_id
+from pushwise.store.schema import attempts, deliveries, devices, notifications, users
+
+CHANNEL_OF_PLATFORM = {"ios": "apns", "android": "fcm", "web": "webpush"}
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    user_ids: tuple[str, ...] = ()
+    device_ids: tuple[str, ...] = ()
+    everyone: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NewNotification:
+    app_id: str
+    spec: dict[str, Any]
+    target: Target
+    priority: str
+    lane: int
+    category: str | None
+    send_at: float | None
+    expires_at: float | None
+    idempotency_key: str | None
+    request_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    id: str
+    recipients: int
+    created_at: float
+    replayed: bool = False
+
+
+class IdempotencyConflict(Exception):
+    """The key was used before with a different request body."""
+
+
+class UnknownDevices(Exception):
+    def __init__(self, device_ids: Sequence[str]) -> None:
+        super().__init__(", ".join(device_ids))
+        self.device_ids = list(device_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRow:
+    id: str
+    app_id: str
+    priority: str
+    category: str | None
+    created_at: float
+    send_at: float | None
+    expires_at: float | None
+    recipients: int
+    cancelled_at: float | None
+
+
+class NotificationRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def accept(self, new: NewNotification, now: float) -> Accepted:
+        if new.idempotency_key:
+            previous = await self._find_by_key(new.app_id, new.idempotency_key)
+            if previous is not None:
+                return self._replay(previous, new)
+        try:
+            async with self._db.write.begin() as conn:
+                await self._check_devices(conn, new)
+                notification_id = new_id("ntf")
+                await conn.execute(insert(notifications).values(
+                    id=notification_id, app_id=new.app_id, spec=new.spec,
+                    target={"user_ids": list(new.target.user_ids), "device_ids": list(new.target.device_ids),
+                            "all": new.target.everyone},
+                    priority=new.priority, category=new.category, created_at=now, send_at=new.send_at,
+                    expires_at=new.expires_at, recipients=0, idempotency_key=new.idempotency_key,
+                    request_hash=new.request_hash,
+                ))
+                recipients = await self._expand(conn, notification_id, new, now)
+                await conn.execute(
+                    update(notifications).where(notifications.c.id == notification_id).values(recipients=recipients)
+                )
+        except IntegrityError:
+            # A concurrent request with the same Idempotency-Key won the race.
+            previous = await self._find_by_key(new.app_id, new.idempotency_key or "")
+            if previous is None:
+                raise
+            return self._replay(previous, new)
+        return Accepted(notification_id, recipients, now)
+
+    async def _find_by_key(self, app_id: str, key: str) -> Any:
+        async with self._db.read.connect() as conn:
+            result = await conn.execute(
+                select(notifications.c.id, notifications.c.recipients, notifications.c.created_at,
+                       notifications.c.request_hash)
+                .where(notifications.c.app_id == app_id, notifications.c.idempotency_key == key)
+            )
+            return result.first()
+
+    @staticmethod
+    def _replay(previous: Any, new: NewNotification) -> Accepted:
+        if previous.request_hash != new.request_hash:
+            raise IdempotencyConflict(new.idempotency_key)
+        return Accepted(previous.id, previous.recipients, previous.created_at, replayed=True)
+
+    async def _check_devices(self, conn: AsyncConnection, new: NewNotification) -> None:
+        wanted = set(new.target.device_ids)
+        if not wanted:
+            return
+        found = await conn.execute(
+            select(devices.c.id).where(devices.c.app_id == new.app_id, devices.c.id.in_(wanted))
+        )
+        missing = wanted - {row.id for row in found}
+        if missing:
+            raise UnknownDevices(sorted(missing))
+
+    async def _expand(self, conn: AsyncConnection, notification_id: str, new: NewNotification, now: float) -> int:
+        target = new.target
+        conditions = []
+        if target.everyone:
+            conditions.append(literal(True))
+        if target.device_ids:
+            conditions.append(devices.c.id.in_(target.device_ids))
+        if target.user_ids:
+            user_keys = select(users.c.id).where(
+                users.c.app_id == new.app_id, users.c.external_id.in_(target.user_ids)
+            )
+            conditions.append(devices.c.user_id.in_(user_keys))
+        if not conditions:
+            return 0
+        channel = case(CHANNEL_OF_PLATFORM, value=devices.c.platform, else_=devices.c.platform)
+        due_at = new.send_at if new.send_at is not None and new.send_at > now else now
+        audience = select(
+            literal(notification_id), devices.c.app_id, devices.c.id, devices.c.user_id, channel,
+            literal(DeliveryState.QUEUED.value), literal(new.lane), literal(0), literal(due_at), literal(now),
+        ).where(devices.c.app_id == new.app_id, devices.c.active, or_(*conditions))
+        result = await conn.execute(
+            insert(deliveries).from_select(
+                ["notification_id", "app_id", "device_id", "user_id", "channel", "state", "lane", "attempts",
+                 "due_at", "accepted_at"],
+                audience,
+            )
+        )
+        return int(result.rowcount or 0)
+
+    async def get(self, app_id: str, notification_id: str) -> NotificationRow | None:
+        async with self._db.read.connect() as conn:
+            row = (await conn.execute(
+                select(notifications.c.id, notifications.c.app_id, notifications.c.priority,
+                       notifications.c.category, notifications.c.created_at, notifications.c.send_at,
+                       notifications.c.expires_at, notifications.c.recipients, notifications.c.cancelled_at)
+                .where(notifications.c.id == notification_id, notifications.c.app_id == app_id)
+            )).first()
+        return NotificationRow(**row._mapping) if row else None
+
+    async def counts(self, notification_id: str) -> dict[str, int]:
+        async with self._db.read.connect() as conn:
+            rows = await conn.execute(
+                select(deliveries.c.state, func.count())
+                .where(deliveries.c.notification_id == notification_id)
+                .group_by(deliveries.c.state)
+            )
+            found = {state: int(count) for state, count in rows}
+        return {state.value: found.get(state.value, 0) for state in DeliveryState}
+
+    async def specs(self, notification_ids: Sequence[str]) -> dict[str, Any]:
+        """Spec, creation and expiry time per notification, for the dispatcher's cache."""
+        async with self._db.read.connect() as conn:
+            rows = await conn.execute(
+                select(notifications.c.id, notifications.c.spec, notifications.c.created_at,
+                       notifications.c.expires_at)
+                .where(notifications.c.id.in_(notification_ids))
+            )
+            return {row.id: row for row in rows}
+
+    async def cancel(self, app_id: str, notification_id: str, now: float) -> int | None:
+        """Cancel what has not been sent yet; returns how many deliveries it stopped."""
+        async with self._db.write.begin() as conn:
+            found = await conn.execute(
+                update(notifications)
+                .where(notifications.c.id == notification_id, notifications.c.app_id == app_id)
+                .values(cancelled_at=func.coalesce(notifications.c.cancelled_at, now))
+            )
+            if not found.rowcount:
+                return None
+            stopped = await conn.execute(
+                update(deliveries)
+                .where(deliveries.c.notification_id == notification_id,
+                       deliveries.c.state.in_([DeliveryState.QUEUED.value, DeliveryState.RETRYING.value]))
+                .values(state=DeliveryState.CANCELLED.value, due_at=None, outcome_at=now,
+                        last_reason="Cancelled")
+            )
+            return int(stopped.rowcount or 0)
+
+    async def deliveries(
+        self, app_id: str, notification_id: str, *, state: str | None, after_id: int, limit: int
+    ) -> list[Any]:
+        query = (
+            select(deliveries.c.id, deliveries.c.device_id, deliveries.c.user_id, deliveries.c.channel,
+                   deliveries.c.state, deliveries.c.attempts, deliveries.c.last_reason, deliveries.c.last_status,
+                   deliveries.c.sent_at, deliveries.c.outcome_at, deliveries.c.due_at,
+                   users.c.external_id.label("user_external_id"))
+            .select_from(deliveries.outerjoin(users, users.c.id == deliveries.c.user_id))
+            .where(deliveries.c.notification_id == notification_id, deliveries.c.app_id == app_id,
+                   deliveries.c.id > after_id)
+            .order_by(deliveries.c.id)
+            .limit(limit)
+        )
+        if state:
+            query = query.where(deliveries.c.state == state)
+        async with self._db.read.connect() as conn:
+            return list(await conn.execute(query))
+
+    async def attempts_of(self, delivery_ids: Sequence[int]) -> dict[int, list[Any]]:
+        if not delivery_ids:
+            return {}
+        async with self._db.read.connect() as conn:
+            rows = await conn.execute(
+                select(attempts).where(attempts.c.delivery_id.in_(delivery_ids))
+                .order_by(attempts.c.delivery_id, attempts.c.attempt)
+            )
+            trail: dict[int, list[Any]] = {}
+            for row in rows:
+                trail.setdefault(row.delivery_id, []).append(row)
+            return trail
+

@@ -1,0 +1,165 @@
+"""The durable delivery queue: claim with a lease, record outcomes, give back.
+
+A pending delivery carries `due_at`, the moment the queue may claim it. Claiming
+sets `state = sending` and moves `due_at` to the end of the lease, so a delivery
+whose worker died is simply due again when its lease runs out: no separate reaper.
+Final states clear `due_at`, which drops the row from the partial claim index.
+
+Claims and outcomes are written in batches, one transaction each, through the
+single write connection (SQLite) or the pool (PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select, text, update
+
+from pushwise.domain.states import DeliveryState
+from pushwise.store.db import Database
+from pushwise.store.schema import attempts, deliveries, devices, users
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    id: int
+    notification_id: str
+    app_id: str
+    device_id: str | None
+    user_id: str | None
+    channel: str
+    attempts: int
+    token: str | None
+    subscription: dict[str, Any] | None
+    device_active: bool
+    timezone: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryUpdate:
+    """The result of handling one claimed delivery, written back in a batch."""
+
+    delivery_id: int
+    state: DeliveryState
+    attempts: int
+    due_at: float | None
+    reason: str | None
+    provider_status: int | None = None
+    provider_message_id: str | None = None
+    sent: bool = False
+    attempt_outcome: str | None = None  # set when a send was attempted: the outcome kind
+    device_to_deactivate: str | None = None
+
+
+_CLAIM_SQLITE = text(
+    """
+    UPDATE deliveries SET state = 'sending', due_at = :lease_until, lease_owner = :owner
+    WHERE id IN (
+        SELECT id FROM deliveries
+        WHERE due_at IS NOT NULL AND due_at <= :now
+        ORDER BY lane, due_at
+        LIMIT :limit
+    )
+    RETURNING id, notification_id, app_id, device_id, user_id, channel, attempts
+    """
+)
+
+
+class DeliveryQueue:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def claim(self, owner: str, *, limit: int, now: float, lease_seconds: float) -> list[ClaimedDelivery]:
+        async with self._db.write.begin() as conn:
+            rows = list(await conn.execute(
+                _CLAIM_SQLITE, {"lease_until": now + lease_seconds, "owner": owner, "now": now, "limit": limit}
+            ))
+        if not rows:
+            return []
+        device_ids = list({row.device_id for row in rows if row.device_id})
+        targets: dict[str, Any] = {}
+        if device_ids:
+            async with self._db.read.connect() as conn:
+                found = await conn.execute(
+                    select(devices.c.id, devices.c.token, devices.c.subscription, devices.c.active,
+                           func.coalesce(devices.c.timezone, users.c.timezone).label("timezone"))
+                    .select_from(devices.outerjoin(users, users.c.id == devices.c.user_id))
+                    .where(devices.c.id.in_(device_ids))
+                )
+                targets = {row.id: row for row in found}
+        claimed = []
+        for row in rows:
+            device = targets.get(row.device_id) if row.device_id else None
+            claimed.append(ClaimedDelivery(
+                id=row.id, notification_id=row.notification_id, app_id=row.app_id, device_id=row.device_id,
+                user_id=row.user_id, channel=row.channel, attempts=row.attempts,
+                token=device.token if device else None,
+                subscription=device.subscription if device else None,
+                device_active=bool(device.active) if device else False,
+                timezone=device.timezone if device else None,
+            ))
+        claimed.sort(key=lambda item: item.id)
+        return claimed
+
+    async def record(self, owner: str, updates: Sequence[DeliveryUpdate], now: float) -> None:
+        """Write a batch of outcomes in one transaction.
+
+        The `lease_owner` guard means a worker whose lease ran out (and whose
+        delivery another worker took over) cannot overwrite the new owner's result.
+        """
+        if not updates:
+            return
+        delivery_rows = [
+            {"b_id": u.delivery_id, "b_owner": owner, "state": u.state.value, "attempts": u.attempts,
+             "due_at": u.due_at, "last_reason": u.reason, "last_status": u.provider_status,
+             "provider_message_id": u.provider_message_id, "outcome_at": now if u.state.is_final else None,
+             "sent_at": now if u.sent else None}
+            for u in updates
+        ]
+        attempt_rows = [
+            {"delivery_id": u.delivery_id, "attempt": u.attempts, "at": now, "outcome": u.attempt_outcome,
+             "reason": u.reason, "provider_status": u.provider_status,
+             "retry_at": u.due_at if u.state is DeliveryState.RETRYING else None}
+            for u in updates if u.attempt_outcome is not None
+        ]
+        dead = [{"b_device": u.device_to_deactivate, "reason": u.reason or "TokenDead", "at": now}
+                for u in updates if u.device_to_deactivate]
+        async with self._db.write.begin() as conn:
+            await conn.execute(_RECORD, delivery_rows)
+            if attempt_rows:
+                await conn.execute(insert(attempts), attempt_rows)
+            if dead:
+                await conn.execute(_DEACTIVATE, dead)
+
+    async def release(self, owner: str, delivery_ids: Sequence[int], now: float) -> None:
+        """Give unsent claims back at once (graceful shutdown), instead of waiting out the lease."""
+        if not delivery_ids:
+            return
+        async with self._db.write.begin() as conn:
+            await conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(delivery_ids), deliveries.c.lease_owner == owner,
+                       deliveries.c.state == DeliveryState.SENDING.value)
+                .values(state=DeliveryState.QUEUED.value, due_at=now, lease_owner=None)
+            )
+
+
+_RECORD = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("b_id"), deliveries.c.lease_owner == bindparam("b_owner"))
+    .values(
+        state=bindparam("state"), attempts=bindparam("attempts"), due_at=bindparam("due_at"), lease_owner=None,
+        last_reason=bindparam("last_reason"), last_status=bindparam("last_status"),
+        provider_message_id=bindparam("provider_message_id"), outcome_at=bindparam("outcome_at"),
+        sent_at=func.coalesce(bindparam("sent_at"), deliveries.c.sent_at),
+    )
+)
+
+_DEACTIVATE = (
+    update(devices)
+    .where(devices.c.id == bindparam("b_device"), devices.c.active)
+    .values(active=False, deactivated_reason=bindparam("reason"), deactivated_at=bindparam("at"),
+            updated_at=bindparam("at"))
+)
