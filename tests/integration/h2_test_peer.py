@@ -176,6 +176,8 @@ class H2TestPeer:
         self.stats.headers.append(headers)
         self.stats.bodies.append(bytes(body))
         reply = self.behaviour.body
+        if writer.is_closing():
+            return
         try:
             conn.send_headers(stream_id, [(":status", str(self.behaviour.status)), ("apns-id", "test-id"),
                                           ("content-length", str(len(reply)))], end_stream=not reply)

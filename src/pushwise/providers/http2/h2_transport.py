@@ -57,21 +57,33 @@ class _Origin:
         self._tls = tls
         self._slots: list[H2Connection | None] = [None] * options.connections
         self._locks = [asyncio.Lock() for _ in range(options.connections)]
+        self._retired: list[H2Connection] = []
 
     async def connection(self) -> H2Connection:
+        """The least-loaded live connection; a request that finds a dead slot reopens it.
+
+        Slots already being reopened are skipped while another connection is live, so a
+        burst spreads over all slots instead of queueing behind one handshake.
+        """
+        best: H2Connection | None = None
         for index, slot in enumerate(self._slots):
-            if slot is None or not slot.usable:
+            if slot is not None and slot.usable:
+                if best is None or slot.load < best.load:
+                    best = slot
+            elif not self._locks[index].locked():
                 return await self._replace(index)
-        return min(self._slots, key=_load)  # type: ignore[arg-type]
+        return best if best is not None else await self._replace(0)
 
     async def _replace(self, index: int) -> H2Connection:
         async with self._locks[index]:
             slot = self._slots[index]
             if slot is not None and slot.usable:
                 return slot
-            slot = await self._open()
-            self._slots[index] = slot
-            return slot
+            if slot is not None:
+                self._retired.append(slot)  # may still be finishing streams after a GOAWAY
+            fresh = await self._open()
+            self._slots[index] = fresh
+            return fresh
 
     async def _open(self) -> H2Connection:
         try:
@@ -91,7 +103,8 @@ class _Origin:
         return H2Connection(reader, writer, self._scheme, self._authority, self._options)
 
     async def close(self) -> None:
-        await asyncio.gather(*(slot.close() for slot in self._slots if slot is not None))
+        live = [slot for slot in self._slots if slot is not None]
+        await asyncio.gather(*(connection.close() for connection in [*live, *self._retired]))
 
 
 def _load(connection: H2Connection) -> int:

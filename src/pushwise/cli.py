@@ -1,0 +1,107 @@
+"""The `pushwise` command."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from pushwise.settings import Settings, SettingsError, load_settings
+from pushwise.simulators.cli import simulate_app
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Durable push notifications.")
+apps_app = typer.Typer(no_args_is_help=True, help="Manage apps.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+app.add_typer(apps_app, name="apps")
+app.add_typer(db_app, name="db")
+app.add_typer(simulate_app, name="simulate")
+
+Host = Annotated[str | None, typer.Option(help="Address to listen on [default: PUSHWISE_HOST or 127.0.0.1].")]
+Port = Annotated[int | None, typer.Option(help="Port to listen on [default: PUSHWISE_PORT or 8080].")]
+ConfigFile = Annotated[str | None, typer.Option("--config", help="TOML settings file (also PUSHWISE_CONFIG).")]
+
+
+def _settings(config: str | None = None, **overrides: object) -> Settings:
+    try:
+        return load_settings(config_file=config).with_overrides(**overrides)
+    except SettingsError as error:
+        raise typer.BadParameter(str(error)) from error
+
+
+@app.command()
+def serve(host: Host = None, port: Port = None, config: ConfigFile = None) -> None:
+    """Run the API, the workers and the scheduler in one process (one machine, SQLite by default)."""
+    from pushwise.serving import run_http
+
+    run_http(_settings(config, host=host, port=port), with_workers=True)
+
+
+@app.command()
+def api(host: Host = None, port: Port = None, config: ConfigFile = None) -> None:
+    """Run only the HTTP API (scale out: several of these share one PostgreSQL)."""
+    from pushwise.serving import run_http
+
+    run_http(_settings(config, host=host, port=port), with_workers=False)
+
+
+@app.command()
+def worker(config: ConfigFile = None) -> None:
+    """Run only delivery workers; SIGTERM drains in-flight batches before exiting."""
+    from pushwise.serving import run_worker
+
+    run_worker(_settings(config))
+
+
+@app.command("admin-key")
+def admin_key(config: ConfigFile = None) -> None:
+    """Create a server-wide admin key and print it (shown once; stored hashed)."""
+    from pushwise.admin import create_admin_key
+
+    settings = _settings(config)
+    _migrate_embedded(settings)
+    typer.echo(asyncio.run(create_admin_key(settings)))
+
+
+@apps_app.command("create")
+def apps_create(name: str, config: ConfigFile = None) -> None:
+    """Create an app and print its id, server key and client key (keys are shown once)."""
+    from pushwise.admin import create_app_with_keys
+
+    settings = _settings(config)
+    _migrate_embedded(settings)
+    created = asyncio.run(create_app_with_keys(settings, name))
+    for field, value in created.items():
+        typer.echo(f"{field}: {value}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigFile = None) -> None:
+    """Apply pending schema migrations."""
+    from pushwise.store import migrate
+
+    settings = _settings(config)
+    migrate.upgrade(settings.database_url)
+    typer.echo(f"schema at {migrate.head_revision()}")
+
+
+@app.command()
+def demo(
+    devices: Annotated[int, typer.Option(min=10, max=200_000, help="How many demo devices to register.")] = 3000,
+    port: Annotated[int, typer.Option(help="API port.")] = 8080,
+    database: Annotated[str, typer.Option(help="Database URL for the demo.")] = "sqlite:///./pushwise-demo.db",
+) -> None:
+    """Start pushwise and an APNs simulator with realistic faults, send, and show what happened."""
+    from pushwise.demo import run_demo
+
+    run_demo(devices=devices, port=port, database_url=database)
+
+
+def _migrate_embedded(settings: Settings) -> None:
+    from pushwise.serving import prepare_database
+
+    prepare_database(settings)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,89 @@
+"""Long-running processes: API and workers together (`serve`), or apart (`api`, `worker`)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from contextlib import suppress
+
+import uvicorn
+from sqlalchemy.engine import make_url
+
+from pushwise.api.app import create_app
+from pushwise.bootstrap import Services, build_services
+from pushwise.delivery.service import WorkerService
+from pushwise.settings import Settings
+from pushwise.store import migrate
+
+
+class OutdatedSchema(SystemExit):
+    pass
+
+
+def prepare_database(settings: Settings) -> None:
+    """Bring the embedded database up to date; refuse to run on an outdated shared one.
+
+    SQLite belongs to this process alone, so upgrading it on start is safe. A
+    PostgreSQL schema is shared by many processes and is upgraded deliberately
+    with `pushwise db upgrade`.
+    """
+    url = settings.database_url
+    if settings.auto_migrate and make_url(url).get_backend_name() == "sqlite":
+        migrate.upgrade(url)
+        return
+    current = asyncio.run(_current_revision(settings))
+    if current != migrate.head_revision():
+        raise OutdatedSchema(
+            f"database schema is at {current or 'nothing'}, this pushwise needs {migrate.head_revision()}: "
+            "run `pushwise db upgrade` first"
+        )
+
+
+async def _current_revision(settings: Settings) -> str | None:
+    services = build_services(settings)
+    try:
+        return await migrate.current_revision(services.db.read)
+    finally:
+        await services.db.dispose()
+
+
+def run_http(settings: Settings, *, with_workers: bool) -> None:
+    prepare_database(settings)
+    asyncio.run(_serve_http(settings, with_workers=with_workers))
+
+
+async def _serve_http(settings: Settings, *, with_workers: bool) -> None:
+    services = build_services(settings)
+    background = [WorkerService(services.engine.worker())] if with_workers else []
+    app = create_app(services, background=background)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
+        access_log=False, server_header=False, timeout_graceful_shutdown=30,
+    )
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        await services.engine.close()
+        await services.db.dispose()
+
+
+def run_worker(settings: Settings) -> None:
+    prepare_database(settings)
+    asyncio.run(_serve_worker(settings))
+
+
+async def _serve_worker(settings: Settings) -> None:
+    services: Services = build_services(settings)
+    service = WorkerService(services.engine.worker())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    await service.start()
+    try:
+        await stop.wait()
+    finally:
+        await service.stop()
+        await services.engine.close()
+        await services.db.dispose()

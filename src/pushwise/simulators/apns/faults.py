@@ -1,0 +1,110 @@
+"""Fault injection settings, parsed from the JSON dict users and tests hand in.
+
+Every random decision is drawn from one seeded `random.Random` owned by the
+simulated service, so a run with the same seed and the same request order
+injects the same faults.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pushwise.simulators.apns.reasons import REASON_STATUS
+
+# Faults that act on the HTTP/2 connection itself; only the `h2` engine can inject them.
+CONNECTION_FAULTS = ("drop_connection_rate", "goaway_after_streams")
+
+
+class FaultConfigError(ValueError):
+    """The fault configuration names an unknown reason or an impossible value."""
+
+
+@dataclass(frozen=True, slots=True)
+class FaultConfig:
+    reasons: dict[str, float] = field(default_factory=dict)
+    retry_after_seconds: int | None = None
+    dead_tokens: frozenset[str] = frozenset()
+    dead_token_prefix: str | None = None
+    latency_ms: tuple[float, float] | None = None
+    drop_connection_rate: float = 0.0
+    goaway_after_streams: int | None = None
+    outage: bool = False
+    # Maximum age of a provider token; None accepts tokens minted on a simulated clock.
+    token_max_age_s: float | None = 3600.0
+
+    @property
+    def needs_connection_control(self) -> bool:
+        return self.drop_connection_rate > 0 or self.goaway_after_streams is not None
+
+    def is_dead(self, token: str) -> bool:
+        prefix = self.dead_token_prefix
+        return token in self.dead_tokens or (prefix is not None and token.lower().startswith(prefix))
+
+    def injected_reason(self, rng: random.Random) -> str | None:
+        """One draw decides whether a valid request fails, and with which reason."""
+        if not self.reasons:
+            return None
+        draw = rng.random()
+        for reason, probability in self.reasons.items():
+            draw -= probability
+            if draw < 0:
+                return reason
+        return None
+
+    def latency_s(self, rng: random.Random) -> float:
+        if self.latency_ms is None:
+            return 0.0
+        low, high = self.latency_ms
+        return rng.uniform(low, high) / 1000.0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["dead_tokens"] = sorted(self.dead_tokens)
+        data["latency_ms"] = None if self.latency_ms is None else {"min": self.latency_ms[0], "max": self.latency_ms[1]}
+        return data
+
+
+def parse_faults(raw: dict[str, Any] | None) -> FaultConfig:
+    """Validate a fault dict (unknown keys are errors: a typo must not silently disable a fault)."""
+    raw = dict(raw or {})
+    unknown = set(raw) - set(FaultConfig.__dataclass_fields__)
+    if unknown:
+        raise FaultConfigError(f"unknown fault settings: {sorted(unknown)}")
+    reasons = {str(k): float(v) for k, v in (raw.get("reasons") or {}).items() if float(v) > 0}
+    bad = sorted(set(reasons) - set(REASON_STATUS))
+    if bad:
+        raise FaultConfigError(f"unknown APNs reasons: {bad}")
+    if sum(reasons.values()) > 1.0 + 1e-9:
+        raise FaultConfigError("reason probabilities add up to more than 1")
+    drop_rate = float(raw.get("drop_connection_rate") or 0.0)
+    if not 0.0 <= drop_rate <= 1.0:
+        raise FaultConfigError("drop_connection_rate must be within [0, 1]")
+    goaway = raw.get("goaway_after_streams")
+    if goaway is not None and int(goaway) < 1:
+        raise FaultConfigError("goaway_after_streams must be at least 1")
+    retry_after = raw.get("retry_after_seconds")
+    max_age = raw.get("token_max_age_s", 3600.0)
+    prefix = raw.get("dead_token_prefix")
+    return FaultConfig(
+        reasons=reasons,
+        retry_after_seconds=None if retry_after is None else int(retry_after),
+        dead_tokens=frozenset(str(t) for t in raw.get("dead_tokens") or ()),
+        dead_token_prefix=str(prefix).lower() if prefix else None,
+        latency_ms=_parse_latency(raw.get("latency_ms")),
+        drop_connection_rate=drop_rate,
+        goaway_after_streams=None if goaway is None else int(goaway),
+        outage=bool(raw.get("outage", False)),
+        token_max_age_s=None if max_age is None else float(max_age),
+    )
+
+
+def _parse_latency(raw: Any) -> tuple[float, float] | None:
+    if raw is None:
+        return None
+    low, high = (raw["min"], raw["max"]) if isinstance(raw, dict) else raw
+    low, high = float(low), float(high)
+    if not 0 <= low <= high:
+        raise FaultConfigError("latency_ms needs 0 <= min <= max")
+    return low, high
