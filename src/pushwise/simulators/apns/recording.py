@@ -7,7 +7,6 @@ hot path one dict update each; full requests are kept only for the most recent
 
 from __future__ import annotations
 
-import time
 from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
@@ -48,7 +47,9 @@ class Recorder:
         self.connection_events: Counter[str] = Counter()
         self.history: deque[ReceivedRequest] = deque(maxlen=self._history_size)
 
-    def record(self, token: str | None, headers: dict[str, str], body: bytes, status: int, reason: str) -> None:
+    def record(
+        self, token: str | None, headers: dict[str, str], body: bytes, status: int, reason: str, at: float
+    ) -> None:
         self.by_status[status] += 1
         if reason:
             self.by_reason[reason] += 1
@@ -57,7 +58,7 @@ class Recorder:
         self.received[token] = self.received.get(token, 0) + 1
         if status == 200:
             self.delivered[token] = self.delivered.get(token, 0) + 1
-        self.history.append(ReceivedRequest(token, time.time(), headers, body, status, reason))
+        self.history.append(ReceivedRequest(token, at, headers, body, status, reason))
 
     def stats(self) -> dict[str, Any]:
         total = sum(self.by_status.values())

@@ -1,0 +1,199 @@
+"""APNs delivery benchmark: raw ceiling, aioapns, pushwise's client, pushwise end to end.
+
+All four run in one invocation against one simulator process (the fast engine),
+so the figures that matter are the ratios. Pushwise end to end runs as a real
+`pushwise serve` subprocess on a fresh SQLite file: accepted by the API for N
+devices until every delivery has an outcome.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from apns_clients import (  # noqa: E402
+    measure_aioapns,
+    measure_h2_raw,
+    measure_pushwise_client,
+    measure_pyreqwest_raw,
+)
+
+from pushwise.simulators.apns.harness import ApnsSimulatorHandle, start_apns_simulator  # noqa: E402
+
+FINAL = ("delivered", "failed", "expired", "cancelled", "suppressed", "fallback")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def current_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class PushwiseServer:
+    def __init__(self, workdir: str, port: int) -> None:
+        self.db_path = f"{workdir}/bench.db"
+        self.admin_key = "pw_admin_bench_" + secrets.token_hex(12)
+        env = {
+            **os.environ,
+            "PUSHWISE_DATABASE_URL": f"sqlite:///{self.db_path}",
+            "PUSHWISE_ADMIN_KEY": self.admin_key,
+            "PUSHWISE_ALLOW_PRIVATE_ENDPOINTS": "true",
+            "PUSHWISE_SECRET_KEY_FILE": f"{workdir}/pushwise.key",
+            "PUSHWISE_LOG_LEVEL": "warning",
+        }
+        self.base = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pushwise", "serve", "--port", str(port)], env=env,
+        )
+
+    async def wait_ready(self, client: httpx.AsyncClient) -> None:
+        for _ in range(200):
+            try:
+                if (await client.get(f"{self.base}/readyz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+        raise RuntimeError("pushwise did not become ready")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+async def end_to_end(sim: ApnsSimulatorHandle, devices: int, workdir: str, port: int) -> dict[str, float]:
+    server = PushwiseServer(workdir, port)
+    try:
+        async with httpx.AsyncClient(timeout=60) as client:
+            await server.wait_ready(client)
+            admin = {"authorization": f"Bearer {server.admin_key}"}
+            app = (await client.post(f"{server.base}/v1/apps", json={"name": "bench"}, headers=admin)).json()
+            headers = {"authorization": f"Bearer {app['server_key']}"}
+            (await client.put(f"{server.base}/v1/apps/{app['id']}/providers/apns", headers=headers, json={
+                "team_id": sim.team_id, "key_id": sim.key_id, "private_key": sim.private_key_pem,
+                "topic": sim.topic, "environment": "development", "endpoint": sim.endpoint,
+                "ca_file": sim.ca_file,
+            })).raise_for_status()
+            for start in range(0, devices, 1000):
+                batch = [{"platform": "ios", "token": f"{start + n:064x}"} for n in range(min(1000, devices - start))]
+                (await client.post(f"{server.base}/v1/devices:batch", headers=headers,
+                                   json={"devices": batch})).raise_for_status()
+            rss_before = current_rss_mib(server.process.pid)
+            began = time.perf_counter()
+            accepted = (await client.post(f"{server.base}/v1/notifications", headers=headers, json={
+                "to": {"all": True}, "content": {"title": "Bench", "body": "hello"},
+            })).raise_for_status().json()
+            accept_seconds = time.perf_counter() - began
+            rss_after_accept = current_rss_mib(server.process.pid)
+            while True:
+                counts = (await client.get(f"{server.base}/v1/notifications/{accepted['id']}",
+                                           headers=headers)).json()["counts"]
+                if sum(counts[s] for s in FINAL) >= accepted["recipients"]:
+                    break
+                await asyncio.sleep(0.05)
+            total_seconds = time.perf_counter() - began
+            peak = peak_rss_mib(server.process.pid)
+            one_device = await single_device_latency(client, server.base, headers, f"{0:064x}", rate=200,
+                                                     seconds=10)
+    finally:
+        server.stop()
+    with sqlite3.connect(server.db_path) as db:
+        latencies = [row[0] for row in db.execute(
+            "SELECT outcome_at - accepted_at FROM deliveries WHERE outcome_at IS NOT NULL")]
+        delivered = db.execute("SELECT count(*) FROM deliveries WHERE state='delivered'").fetchone()[0]
+    return {
+        "deliveries": float(accepted["recipients"]), "delivered": float(delivered),
+        "accept_s": accept_seconds, "throughput": accepted["recipients"] / total_seconds,
+        "p50": statistics.median(latencies), "p99": percentile(latencies, 0.99),
+        "rss_before": rss_before, "rss_after_accept": rss_after_accept, "peak_rss": peak,
+        "single_p50_ms": one_device[0], "single_p99_ms": one_device[1],
+    }
+
+
+async def single_device_latency(client: httpx.AsyncClient, base: str, headers: dict[str, str], token: str,
+                                rate: int, seconds: int) -> tuple[float, float]:
+    """Open-loop load: one notification for one device every 1/rate seconds; latency per request."""
+    device = (await client.post(f"{base}/v1/devices", headers=headers,
+                                json={"platform": "ios", "token": token})).json()
+    body = {"to": {"device_ids": [device["id"]]}, "content": {"title": "Order shipped", "body": "On its way"},
+            "priority": "transactional"}
+    latencies: list[float] = []
+
+    async def one() -> None:
+        began = time.perf_counter()
+        (await client.post(f"{base}/v1/notifications", headers=headers, json=body)).raise_for_status()
+        latencies.append((time.perf_counter() - began) * 1000)
+
+    tasks = []
+    start = time.perf_counter()
+    for n in range(rate * seconds):
+        delay = start + n / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one()))
+    await asyncio.gather(*tasks)
+    return statistics.median(latencies), percentile(latencies, 0.99)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--devices", type=int, default=100_000)
+    parser.add_argument("--client-requests", type=int, default=20_000)
+    parser.add_argument("--concurrency", type=int, default=200)
+    parser.add_argument("--port", type=int, default=18080)
+    args = parser.parse_args()
+    workdir = tempfile.mkdtemp(prefix="pushwise-bench-")
+    sim = start_apns_simulator(tls=True, seed=1, workdir=workdir, engine="fast")
+    try:
+        n, c = args.client_requests, args.concurrency
+        raw_pyreqwest = await measure_pyreqwest_raw(sim, n, c)
+        raw_h2 = await measure_h2_raw(sim, n, c)
+        aioapns = await measure_aioapns(sim, n, c)
+        client = await measure_pushwise_client(sim, n, c)
+        sim.reset()
+        e2e = await end_to_end(sim, args.devices, workdir, args.port)
+    finally:
+        sim.stop()
+    ceiling = max(raw_pyreqwest, raw_h2)
+    print(f"\nAPNs benchmark ({n} requests at concurrency {c} for clients; {args.devices} devices end to end)")
+    print(f"{'what':44} {'deliveries/s':>13} {'vs ceiling':>11} {'vs aioapns':>11}")
+    for name, rate in [("(a) raw pyreqwest", raw_pyreqwest), ("(a) raw h2", raw_h2), ("(b) aioapns", aioapns),
+                       ("(c) pushwise APNs client", client), ("(d) pushwise end to end (SQLite)", e2e["throughput"])]:
+        print(f"{name:44} {rate:13.0f} {rate / ceiling:11.2f} {rate / aioapns:11.2f}")
+    print(f"\nend to end: {e2e['deliveries']:.0f} deliveries, {e2e['delivered']:.0f} delivered")
+    print(f"accept of {args.devices} devices: {e2e['accept_s'] * 1000:.0f} ms; "
+          f"server RSS {e2e['rss_before']:.0f} MiB before, {e2e['rss_after_accept']:.0f} MiB after accept, "
+          f"peak {e2e['peak_rss']:.0f} MiB")
+    print(f"accept-to-outcome latency: p50 {e2e['p50']:.2f} s, p99 {e2e['p99']:.2f} s")
+    print(f"POST /v1/notifications for one device at 200 req/s: p50 {e2e['single_p50_ms']:.1f} ms, "
+          f"p99 {e2e['single_p99_ms']:.1f} ms")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,5 @@
+"""`python -m pushwise` is the `pushwise` command."""
+
+from pushwise.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Network-facing checks that need I/O (name resolution)."""
