@@ -169,7 +169,7 @@ async def main() -> None:
     parser.add_argument("--port", type=int, default=18080)
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="pushwise-bench-")
-    sim = start_apns_simulator(tls=True, seed=1, workdir=workdir, engine="fast")
+    sim = start_apns_simulator(tls=True, seed=1, workdir=workdir, engine="granian")
     try:
         n, c = args.client_requests, args.concurrency
         raw_pyreqwest = await measure_pyreqwest_raw(sim, n, c)

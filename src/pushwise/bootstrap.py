@@ -12,9 +12,16 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pushwise.delivery.channels import provider_factories
+from pushwise.delivery.engine import Engine
+from pushwise.delivery.providers import ProviderRegistry
+from pushwise.delivery.worker import WorkerOptions
+from pushwise.domain.backoff import RetryPolicy
 from pushwise.domain.clock import Clock, SystemClock
 from pushwise.settings import Settings
+from pushwise.store.credentials import CredentialRepository
 from pushwise.store.db import Database, open_database
+from pushwise.store.sealing import Sealer
 
 
 @dataclass
@@ -23,6 +30,7 @@ class Services:
     clock: Clock
     rng: random.Random
     db: Database
+    engine: Engine
     secret_key: bytes = field(repr=False)
 
 
@@ -44,11 +52,32 @@ def load_secret_key(settings: Settings) -> bytes:
     return path.read_text().strip().encode()
 
 
-def build_services(settings: Settings, *, clock: Clock | None = None, rng: random.Random | None = None) -> Services:
-    return Services(
-        settings=settings,
-        clock=clock or SystemClock(),
-        rng=rng or random.Random(),
-        db=open_database(settings.database_url, pool_size=settings.db_pool_size),
-        secret_key=load_secret_key(settings),
+def worker_options(settings: Settings) -> WorkerOptions:
+    return WorkerOptions(
+        batch_size=settings.worker_batch_size,
+        concurrency=settings.worker_concurrency,
+        lease_seconds=settings.worker_lease_seconds,
+        poll_seconds=settings.worker_poll_seconds,
+        retry=RetryPolicy(settings.retry_base_seconds, settings.retry_cap_seconds, settings.retry_max_attempts),
     )
+
+
+def build_services(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    rng: random.Random | None = None,
+    registry: ProviderRegistry | None = None,
+) -> Services:
+    """Build everything from settings; `registry` lets an embedder or test bring its own providers."""
+    clock = clock or SystemClock()
+    rng = rng or random.Random()
+    db = open_database(settings.database_url, pool_size=settings.db_pool_size)
+    secret_key = load_secret_key(settings)
+    credentials = CredentialRepository(db, clock, Sealer(secret_key))
+    registry = registry or ProviderRegistry(
+        credentials.get, provider_factories(clock, timeout=settings.send_timeout_seconds), clock
+    )
+    engine = Engine(db, registry, clock, rng, worker_options=worker_options(settings),
+                    default_ttl_seconds=settings.default_ttl_seconds)
+    return Services(settings=settings, clock=clock, rng=rng, db=db, engine=engine, secret_key=secret_key)

@@ -2,13 +2,12 @@
 
 It does only what the transport tests need to observe or provoke: per-connection
 stream concurrency, GOAWAY after N streams, dropped connections, slow answers,
-and TLS with a CA-issued leaf (rustls refuses a self-signed CA as the server's own).
+and TLS with the simulators' CA-issued leaf.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime
 import ssl
 import tempfile
 from dataclasses import dataclass, field
@@ -19,10 +18,8 @@ import h2.connection
 import h2.events
 import h2.exceptions
 import h2.settings
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+
+from pushwise.simulators.apns.certs import issue_server_tls
 
 
 @dataclass
@@ -45,42 +42,6 @@ class PeerStats:
     bodies: list[bytes] = field(default_factory=list)
 
 
-def issue_tls_files(directory: Path) -> tuple[Path, Path, Path]:
-    """A CA and a leaf for 127.0.0.1/localhost; returns (ca_file, cert_file, key_file)."""
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pushwise test CA")])
-    ca = (
-        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-        .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    leaf_key = ec.generate_private_key(ec.SECP256R1())
-    san = x509.SubjectAlternativeName(
-        [x509.DNSName("localhost"), x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]
-    )
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca_name).public_key(leaf_key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(san, critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    ca_file, cert_file, key_file = directory / "ca.pem", directory / "leaf.pem", directory / "leaf.key"
-    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    cert_file.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        leaf_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return ca_file, cert_file, key_file
-
-
 class H2TestPeer:
     def __init__(self, behaviour: PeerBehaviour | None = None, *, tls: bool = True) -> None:
         self.behaviour = behaviour or PeerBehaviour()
@@ -88,6 +49,7 @@ class H2TestPeer:
         self._tls = tls
         self._tmp = tempfile.TemporaryDirectory()
         self.ca_file: str | None = None
+        self.endpoint = ""
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
@@ -95,14 +57,15 @@ class H2TestPeer:
     async def start(self) -> str:
         context = None
         if self._tls:
-            ca_file, cert_file, key_file = issue_tls_files(Path(self._tmp.name))
-            self.ca_file = str(ca_file)
+            files, _ = issue_server_tls(Path(self._tmp.name))
+            self.ca_file = files.ca_file
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(cert_file, key_file)
+            context.load_cert_chain(files.cert_file, files.key_file)
             context.set_alpn_protocols(["h2"])
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=context)
         port = self._server.sockets[0].getsockname()[1]
-        return f"{'https' if self._tls else 'http'}://127.0.0.1:{port}"
+        self.endpoint = f"{'https' if self._tls else 'http'}://127.0.0.1:{port}"
+        return self.endpoint
 
     async def stop(self) -> None:
         for writer in list(self._writers):
@@ -121,9 +84,13 @@ class H2TestPeer:
         me = asyncio.current_task()
         assert me is not None
         self._tasks.add(me)
-        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+        conn = h2.connection.H2Connection(
+            h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
+        )
         conn.initiate_connection()
-        conn.update_settings({h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: self.behaviour.max_concurrent_streams})
+        conn.update_settings(
+            {h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: self.behaviour.max_concurrent_streams}
+        )
         writer.write(conn.data_to_send())
         open_streams: dict[int, tuple[dict[str, str], bytearray]] = {}
         served = 0
@@ -153,8 +120,9 @@ class H2TestPeer:
             self._writers.discard(writer)
             writer.transport.abort()
 
-    def _fault(self, conn: h2.connection.H2Connection, writer: asyncio.StreamWriter, served: int,
-               stream_id: int) -> bool:
+    def _fault(
+        self, conn: h2.connection.H2Connection, writer: asyncio.StreamWriter, served: int, stream_id: int
+    ) -> bool:
         behaviour = self.behaviour
         if behaviour.drop_after_streams is not None and served > behaviour.drop_after_streams:
             writer.transport.abort()
@@ -166,8 +134,13 @@ class H2TestPeer:
             return True
         return False
 
-    async def _answer(self, conn: h2.connection.H2Connection, writer: asyncio.StreamWriter, stream_id: int,
-                      open_streams: dict[int, tuple[dict[str, str], bytearray]]) -> None:
+    async def _answer(
+        self,
+        conn: h2.connection.H2Connection,
+        writer: asyncio.StreamWriter,
+        stream_id: int,
+        open_streams: dict[int, tuple[dict[str, str], bytearray]],
+    ) -> None:
         if self.behaviour.delay:
             await asyncio.sleep(self.behaviour.delay)
         headers, body = open_streams.pop(stream_id)
@@ -179,8 +152,15 @@ class H2TestPeer:
         if writer.is_closing():
             return
         try:
-            conn.send_headers(stream_id, [(":status", str(self.behaviour.status)), ("apns-id", "test-id"),
-                                          ("content-length", str(len(reply)))], end_stream=not reply)
+            conn.send_headers(
+                stream_id,
+                [
+                    (":status", str(self.behaviour.status)),
+                    ("apns-id", "test-id"),
+                    ("content-length", str(len(reply))),
+                ],
+                end_stream=not reply,
+            )
             if reply:
                 conn.send_data(stream_id, reply, end_stream=True)
         except h2.exceptions.ProtocolError:

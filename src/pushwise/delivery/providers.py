@@ -14,16 +14,10 @@ from typing import Any
 
 from pushwise.domain.clock import Clock
 from pushwise.providers.base import Provider
+from pushwise.store.credentials import StoredCredentials
 
 # (public config, opened secret) -> provider
 ProviderFactory = Callable[[dict[str, Any], dict[str, Any]], Provider]
-
-
-@dataclass(frozen=True, slots=True)
-class StoredCredentials:
-    public: dict[str, Any]
-    secret: dict[str, Any]
-    updated_at: float
 
 
 CredentialLoader = Callable[[str, str], Awaitable[StoredCredentials | None]]

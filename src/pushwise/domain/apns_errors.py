@@ -10,14 +10,26 @@ from pushwise.domain.outcomes import Outcome, OutcomeKind
 
 _TOKEN_DEAD_REASONS = frozenset({"Unregistered", "ExpiredToken", "BadDeviceToken"})
 _CONFIGURATION_400_REASONS = frozenset(
-    {"BadTopic", "TopicDisallowed", "DeviceTokenNotForTopic", "MissingTopic", "BadCertificate",
-     "BadCertificateEnvironment"}
+    {
+        "BadTopic",
+        "TopicDisallowed",
+        "DeviceTokenNotForTopic",
+        "MissingTopic",
+        "BadCertificate",
+        "BadCertificateEnvironment",
+    }
 )
 # TooManyProviderTokenUpdates: we refreshed the JWT too often; waiting fixes it.
 # IdleTimeout: Apple closed an idle connection; the request never ran.
 _RETRY_REASONS = frozenset(
-    {"TooManyRequests", "InternalServerError", "ServiceUnavailable", "Shutdown",
-     "TooManyProviderTokenUpdates", "IdleTimeout"}
+    {
+        "TooManyRequests",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "Shutdown",
+        "TooManyProviderTokenUpdates",
+        "IdleTimeout",
+    }
 )
 
 
@@ -36,7 +48,9 @@ def classify_apns(
     if status == 200:
         return Outcome(OutcomeKind.DELIVERED, "", status, None, apns_id)
     kind = _kind_for(status, reason)
-    return Outcome(kind, reason or f"HTTP{status}", status, retry_after if kind is OutcomeKind.RETRY else None)
+    return Outcome(
+        kind, reason or f"HTTP{status}", status, retry_after if kind is OutcomeKind.RETRY else None
+    )
 
 
 def _kind_for(status: int, reason: str) -> OutcomeKind:
@@ -46,7 +60,8 @@ def _kind_for(status: int, reason: str) -> OutcomeKind:
         return OutcomeKind.TOKEN_DEAD
     if status == 403 and reason == "ExpiredProviderToken":
         return OutcomeKind.REFRESH_CREDENTIALS
-    if status in (403, 405) or reason in _CONFIGURATION_400_REASONS:
+    # 404 BadPath: our request URL is wrong, so every send would fail the same way.
+    if status in (403, 404, 405) or reason in _CONFIGURATION_400_REASONS:
         return OutcomeKind.CONFIGURATION
     if status == 413:
         return OutcomeKind.PERMANENT

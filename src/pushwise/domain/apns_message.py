@@ -19,8 +19,18 @@ MAX_PAYLOAD_BYTES = 4096
 MAX_VOIP_PAYLOAD_BYTES = 5120
 MAX_COLLAPSE_ID_BYTES = 64
 PUSH_TYPES = frozenset(
-    {"alert", "background", "location", "voip", "complication", "fileprovider", "mdm",
-     "liveactivity", "pushtotalk", "widgets"}
+    {
+        "alert",
+        "background",
+        "location",
+        "voip",
+        "complication",
+        "fileprovider",
+        "mdm",
+        "liveactivity",
+        "pushtotalk",
+        "widgets",
+    }
 )
 _APNS_ID_NAMESPACE = uuid.UUID("6f1c4d2e-9a57-4b8e-8a43-3d0c6b1f2e90")
 
@@ -47,8 +57,11 @@ def apns_id_for(delivery_id: int) -> str:
 def render_payload(spec: NotificationSpec, content: Content | None = None) -> dict[str, Any]:
     content = content or spec.content
     aps: dict[str, Any] = {}
-    alert = {k: v for k, v in (("title", content.title), ("subtitle", content.subtitle),
-                               ("body", content.body)) if v}
+    alert = {
+        k: v
+        for k, v in (("title", content.title), ("subtitle", content.subtitle), ("body", content.body))
+        if v
+    }
     if alert:
         aps["alert"] = alert
     if content.sound:
@@ -72,7 +85,9 @@ def render_payload(spec: NotificationSpec, content: Content | None = None) -> di
     return payload
 
 
-def render_headers(spec: NotificationSpec, *, topic: str, expires_at: float | None, delivery_id: int) -> dict[str, str]:
+def render_headers(
+    spec: NotificationSpec, *, topic: str, expires_at: float | None, delivery_id: int
+) -> dict[str, str]:
     push_type = spec.apns.push_type
     headers = {
         "apns-topic": _topic_for(topic, push_type),
@@ -91,16 +106,31 @@ def render_headers(spec: NotificationSpec, *, topic: str, expires_at: float | No
     return headers
 
 
-def render(spec: NotificationSpec, *, topic: str, expires_at: float | None, delivery_id: int,
-           content: Content | None = None) -> ApnsMessage:
+def render(
+    spec: NotificationSpec,
+    *,
+    topic: str,
+    expires_at: float | None,
+    delivery_id: int,
+    content: Content | None = None,
+) -> ApnsMessage:
     body = orjson.dumps(render_payload(spec, content))
     if len(body) > payload_limit(spec.apns.push_type):
-        raise PayloadTooLarge(f"payload is {len(body)} bytes; APNs allows {payload_limit(spec.apns.push_type)}")
-    return ApnsMessage(body, render_headers(spec, topic=topic, expires_at=expires_at, delivery_id=delivery_id))
+        raise PayloadTooLarge(
+            f"payload is {len(body)} bytes; APNs allows {payload_limit(spec.apns.push_type)}"
+        )
+    return ApnsMessage(
+        body, render_headers(spec, topic=topic, expires_at=expires_at, delivery_id=delivery_id)
+    )
 
 
 def _topic_for(bundle_id: str, push_type: str) -> str:
     """Apple wants a suffixed topic for some push types (e.g. `<bundle>.voip`)."""
-    suffix = {"voip": ".voip", "complication": ".complication", "fileprovider": ".pushkit.fileprovider",
-              "liveactivity": ".push-type.liveactivity", "pushtotalk": ".voip-ptt"}.get(push_type, "")
+    suffix = {
+        "voip": ".voip",
+        "complication": ".complication",
+        "fileprovider": ".pushkit.fileprovider",
+        "liveactivity": ".push-type.liveactivity",
+        "pushtotalk": ".voip-ptt",
+    }.get(push_type, "")
     return bundle_id if not suffix or bundle_id.endswith(suffix) else bundle_id + suffix

@@ -22,7 +22,9 @@ async def resolve_addresses(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
-async def check_public_endpoint(url: str, *, allow_private: bool, resolve: Resolver = resolve_addresses) -> Endpoint:
+async def check_public_endpoint(
+    url: str, *, allow_private: bool, resolve: Resolver = resolve_addresses
+) -> Endpoint:
     endpoint = parse_endpoint(url, allow_private=allow_private)
     if allow_private or endpoint.address is not None:
         return endpoint
@@ -35,5 +37,7 @@ async def check_public_endpoint(url: str, *, allow_private: bool, resolve: Resol
     for raw in addresses:
         address = ip_literal(raw.split("%", 1)[0])
         if address is None or not is_public_address(address):
-            raise EndpointRefused("private_endpoint_refused", f"{endpoint.host} resolves to a non-public address")
+            raise EndpointRefused(
+                "private_endpoint_refused", f"{endpoint.host} resolves to a non-public address"
+            )
     return endpoint

@@ -74,17 +74,25 @@ class ApnsProvider:
         self._tokens: ProviderTokens | None = None
         if credentials.team_id and credentials.key_id and credentials.private_key_pem:
             self._tokens = ProviderTokens(
-                team_id=credentials.team_id, key_id=credentials.key_id,
-                private_key_pem=credentials.private_key_pem, clock=clock,
+                team_id=credentials.team_id,
+                key_id=credentials.key_id,
+                private_key_pem=credentials.private_key_pem,
+                clock=clock,
             )
         elif certificate is None and credentials.certificate_pem and credentials.certificate_key_pem:
-            certificate = load_certificate_identity(credentials.certificate_pem, credentials.certificate_key_pem)
+            certificate = load_certificate_identity(
+                credentials.certificate_pem, credentials.certificate_key_pem
+            )
         self.certificate = certificate
 
     async def send(self, dispatch: Dispatch) -> Outcome:
         try:
-            message = render(dispatch.spec, topic=self._topic, expires_at=dispatch.expires_at,
-                             delivery_id=dispatch.delivery_id)
+            message = render(
+                dispatch.spec,
+                topic=self._topic,
+                expires_at=dispatch.expires_at,
+                delivery_id=dispatch.delivery_id,
+            )
         except PayloadTooLarge:
             return local_rejection("PayloadTooLarge")
         url = self._device_url + dispatch.token
@@ -105,14 +113,17 @@ class ApnsProvider:
 
     async def _post(self, url: str, headers: dict[str, str], payload: bytes) -> Outcome:
         try:
-            response = await self._transport.request("POST", url, headers=headers, body=payload,
-                                                     timeout=self._timeout)
+            response = await self._transport.request(
+                "POST", url, headers=headers, body=payload, timeout=self._timeout
+            )
         except TransportError as error:
             return transport_failure(error.reason)
         if response.status == 200:
             return Outcome(OutcomeKind.DELIVERED, "", 200, None, response.headers.get("apns-id"))
         retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock.now())
-        return classify_apns(response.status, _reason(response.body), retry_after, response.headers.get("apns-id"))
+        return classify_apns(
+            response.status, _reason(response.body), retry_after, response.headers.get("apns-id")
+        )
 
     async def close(self) -> None:
         await self._transport.close()
@@ -131,7 +142,7 @@ def _reason(body: bytes) -> str:
 def build_apns_provider(
     credentials: ApnsCredentials, clock: Clock, *, connections: int = 2, timeout: float = 10.0
 ) -> ApnsProvider:
-    """An APNs provider on the pyreqwest transport; h2c when the endpoint is plain `http://`."""
+    """An APNs provider on the pyreqwest transport (h2c when the endpoint is plain `http://`)."""
     certificate = None
     if credentials.certificate_pem and credentials.certificate_key_pem:
         certificate = load_certificate_identity(credentials.certificate_pem, credentials.certificate_key_pem)
@@ -141,4 +152,6 @@ def build_apns_provider(
         identity_pem=certificate.identity_pem if certificate else None,
         prior_knowledge=credentials.base_url.startswith("http://"),
     )
-    return ApnsProvider(credentials, PyreqwestTransport(options), clock, timeout=timeout, certificate=certificate)
+    return ApnsProvider(
+        credentials, PyreqwestTransport(options), clock, timeout=timeout, certificate=certificate
+    )

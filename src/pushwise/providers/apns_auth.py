@@ -69,8 +69,9 @@ class ProviderTokens:
 
     def _mint(self) -> None:
         now = self._clock.now()
-        token = jwt.encode({"iss": self._team_id, "iat": int(now)}, self._key, algorithm="ES256",
-                           headers=self._headers)
+        token = jwt.encode(
+            {"iss": self._team_id, "iat": int(now)}, self._key, algorithm="ES256", headers=self._headers
+        )
         self._bearer = "bearer " + token
         self._minted_at = now
         self.minted += 1
@@ -104,7 +105,9 @@ def load_certificate_identity(certificate_pem: str, key_pem: str) -> Certificate
         raise CredentialsError(f"the APNs certificate or its key is not readable PEM: {error}") from error
     public = serialization.PublicFormat.SubjectPublicKeyInfo
     encoding = serialization.Encoding.DER
-    if certificate.public_key().public_bytes(encoding, public) != key.public_key().public_bytes(encoding, public):
+    if certificate.public_key().public_bytes(encoding, public) != key.public_key().public_bytes(
+        encoding, public
+    ):
         raise CredentialsError("the APNs certificate key does not match the certificate")
     pem = certificate.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

@@ -12,18 +12,28 @@ import asyncio
 import contextlib
 import os
 from collections import deque
+from typing import cast
 
 import h2.config
 import h2.connection
 import h2.errors
 import h2.events
 import h2.exceptions
+from hpack import HeaderTuple, NeverIndexedHeaderTuple
 
 from pushwise.providers.http2.options import ConnectionOptions
 from pushwise.providers.transport import TransportError, TransportResponse
 
 _READ_SIZE = 65536
-_H2_CONFIG = h2.config.H2Configuration(client_side=True, header_encoding="utf-8", validate_inbound_headers=False)
+# Headers are rendered by our own code, already lower-case and trimmed: skip h2's
+# per-header validation and normalisation, which cost more than the send itself.
+_H2_CONFIG = h2.config.H2Configuration(
+    client_side=True,
+    header_encoding="utf-8",
+    validate_inbound_headers=False,
+    validate_outbound_headers=False,
+    normalize_outbound_headers=False,
+)
 
 
 class _Stream:
@@ -38,12 +48,18 @@ class _Stream:
 
 class H2Connection:
     def __init__(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, scheme: str, authority: str,
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        scheme: str,
+        authority: str,
         options: ConnectionOptions,
     ) -> None:
         self._reader = reader
         self._writer = writer
-        self._pseudo = [(":scheme", scheme), (":authority", authority)]
+        self._pseudo = [HeaderTuple(":scheme", scheme), HeaderTuple(":authority", authority)]
+        self._last_values: dict[str, str] = {}
+        self._flush_pending = False
         self._max_streams = options.max_streams_per_connection
         self._h2 = h2.connection.H2Connection(_H2_CONFIG)
         self._h2.initiate_connection()
@@ -64,16 +80,15 @@ class H2Connection:
     def load(self) -> int:
         return len(self._streams) + len(self._stream_waiters)
 
-    async def request(self, method: str, path: str, headers: dict[str, str], body: bytes) -> TransportResponse:
+    async def request(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> TransportResponse:
         await self._wait_for_stream()
         stream_id = self._h2.get_next_available_stream_id()
         stream = _Stream(asyncio.get_running_loop().create_future())
         self._streams[stream_id] = stream
         try:
-            self._h2.send_headers(
-                stream_id, [(":method", method), (":path", path), *self._pseudo, *headers.items()],
-                end_stream=not body,
-            )
+            self._h2.send_headers(stream_id, self._header_block(method, path, headers), end_stream=not body)
             self._flush()
             if body:
                 await self._send_body(stream_id, body)
@@ -117,7 +132,30 @@ class H2Connection:
             self._flush()
             view = view[window:]
 
+    def _header_block(self, method: str, path: str, headers: dict[str, str]) -> list[HeaderTuple]:
+        """Index only values repeated from the previous request (topic, bearer token).
+
+        A per-request value (the device path, the apns-id) added to HPACK's 4 KiB
+        dynamic table would soon evict the constant ones, and the ~250-byte bearer
+        token would be Huffman-coded again on every request.
+        """
+        last = self._last_values
+        block = [HeaderTuple(":method", method), NeverIndexedHeaderTuple(":path", path), *self._pseudo]
+        for name, value in headers.items():
+            block.append(
+                HeaderTuple(name, value) if last.get(name) == value else NeverIndexedHeaderTuple(name, value)
+            )
+            last[name] = value
+        return block
+
     def _flush(self) -> None:
+        """Write once per event-loop turn, so requests started together share a write."""
+        if not self._flush_pending and self._failure is None:
+            self._flush_pending = True
+            asyncio.get_running_loop().call_soon(self._write_out)
+
+    def _write_out(self) -> None:
+        self._flush_pending = False
         if self._failure is None and not self._writer.is_closing():
             self._writer.write(self._h2.data_to_send())
 
@@ -152,7 +190,8 @@ class H2Connection:
         if isinstance(event, h2.events.ResponseReceived):
             stream = self._streams.get(event.stream_id)
             if stream is not None:
-                stream.headers = dict(event.headers)
+                # header_encoding="utf-8" makes h2 hand back str pairs; its types cannot say so.
+                stream.headers = dict(cast("list[tuple[str, str]]", event.headers))
                 stream.status = int(stream.headers.pop(":status"))
         elif isinstance(event, h2.events.DataReceived):
             self._h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
@@ -165,7 +204,9 @@ class H2Connection:
                 stream.future.set_result(TransportResponse(stream.status, stream.headers, bytes(stream.body)))
             self._finish(event.stream_id)
         elif isinstance(event, h2.events.StreamReset):
-            self._fail_stream(event.stream_id, TransportError("ConnectionLost", f"stream reset {event.error_code!r}"))
+            self._fail_stream(
+                event.stream_id, TransportError("ConnectionLost", f"stream reset {event.error_code!r}")
+            )
         elif isinstance(event, h2.events.ConnectionTerminated):
             self._on_goaway(event)
         elif isinstance(event, h2.events.WindowUpdated | h2.events.RemoteSettingsChanged):

@@ -23,21 +23,36 @@ class H2Transport:
     def __init__(self, options: ConnectionOptions | None = None) -> None:
         self._options = options or ConnectionOptions()
         self._origins: dict[str, _Origin] = {}
-        self._tls = None if self._options.prior_knowledge else tls_context(self._options)
+        self._tls: ssl.SSLContext | None = None
 
     async def request(
-        self, method: str, url: str, *, headers: dict[str, str], body: bytes, timeout: float
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        body: bytes,
+        timeout: float,  # noqa: ASYNC109 (the protocol fixes it)
     ) -> TransportResponse:
         split = url.index("/", url.index("://") + 3)
         origin = self._origins.get(url[:split])
         if origin is None:
-            origin = self._origins[url[:split]] = _Origin(url[:split], self._options, self._tls)
+            origin = self._origins[url[:split]] = _Origin(url[:split], self._options, self._tls_for(url))
         try:
             async with asyncio.timeout(timeout):
                 connection = await origin.connection()
                 return await connection.request(method, url[split:], headers, body)
         except TimeoutError:
             raise TransportError("Timeout", f"no answer within {timeout} s") from None
+
+    def _tls_for(self, url: str) -> ssl.SSLContext | None:
+        if url.startswith("https:"):
+            if self._tls is None:
+                self._tls = tls_context(self._options)
+            return self._tls
+        if not self._options.prior_knowledge:
+            raise ValueError(f"cleartext HTTP/2 to {url} needs prior_knowledge=True")
+        return None
 
     async def close(self) -> None:
         await asyncio.gather(*(origin.close() for origin in self._origins.values()))
@@ -121,4 +136,3 @@ def tls_context(options: ConnectionOptions) -> ssl.SSLContext:
             handle.flush()
             context.load_cert_chain(handle.name)
     return context
-

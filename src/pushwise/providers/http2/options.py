@@ -12,7 +12,9 @@ class ConnectionOptions:
     `connections` HTTP/2 connections are kept because one connection's throughput is
     bounded by one TCP stream and by the peer's stream limit; `max_streams_per_connection`
     caps requests in flight on each (APNs advertises 1000, and may lower it at any time).
-    `prior_knowledge` speaks cleartext HTTP/2 (h2c), which only test peers accept.
+    `prior_knowledge` permits cleartext HTTP/2 (h2c) to `http://` URLs, which only
+    test peers speak; without it such URLs are refused (a `ValueError`), so provider
+    credentials never travel in cleartext because of a mistyped endpoint.
     """
 
     connections: int = 2

@@ -2,14 +2,18 @@
 
 hyper multiplexes every request to one host over a single HTTP/2 connection, so
 each of our *lanes* is a separate client (its own pool, hence its own connection)
-and a request goes to the least-loaded lane. Two hyper habits shape the rest:
+and a request goes to the least-loaded lane. Clients are built with HTTP/2 prior
+knowledge even over TLS: ALPN then offers only `h2`, and hyper knows before the
+handshake that the connection will be shared, so a burst (or the retries after a
+GOAWAY) waits for one connection instead of opening one per request.
 
-- Over TLS, hyper learns a connection speaks HTTP/2 only after ALPN, so requests
-  started before the first connection is up each open their own connection. A lane
-  without a live connection therefore lets one request through to open it and holds
-  the others until it is answered.
-- Connection-level failures all arrive as pyreqwest `ConnectError`; the cause chain
-  tells a lost connection, a GOAWAY and a failed handshake apart.
+A fresh connection does not know the peer's stream limit until the peer's SETTINGS
+arrive, and APNs starts low (it raises the limit once the first request is
+authenticated). So a lane without a live connection lets one request through and
+holds the rest until it is answered.
+
+Connection-level failures all arrive as pyreqwest `ConnectError`; the cause chain
+tells a lost connection, a GOAWAY and a failed handshake apart.
 """
 
 from __future__ import annotations
@@ -47,7 +51,13 @@ class PyreqwestTransport:
         self._timeouts: dict[float, timedelta] = {}
 
     async def request(
-        self, method: str, url: str, *, headers: dict[str, str], body: bytes, timeout: float
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        body: bytes,
+        timeout: float,  # noqa: ASYNC109 (the protocol fixes it)
     ) -> TransportResponse:
         lane = min(self._lanes, key=_load)
         lane.in_flight += 1
@@ -64,7 +74,13 @@ class PyreqwestTransport:
             lane.in_flight -= 1
 
     async def _send(
-        self, lane: _Lane, method: str, url: str, headers: dict[str, str], body: bytes, timeout: float
+        self,
+        lane: _Lane,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes,
+        timeout: float,  # noqa: ASYNC109 (the protocol fixes it)
     ) -> TransportResponse:
         deadline = self._timeouts.get(timeout)
         if deadline is None:
@@ -106,7 +122,8 @@ def transport_error_for(error: pyreqwest_errors.RequestError) -> TransportError:
 def _build_client(options: ConnectionOptions) -> Client:
     builder = (
         ClientBuilder()
-        .http2(True)
+        .http2_prior_knowledge()
+        .https_only(not options.prior_knowledge)
         .follow_redirects(False)
         .gzip(False)
         .brotli(False)
@@ -117,8 +134,6 @@ def _build_client(options: ConnectionOptions) -> Client:
         .http2_keep_alive_timeout(timedelta(seconds=options.keepalive_timeout))
         .http2_keep_alive_while_idle(True)
     )
-    if options.prior_knowledge:
-        builder = builder.http2_prior_knowledge()
     if options.ca_file:
         builder = builder.add_root_certificate_pem(Path(options.ca_file).read_bytes())
     if options.identity_pem:

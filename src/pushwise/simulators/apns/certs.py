@@ -67,8 +67,10 @@ def issue_server_tls(workdir: Path) -> tuple[TlsFiles, CertificateAuthority]:
 def issue_client_identity(workdir: Path, issuer: CertificateAuthority, topic: str) -> ClientIdentityFiles:
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name(
-        [x509.NameAttribute(NameOID.USER_ID, topic),
-         x509.NameAttribute(NameOID.COMMON_NAME, f"Apple Push Services: {topic}")]
+        [
+            x509.NameAttribute(NameOID.USER_ID, topic),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"Apple Push Services: {topic}"),
+        ]
     )
     cert = (
         _leaf_builder(issuer, key, subject)
@@ -98,9 +100,17 @@ def _new_ca() -> CertificateAuthority:
         .not_valid_after(now + _VALIDITY)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
-            x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-                          key_encipherment=False, data_encipherment=False, key_agreement=False,
-                          encipher_only=False, decipher_only=False),
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
             critical=True,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
@@ -109,7 +119,9 @@ def _new_ca() -> CertificateAuthority:
     return CertificateAuthority(cert, key)
 
 
-def _leaf_builder(issuer: CertificateAuthority, key: ec.EllipticCurvePrivateKey, subject: x509.Name) -> x509.CertificateBuilder:
+def _leaf_builder(
+    issuer: CertificateAuthority, key: ec.EllipticCurvePrivateKey, subject: x509.Name
+) -> x509.CertificateBuilder:
     now = dt.datetime.now(dt.UTC)
     return (
         x509.CertificateBuilder()

@@ -33,7 +33,7 @@ class ControlApi:
         self._connection_faults = connection_faults
 
     def answer(self, method: str, path: str, body: bytes) -> Reply:
-        route = path[len(CONTROL_PREFIX):].rstrip("/")
+        route = path[len(CONTROL_PREFIX) :].rstrip("/")
         try:
             return self._route(method, route, body)
         except (FaultConfigError, ValueError, TypeError, KeyError) as exc:
@@ -50,7 +50,7 @@ class ControlApi:
             if route == "tokens":
                 return _json(200, apns.recorder.token_counts())
             if route.startswith("tokens/"):
-                return _json(200, apns.recorder.requests_for(route[len("tokens/"):]))
+                return _json(200, apns.recorder.requests_for(route[len("tokens/") :]))
             if route == "faults":
                 return _json(200, apns.faults.to_dict())
         if method == "POST" and route == "reset":
@@ -67,8 +67,13 @@ class ControlApi:
         raw.setdefault("outage", self._apns.faults.outage)
         faults = parse_faults(raw)
         if faults.needs_connection_control and not self._connection_faults:
-            return _json(409, {"error": f"the {self._engine} engine cannot drop connections or send GOAWAY; "
-                                        "start the simulator with engine='h2'"})
+            return _json(
+                409,
+                {
+                    "error": f"the {self._engine} engine cannot drop connections or send GOAWAY; "
+                    "start the simulator with engine='h2'"
+                },
+            )
         self._apns.set_faults(faults)
         return _json(200, faults.to_dict())
 

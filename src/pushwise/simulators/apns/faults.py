@@ -62,7 +62,9 @@ class FaultConfig:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["dead_tokens"] = sorted(self.dead_tokens)
-        data["latency_ms"] = None if self.latency_ms is None else {"min": self.latency_ms[0], "max": self.latency_ms[1]}
+        data["latency_ms"] = (
+            None if self.latency_ms is None else {"min": self.latency_ms[0], "max": self.latency_ms[1]}
+        )
         return data
 
 

@@ -9,14 +9,14 @@ instead. Keeping this engine-agnostic lets the fast granian engine and the
 from __future__ import annotations
 
 import random
-import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import orjson
 
+from pushwise.domain.clock import Clock, SystemClock
 from pushwise.simulators.apns.auth import ProviderTokenVerifier
 from pushwise.simulators.apns.faults import FaultConfig
 from pushwise.simulators.apns.reasons import REASON_STATUS, RETRY_AFTER_STATUSES
@@ -52,13 +52,13 @@ class SimulatedApns:
         verifier: ProviderTokenVerifier | None,
         faults: FaultConfig,
         seed: int = 0,
-        clock: Callable[[], float] = time.time,
+        clock: Clock | None = None,
         recorder: Recorder | None = None,
     ) -> None:
         self.topic_rule = topic_rule
         self.verifier = verifier  # None: certificate auth, the TLS handshake already checked the client
         self.recorder = recorder or Recorder()
-        self._clock = clock
+        self._clock = clock or SystemClock()
         self._seed = seed
         self.rng = random.Random(seed)
         self.faults = faults
@@ -103,7 +103,7 @@ class SimulatedApns:
 
     def _problem(self, headers: RequestHeaders, token: str, body: bytes) -> str | None:
         if self.verifier is not None:
-            auth_problem = self.verifier.problem(headers.get("authorization"), self._clock())
+            auth_problem = self.verifier.problem(headers.get("authorization"), self._clock.now())
             if auth_problem:
                 return auth_problem
         problem = request_problem(headers.get, token, body, self.topic_rule)
@@ -116,7 +116,7 @@ class SimulatedApns:
     def _error_body(self, reason: str, status: int) -> bytes:
         if status == 410:
             # Apple reports when it learned the token was no longer valid, in milliseconds.
-            return orjson.dumps({"reason": reason, "timestamp": int(self._clock() * 1000)})
+            return orjson.dumps({"reason": reason, "timestamp": int(self._clock.now() * 1000)})
         return _ERROR_BODIES[reason]
 
     def _apns_id(self, requested: str | None) -> str:
@@ -127,8 +127,10 @@ class SimulatedApns:
     def _new_uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
-    def _record(self, token: str | None, headers: RequestHeaders, body: bytes, status: int, reason: str) -> None:
-        self.recorder.record(token, dict(headers.items()), body, status, reason, self._clock())
+    def _record(
+        self, token: str | None, headers: RequestHeaders, body: bytes, status: int, reason: str
+    ) -> None:
+        self.recorder.record(token, dict(headers.items()), body, status, reason, self._clock.now())
 
     def _apply_token_age(self) -> None:
         if self.verifier is not None:

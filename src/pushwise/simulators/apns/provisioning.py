@@ -14,7 +14,12 @@ from typing import Any
 import orjson
 
 from pushwise.simulators.apns.auth import SigningKey, new_signing_key
-from pushwise.simulators.apns.certs import ClientIdentityFiles, TlsFiles, issue_client_identity, issue_server_tls
+from pushwise.simulators.apns.certs import (
+    ClientIdentityFiles,
+    TlsFiles,
+    issue_client_identity,
+    issue_server_tls,
+)
 from pushwise.simulators.apns.faults import parse_faults
 
 ENGINES = ("auto", "granian", "h2")
@@ -93,7 +98,15 @@ def provision(
         if auth == "certificate":
             client_identity = issue_client_identity(workdir, authority, topic)
     spec = LaunchSpec(
-        host=host, port=port, engine=engine, topic=topic, auth=auth, team_id=key.team_id,
-        public_keys={key.key_id: key.public_key_pem()}, tls=tls_files, faults=dict(faults or {}), seed=seed,
+        host=host,
+        port=port,
+        engine=engine,
+        topic=topic,
+        auth=auth,
+        team_id=key.team_id,
+        public_keys={key.key_id: key.public_key_pem()},
+        tls=tls_files,
+        faults=dict(faults or {}),
+        seed=seed,
     )
     return Provisioned(spec, key, str(key_file), client_identity)

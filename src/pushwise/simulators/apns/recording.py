@@ -30,8 +30,14 @@ class ReceivedRequest:
             payload: Any = orjson.loads(self.body) if self.body else None
         except orjson.JSONDecodeError:
             payload = self.body.decode(errors="replace")
-        return {"token": self.token, "at": self.at, "headers": self.headers, "payload": payload,
-                "status": self.status, "reason": self.reason}
+        return {
+            "token": self.token,
+            "at": self.at,
+            "headers": self.headers,
+            "payload": payload,
+            "status": self.status,
+            "reason": self.reason,
+        }
 
 
 class Recorder:
@@ -74,7 +80,9 @@ class Recorder:
 
     def token_counts(self) -> dict[str, dict[str, int]]:
         delivered = self.delivered
-        return {token: {"received": n, "delivered": delivered.get(token, 0)} for token, n in self.received.items()}
+        return {
+            token: {"received": n, "delivered": delivered.get(token, 0)} for token, n in self.received.items()
+        }
 
     def requests_for(self, token: str) -> list[dict[str, Any]]:
         return [entry.to_dict() for entry in self.history if entry.token == token]

@@ -39,14 +39,14 @@ class TopicRule:
             return None
         if not topic.startswith(self.bundle_id + "."):
             return "TopicDisallowed"
-        return None if topic[len(self.bundle_id):] in TOPIC_SUFFIXES else "BadTopic"
+        return None if topic[len(self.bundle_id) :] in TOPIC_SUFFIXES else "BadTopic"
 
 
 def device_token(path: str) -> str | None:
     """The token part of a device path, or None when the path is not one."""
     if not path.startswith(DEVICE_PATH_PREFIX):
         return None
-    token = path[len(DEVICE_PATH_PREFIX):]
+    token = path[len(DEVICE_PATH_PREFIX) :]
     return None if "/" in token else token
 
 

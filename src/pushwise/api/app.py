@@ -1,0 +1,59 @@
+"""The HTTP application: `create_app(services)` wires routes, auth, errors and background services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Protocol
+
+from fastapi import FastAPI
+
+import pushwise
+from pushwise.api.auth import KeyAuthenticator
+from pushwise.api.body_limit import BodyLimit
+from pushwise.api.deps import Stores
+from pushwise.api.errors import install_error_handlers
+from pushwise.api.routes import apps, devices, health, notifications, providers, users
+from pushwise.bootstrap import Services
+
+
+class BackgroundService(Protocol):
+    """Something that runs beside the API for the app's lifetime (delivery workers, schedulers)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def create_app(services: Services, *, background: Sequence[BackgroundService] = ()) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        started: list[BackgroundService] = []
+        try:
+            for service in background:
+                await service.start()
+                started.append(service)
+            yield
+        finally:
+            for service in reversed(started):
+                await service.stop()
+
+    app = FastAPI(
+        title="Pushwise",
+        version=pushwise.__version__,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        # Bearer keys, not cookies, authenticate: a JSON body without a Content-Type is safe to accept.
+        strict_content_type=False,
+    )
+    stores = Stores.build(services)
+    app.state.services = services
+    app.state.stores = stores
+    app.state.authenticator = KeyAuthenticator(stores.keys, services.clock, services.settings.admin_key)
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=services.settings.max_body_bytes)
+    for module in (health, apps, providers, users, devices, notifications):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,139 @@
+"""One error shape for every answer that is not a success.
+
+`{"error": {"code", "message", "field"?, "details"?}}`: `code` is for programs,
+`message` for people, `field` is the dotted path of the offending input. Inputs
+are never echoed back (they may be private keys) and stack traces never leave
+the process.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+log = logging.getLogger("pushwise.api")
+
+_CODE_OF_STATUS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden_scope",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    503: "unavailable",
+}
+_MESSAGE_OF_STATUS = {404: "no such path", 405: "this path does not accept that method"}
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        *,
+        details: Sequence[dict[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.details = details
+        self.headers = headers
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, "not_found", f"no such {what}")
+
+
+def error_body(
+    code: str, message: str, field: str | None = None, details: Sequence[dict[str, Any]] | None = None
+) -> bytes:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if field:
+        error["field"] = field
+    if details:
+        error["details"] = list(details)
+    return orjson.dumps({"error": error})
+
+
+def error_response(error: ApiError) -> Response:
+    return Response(
+        error_body(error.code, error.message, error.field, error.details),
+        status_code=error.status,
+        media_type="application/json",
+        headers=error.headers,
+    )
+
+
+def field_path(location: Sequence[str | int]) -> str | None:
+    """`("body", "devices", 3, "token")` → `devices.3.token`; other sources keep their name: `query.limit`."""
+    parts = list(location[1:] if location and location[0] == "body" else location)
+    return ".".join(str(part) for part in parts) or None
+
+
+async def _on_api_error(_request: Request, error: Exception) -> Response:
+    assert isinstance(error, ApiError)
+    return error_response(error)
+
+
+def _is_json(content_type: str | None) -> bool:
+    media = (content_type or "application/json").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+async def _on_validation_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    errors = list(error.errors())
+    if any(item["type"] == "json_invalid" for item in errors):
+        return error_response(ApiError(400, "malformed_json", "the request body is not valid JSON"))
+    if not _is_json(request.headers.get("content-type")) and any(
+        tuple(e["loc"]) == ("body",) for e in errors
+    ):
+        return error_response(ApiError(415, "unsupported_media_type", "send the body as application/json"))
+    details = [
+        {"field": field_path(item["loc"]), "code": item["type"], "message": item["msg"]} for item in errors
+    ]
+    first = details[0] if details else {"field": None, "message": "invalid request"}
+    message = f"{first['field']}: {first['message']}" if first["field"] else str(first["message"])
+    return error_response(ApiError(422, "validation_error", message, first["field"], details=details))
+
+
+async def _on_http_error(_request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    status = error.status_code
+    generic = _MESSAGE_OF_STATUS.get(status)
+    message = (
+        generic
+        if generic is not None
+        else (error.detail if isinstance(error.detail, str) else "request refused")
+    )
+    return error_response(
+        ApiError(status, _CODE_OF_STATUS.get(status, "error"), message, headers=error.headers)
+    )
+
+
+async def _on_unexpected(request: Request, error: Exception) -> Response:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    return error_response(ApiError(500, "internal_error", "the server failed to handle this request"))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _on_api_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(HTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)

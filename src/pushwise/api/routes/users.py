@@ -1,0 +1,43 @@
+"""`/v1/users/{external_id}`: upsert, read with devices, erase (server key)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
+
+from pushwise.api.auth import Server
+from pushwise.api.deps import StoresDep
+from pushwise.api.errors import not_found
+from pushwise.api.schemas.users import UserIn, UserOut, UserProfileOut
+
+router = APIRouter(prefix="/v1/users", tags=["users"])
+
+ExternalIdPath = Annotated[str, Path(min_length=1, max_length=255, description="The app's own user id.")]
+
+
+@router.put("/{external_id}", responses={201: {"description": "Created"}})
+async def put_user(
+    external_id: ExternalIdPath, body: UserIn, principal: Server, stores: StoresDep, response: Response
+) -> UserOut:
+    """Create or update; fields left out keep their value (200 on update, 201 on creation)."""
+    user, created = await stores.users.upsert(principal.app_id_required, external_id, body.changes())
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return UserOut.of(user)
+
+
+@router.get("/{external_id}")
+async def get_user(external_id: ExternalIdPath, principal: Server, stores: StoresDep) -> UserProfileOut:
+    app_id = principal.app_id_required
+    user = await stores.users.get(app_id, external_id)
+    if user is None:
+        raise not_found("user")
+    return UserProfileOut.profile(user, await stores.devices.list_for_user(app_id, user.id))
+
+
+@router.delete("/{external_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_user(external_id: ExternalIdPath, principal: Server, stores: StoresDep) -> None:
+    """Erase the user and their devices."""
+    if not await stores.users.delete(principal.app_id_required, external_id):
+        raise not_found("user")

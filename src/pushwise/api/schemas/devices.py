@@ -1,0 +1,87 @@
+"""`/v1/devices`: registration (one or a batch), lookup, removal."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from pushwise.api.schemas.common import ExternalId, Locale, Strict, TimeZone, at, when
+from pushwise.store.devices import Device
+
+MAX_BATCH = 1000
+
+
+class SubscriptionKeysIn(BaseModel):
+    p256dh: Annotated[str, Field(min_length=1, max_length=200)]
+    auth: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class SubscriptionIn(BaseModel):
+    """A browser's `PushSubscription.toJSON()`; extra members such as `expirationTime` are ignored."""
+
+    endpoint: Annotated[str, Field(min_length=1, max_length=2048)]
+    keys: SubscriptionKeysIn
+
+
+class DeviceIn(BaseModel):
+    """Extra members are ignored, so newer SDKs can send more than this server knows."""
+
+    platform: Literal["ios", "android", "web"]
+    token: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
+    subscription: SubscriptionIn | None = None
+    user_id: ExternalId | None = Field(
+        default=None, description="The app's user id; an unknown one is created."
+    )
+    timezone: TimeZone | None = None
+    locale: Locale | None = None
+
+
+class DeviceOut(BaseModel):
+    id: str
+    platform: str
+    token: str
+    user_id: str | None = Field(description="The user's external id.")
+    active: bool
+    deactivated_reason: str | None
+    deactivated_at: datetime | None
+    last_seen_at: datetime | None
+    timezone: str | None
+    locale: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, device: Device) -> DeviceOut:
+        return cls(
+            id=device.id,
+            platform=device.platform,
+            token=device.token,
+            user_id=device.user_external_id,
+            active=device.active,
+            deactivated_reason=device.deactivated_reason,
+            deactivated_at=when(device.deactivated_at),
+            last_seen_at=when(device.last_seen_at),
+            timezone=device.timezone,
+            locale=device.locale,
+            created_at=at(device.created_at),
+            updated_at=at(device.updated_at),
+        )
+
+
+class DeviceBatchIn(Strict):
+    devices: list[DeviceIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class DeviceBatchItem(BaseModel):
+    id: str
+    platform: str
+    token: str
+    created: bool
+
+
+class DeviceBatchOut(BaseModel):
+    items: list[DeviceBatchItem]
+    created: int
+    updated: int

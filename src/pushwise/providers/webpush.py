@@ -1,0 +1,215 @@
+"""The Web Push provider: encrypt (RFC 8291), sign (VAPID, RFC 8292), POST to the endpoint (RFC 8030).
+
+Every subscription names its own push service, so requests go to many origins
+(FCM, Mozilla, Apple, WNS hosts, self-hosted services). Each origin gets its own
+transport, kept in a bounded LRU; pyreqwest offers `h2` and `http/1.1` through
+ALPN and speaks whichever the service picks (the big three pick h2), and speaks
+HTTP/1.1 to plain `http` endpoints (simulators, closed networks). One transport
+per origin keeps connection-opening logic per host, where it belongs. Why this
+is not the shared HTTP/2-only transport: see `webpush_transport`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from pushwise.domain.clock import Clock
+from pushwise.domain.endpoints import Endpoint, EndpointRefused, parse_endpoint
+from pushwise.domain.outcomes import Outcome, OutcomeKind, local_rejection, transport_failure
+from pushwise.domain.webpush_errors import classify_webpush
+from pushwise.domain.webpush_message import InvalidWebPushMessage, render
+from pushwise.providers.base import Dispatch
+from pushwise.providers.retry_after import parse_retry_after
+from pushwise.providers.transport import Http2Transport, TransportError
+from pushwise.providers.vapid import (
+    VapidSigner,
+    generate_vapid_keys,
+    load_vapid_private_key,
+    validate_subject,
+)
+from pushwise.providers.webpush_crypto import (
+    WebPushCryptoError,
+    b64url_decode,
+    b64url_encode,
+    encrypt,
+    public_key_bytes,
+)
+from pushwise.providers.webpush_transport import NegotiatedTransport
+
+__all__ = [
+    "WebPushCredentials",
+    "WebPushProvider",
+    "build_webpush_provider",
+    "generate_vapid_keys",
+    "origin_of",
+]
+
+TransportFactory = Callable[[str], Http2Transport]
+DEFAULT_MAX_ORIGINS = 64
+
+
+@dataclass(frozen=True)
+class WebPushCredentials:
+    """One app's VAPID identity: a contact (`mailto:` or `https:`) and the private key (base64url or PEM)."""
+
+    subject: str
+    vapid_private_key: str
+    _key: ec.EllipticCurvePrivateKey = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        validate_subject(self.subject)
+        object.__setattr__(self, "_key", load_vapid_private_key(self.vapid_private_key))
+
+    @property
+    def private_key(self) -> ec.EllipticCurvePrivateKey:
+        return self._key
+
+    @property
+    def vapid_public_key(self) -> str:
+        """The `applicationServerKey` browsers must subscribe with."""
+        return b64url_encode(public_key_bytes(self._key))
+
+
+def origin_of(endpoint: Endpoint) -> str:
+    """The RFC 6454 origin of a push endpoint, as VAPID's `aud` wants it: the default port is left out."""
+    host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
+    default_port = 443 if endpoint.scheme == "https" else 80
+    return f"{endpoint.scheme}://{host}" + ("" if endpoint.port == default_port else f":{endpoint.port}")
+
+
+class WebPushProvider:
+    channel = "webpush"
+
+    def __init__(
+        self,
+        credentials: WebPushCredentials,
+        clock: Clock,
+        transport_for: TransportFactory,
+        *,
+        timeout: float = 10.0,
+        max_origins: int = DEFAULT_MAX_ORIGINS,
+        allow_private_endpoints: bool = False,
+    ) -> None:
+        self._clock = clock
+        self._signer = VapidSigner(credentials.private_key, credentials.subject, clock)
+        self._transports = _OriginTransports(transport_for, max_origins)
+        self._timeout = timeout
+        self._allow_private = allow_private_endpoints
+
+    async def send(self, dispatch: Dispatch) -> Outcome:
+        keys = _subscription_keys(dispatch.subscription)
+        if keys is None:
+            return local_rejection("InvalidSubscription", OutcomeKind.TOKEN_DEAD)
+        endpoint_url, ua_public, auth_secret = keys
+        try:
+            endpoint = parse_endpoint(endpoint_url, allow_private=self._allow_private)
+            message = render(dispatch.spec, expires_at=dispatch.expires_at, now=self._clock.now())
+            body = encrypt(message.plaintext, ua_public, auth_secret)
+        except EndpointRefused as refused:
+            return local_rejection(refused.code)
+        except InvalidWebPushMessage as invalid:
+            return local_rejection(invalid.reason)
+        except WebPushCryptoError:
+            return local_rejection("InvalidSubscription", OutcomeKind.TOKEN_DEAD)
+        origin = origin_of(endpoint)
+        headers = message.headers  # a fresh dict per render, ours to extend
+        headers["authorization"] = self._signer.authorization(origin)
+        try:
+            response = await self._transports.get(origin).request(
+                "POST", endpoint_url, headers=headers, body=body, timeout=self._timeout
+            )
+        except TransportError as error:
+            return transport_failure(error.reason)
+        retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock.now())
+        return classify_webpush(response.status, response.body, retry_after, response.headers.get("location"))
+
+    async def close(self) -> None:
+        await self._transports.close()
+
+
+def _subscription_keys(subscription: dict[str, Any] | None) -> tuple[str, bytes, bytes] | None:
+    """(endpoint, p256dh point, auth secret) from a `PushSubscription.toJSON()` dict, or None if unusable."""
+    if not isinstance(subscription, dict):
+        return None
+    endpoint, keys = subscription.get("endpoint"), subscription.get("keys")
+    if not isinstance(endpoint, str) or not isinstance(keys, dict):
+        return None
+    p256dh, auth = keys.get("p256dh"), keys.get("auth")
+    if not isinstance(p256dh, str) or not isinstance(auth, str):
+        return None
+    try:
+        return endpoint, b64url_decode(p256dh), b64url_decode(auth)
+    except WebPushCryptoError:
+        return None
+
+
+class _OriginTransports:
+    """One transport per push-service origin, the least recently used closed beyond `limit`.
+
+    An evicted transport is closed in the background; a request still running on it
+    fails as a transport error, which is a retry, never a lost message.
+    """
+
+    def __init__(self, factory: TransportFactory, limit: int) -> None:
+        if limit < 1:
+            raise ValueError("keep at least one origin")
+        self._factory = factory
+        self._limit = limit
+        self._open: OrderedDict[str, Http2Transport] = OrderedDict()
+        self._closing: set[asyncio.Task[None]] = set()
+
+    def get(self, origin: str) -> Http2Transport:
+        transport = self._open.get(origin)
+        if transport is not None:
+            self._open.move_to_end(origin)
+            return transport
+        transport = self._open[origin] = self._factory(origin)
+        if len(self._open) > self._limit:
+            _, evicted = self._open.popitem(last=False)
+            task = asyncio.get_running_loop().create_task(evicted.close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+        return transport
+
+    async def close(self) -> None:
+        open_now = list(self._open.values())
+        self._open.clear()
+        await asyncio.gather(*(t.close() for t in open_now), *self._closing, return_exceptions=True)
+
+
+def build_webpush_provider(
+    credentials: WebPushCredentials,
+    clock: Clock,
+    *,
+    timeout: float = 10.0,
+    ca_file: str | None = None,
+    allow_private_endpoints: bool = False,
+    max_in_flight_per_origin: int = 256,
+    max_origins: int = DEFAULT_MAX_ORIGINS,
+) -> WebPushProvider:
+    """A provider whose transports speak h2 or HTTP/1.1 by ALPN over TLS, HTTP/1.1 over plain `http`.
+
+    `max_in_flight_per_origin` bounds concurrent requests to one push service (over
+    HTTP/1.1 each is its own connection); `ca_file` trusts a simulator's CA; plain
+    `http` and private addresses are refused unless `allow_private_endpoints`.
+    """
+
+    def transport_for(origin: str) -> Http2Transport:
+        return NegotiatedTransport(
+            ca_file=ca_file, max_in_flight=max_in_flight_per_origin, allow_http=allow_private_endpoints
+        )
+
+    return WebPushProvider(
+        credentials,
+        clock,
+        transport_for,
+        timeout=timeout,
+        max_origins=max_origins,
+        allow_private_endpoints=allow_private_endpoints,
+    )

@@ -1,0 +1,66 @@
+"""The simulator process: `python -m pushwise.simulators.apns.server SPEC.json`.
+
+It builds the simulated APNs from a launch spec and serves it with the chosen
+engine until SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+from pushwise.simulators.apns.auth import ProviderTokenVerifier
+from pushwise.simulators.apns.faults import parse_faults
+from pushwise.simulators.apns.h2_engine import serve_h2
+from pushwise.simulators.apns.peer import SimulatedApns
+from pushwise.simulators.apns.provisioning import LaunchSpec
+from pushwise.simulators.apns.recording import Recorder
+from pushwise.simulators.apns.rsgi_engine import serve_granian
+from pushwise.simulators.apns.validation import TopicRule
+
+
+def build_apns(spec: LaunchSpec) -> SimulatedApns:
+    token_auth = spec.auth == "token"
+    verifier = ProviderTokenVerifier(spec.team_id, spec.public_keys) if token_auth else None
+    return SimulatedApns(
+        topic_rule=TopicRule(spec.topic, topic_required=token_auth),
+        verifier=verifier,
+        faults=parse_faults(spec.faults),
+        seed=spec.seed,
+        recorder=Recorder(spec.history_size),
+    )
+
+
+async def serve(spec: LaunchSpec) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    apns = build_apns(spec)
+    if spec.engine == "h2":
+        await serve_h2(spec, apns, stop)
+    else:
+        await serve_granian(spec, apns, stop)
+
+
+def run(spec: LaunchSpec) -> None:
+    """Serve in the foreground until SIGTERM or SIGINT."""
+    try:
+        import uvloop
+    except ImportError:  # uvloop is optional (uvicorn[standard] brings it); plain asyncio works too
+        asyncio.run(serve(spec))
+    else:
+        uvloop.run(serve(spec))
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        raise SystemExit("usage: python -m pushwise.simulators.apns.server SPEC.json")
+    run(LaunchSpec.read(Path(args[0])))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""`pushwise simulate ...`: one sub-command per simulated provider.
+
+Each simulator keeps its command in its own package (`simulators/<name>/cli.py`)
+and is registered here with one line, so adding FCM, Web Push or SMTP does not
+touch the others.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from pushwise.simulators.apns.cli import run_apns
+
+simulate_app = typer.Typer(no_args_is_help=True)
+
+
+@simulate_app.callback()
+def simulate() -> None:
+    """Run loopback provider simulators (127.0.0.1 only)."""
+    # A callback keeps `simulate` a command group even while it has a single sub-command.
+
+
+simulate_app.command("apns")(run_apns)

@@ -1,0 +1,89 @@
+"""Fault injection settings for the FCM simulator, parsed from the JSON dict callers hand in.
+
+Same shape as the APNs simulator's (`reasons` there, `error_codes` here): every
+random decision comes from the simulated service's one seeded `random.Random`, so
+the same seed and request order inject the same faults.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pushwise.simulators.apns.faults import FaultConfigError, _parse_latency
+from pushwise.simulators.fcm.errors import ERROR_CODES
+
+ACCESS_TOKEN_LIFETIME_S = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class FcmFaultConfig:
+    error_codes: dict[str, float] = field(default_factory=dict)
+    retry_after_seconds: int | None = None
+    dead_tokens: frozenset[str] = frozenset()
+    dead_token_prefix: str | None = None
+    latency_ms: tuple[float, float] | None = None
+    outage: bool = False
+    # `expires_in` of issued access tokens; after it a send answers 401 UNAUTHENTICATED.
+    access_token_lifetime_s: int = ACCESS_TOKEN_LIFETIME_S
+    # False accepts assertions signed at any time, for callers on a simulated clock.
+    check_assertion_time: bool = True
+
+    def is_dead(self, token: str) -> bool:
+        prefix = self.dead_token_prefix
+        return token in self.dead_tokens or (prefix is not None and token.startswith(prefix))
+
+    def injected_code(self, rng: random.Random) -> str | None:
+        """One draw decides whether a valid request fails, and with which error code."""
+        if not self.error_codes:
+            return None
+        draw = rng.random()
+        for code, probability in self.error_codes.items():
+            draw -= probability
+            if draw < 0:
+                return code
+        return None
+
+    def latency_s(self, rng: random.Random) -> float:
+        if self.latency_ms is None:
+            return 0.0
+        low, high = self.latency_ms
+        return rng.uniform(low, high) / 1000.0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["dead_tokens"] = sorted(self.dead_tokens)
+        data["latency_ms"] = (
+            None if self.latency_ms is None else {"min": self.latency_ms[0], "max": self.latency_ms[1]}
+        )
+        return data
+
+
+def parse_fcm_faults(raw: dict[str, Any] | None) -> FcmFaultConfig:
+    """Validate a fault dict (unknown keys are errors: a typo must not silently disable a fault)."""
+    raw = dict(raw or {})
+    unknown = set(raw) - set(FcmFaultConfig.__dataclass_fields__)
+    if unknown:
+        raise FaultConfigError(f"unknown fault settings: {sorted(unknown)}")
+    codes = {str(k): float(v) for k, v in (raw.get("error_codes") or {}).items() if float(v) > 0}
+    bad = sorted(set(codes) - set(ERROR_CODES))
+    if bad:
+        raise FaultConfigError(f"unknown FCM error codes: {bad}")
+    if sum(codes.values()) > 1.0 + 1e-9:
+        raise FaultConfigError("error code probabilities add up to more than 1")
+    retry_after = raw.get("retry_after_seconds")
+    lifetime = int(raw.get("access_token_lifetime_s", ACCESS_TOKEN_LIFETIME_S))
+    if lifetime < 1:
+        raise FaultConfigError("access_token_lifetime_s must be at least 1")
+    prefix = raw.get("dead_token_prefix")
+    return FcmFaultConfig(
+        error_codes=codes,
+        retry_after_seconds=None if retry_after is None else int(retry_after),
+        dead_tokens=frozenset(str(t) for t in raw.get("dead_tokens") or ()),
+        dead_token_prefix=str(prefix) if prefix else None,
+        latency_ms=_parse_latency(raw.get("latency_ms")),
+        outage=bool(raw.get("outage", False)),
+        access_token_lifetime_s=lifetime,
+        check_assertion_time=bool(raw.get("check_assertion_time", True)),
+    )

@@ -1,0 +1,16 @@
+"""`INSERT ... ON CONFLICT` in the dialect of the open database.
+
+Both SQLite and PostgreSQL support it with the same shape; SQLAlchemy spells it
+per dialect, so repositories ask here for the right `insert`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+from pushwise.store.db import Database
+
+
+def upsert_into(db: Database, table: Table) -> sqlite.Insert | postgresql.Insert:
+    return sqlite.insert(table) if db.is_sqlite else postgresql.insert(table)

@@ -1,0 +1,143 @@
+"""Users: an app's people, addressed by the app's own `external_id`."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from pushwise.domain.clock import Clock
+from pushwise.store.db import Database
+from pushwise.store.ids import new_id
+from pushwise.store.schema import devices, users
+from pushwise.store.upsert import upsert_into
+
+PROFILE_FIELDS = frozenset({"email", "phone", "timezone", "locale", "attributes", "tags"})
+_LOOKUP_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    app_id: str
+    external_id: str
+    email: str | None
+    phone: str | None
+    timezone: str | None
+    locale: str | None
+    attributes: dict[str, Any]
+    tags: list[str]
+    created_at: float
+    updated_at: float
+
+
+def _user(row: RowMapping) -> User:
+    return User(
+        row["id"],
+        row["app_id"],
+        row["external_id"],
+        row["email"],
+        row["phone"],
+        row["timezone"],
+        row["locale"],
+        row["attributes"] or {},
+        row["tags"] or [],
+        row["created_at"],
+        row["updated_at"],
+    )
+
+
+def _new_row(app_id: str, external_id: str, now: float) -> dict[str, Any]:
+    return {
+        "id": new_id("usr"),
+        "app_id": app_id,
+        "external_id": external_id,
+        "email": None,
+        "phone": None,
+        "timezone": None,
+        "locale": None,
+        "attributes": {},
+        "tags": [],
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def ensure_users(
+    connection: AsyncConnection,
+    db: Database,
+    app_id: str,
+    external_ids: Collection[str],
+    now: float,
+    seeds: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, str]:
+    """Internal ids of these users, creating the unknown ones (inside the caller's transaction).
+
+    `seeds` gives profile fields (time zone, locale) for users created here; existing
+    users are left untouched.
+    """
+    if not external_ids:
+        return {}
+    rows = [
+        {**_new_row(app_id, external_id, now), **(seeds or {}).get(external_id, {})}
+        for external_id in external_ids
+    ]
+    statement = upsert_into(db, users).on_conflict_do_nothing(index_elements=["app_id", "external_id"])
+    await connection.execute(statement, rows)
+    found: dict[str, str] = {}
+    wanted = list(external_ids)
+    for start in range(0, len(wanted), _LOOKUP_CHUNK):
+        query = select(users.c.external_id, users.c.id).where(
+            users.c.app_id == app_id, users.c.external_id.in_(wanted[start : start + _LOOKUP_CHUNK])
+        )
+        found.update({row.external_id: row.id for row in await connection.execute(query)})
+    return found
+
+
+class UserRepository:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def upsert(self, app_id: str, external_id: str, changes: Mapping[str, Any]) -> tuple[User, bool]:
+        """Create or update; only the fields in `changes` are written. Returns (user, created)."""
+        unknown = set(changes) - PROFILE_FIELDS
+        if unknown:
+            raise ValueError(f"not profile fields: {sorted(unknown)}")
+        now = self._clock.now()
+        row = {**_new_row(app_id, external_id, now), **changes}
+        statement = (
+            upsert_into(self._db, users)
+            .values(row)
+            .on_conflict_do_update(
+                index_elements=["app_id", "external_id"], set_={**changes, "updated_at": now}
+            )
+            .returning(*users.c)
+        )
+        async with self._db.write.begin() as connection:
+            stored = (await connection.execute(statement)).mappings().one()
+        return _user(stored), stored["id"] == row["id"]
+
+    async def get(self, app_id: str, external_id: str) -> User | None:
+        query = select(users).where(users.c.app_id == app_id, users.c.external_id == external_id)
+        async with self._db.read.connect() as connection:
+            row = (await connection.execute(query)).mappings().first()
+        return _user(row) if row is not None else None
+
+    async def delete(self, app_id: str, external_id: str) -> bool:
+        """Erase the user and their devices: a deleted person must stop receiving pushes."""
+        async with self._db.write.begin() as connection:
+            user_id = await connection.scalar(
+                select(users.c.id).where(users.c.app_id == app_id, users.c.external_id == external_id)
+            )
+            if user_id is None:
+                return False
+            await connection.execute(
+                delete(devices).where(devices.c.app_id == app_id, devices.c.user_id == user_id)
+            )
+            await connection.execute(delete(users).where(users.c.id == user_id))
+        return True
