@@ -98,7 +98,7 @@ async def _set_up(client: httpx.AsyncClient, settings: Settings, simulator: Apns
     dead = int(devices * DEAD_SHARE)
     rows = [
         {"platform": "ios", "user_id": f"shopper-{n}", "timezone": "Europe/Berlin",
-         "token": ("dead" if n < dead else "a1") + secrets.token_hex(30)}
+         "token": ("dead" if n < dead else "a1a1") + secrets.token_hex(30)}
         for n in range(devices)
     ]
     for start in range(0, len(rows), 1000):

@@ -72,14 +72,22 @@ async def test_app_name_is_required(client, admin_headers) -> None:
     assert response.json()["error"]["field"] == "name"
 
 
-async def test_admin_keys_created_for_the_cli_work(client, services) -> None:
-    from pushwise.store.keys import KeyRepository
+async def test_keys_created_by_the_cli_work_through_the_api(client, settings, services) -> None:
+    from pushwise.admin import create_admin_key, create_app_with_keys
 
-    issued = await KeyRepository(services.db, services.clock).issue("admin", None)
+    admin_key = await create_admin_key(settings)
+    assert admin_key.startswith("pw_admin_")
     response = await client.post(
-        "/v1/apps", json={"name": "cli"}, headers={"authorization": f"Bearer {issued.secret}"}
+        "/v1/apps", json={"name": "cli"}, headers={"authorization": f"Bearer {admin_key}"}
     )
     assert response.status_code == 201
+
+    created = await create_app_with_keys(settings, "from-cli")
+    assert set(created) == {"app_id", "name", "server_key", "client_key"}
+    shown = await client.get(
+        f"/v1/apps/{created['app_id']}", headers={"authorization": f"Bearer {created['server_key']}"}
+    )
+    assert shown.json()["name"] == "from-cli"
 
 
 async def test_keys_rotate_without_downtime_and_revocation_is_immediate(client, make_app) -> None:

@@ -255,6 +255,16 @@ def test_unusable_service_accounts_are_refused_up_front(change: dict[str, Any], 
         ServiceAccount.from_json({**SERVICE_ACCOUNT, **change})
 
 
+async def test_a_token_uri_that_is_no_http_url_is_configuration(clock: ManualClock) -> None:
+    account = ServiceAccount.from_json(SERVICE_ACCOUNT, token_uri="ftp://oauth.test/token")
+    provider = FcmProvider(
+        FcmCredentials(SERVICE_ACCOUNT), Transport(ok()), clock, tokens=AccessTokens(account, clock)
+    )
+    outcome = await provider.send(dispatch())
+    assert (outcome.kind, outcome.reason) == (OutcomeKind.CONFIGURATION, "InvalidTokenUri")
+    await provider.close()
+
+
 def test_token_uri_override_wins_over_the_key_file() -> None:
     assert ServiceAccount.from_json(SERVICE_ACCOUNT, token_uri="http://127.0.0.1:1/token").token_uri == (
         "http://127.0.0.1:1/token"

@@ -116,7 +116,6 @@ class AccessTokens:
         self._exchange: asyncio.Future[str] | None = None
         self._failure: TokenExchangeFailed | None = None
         self._failed_at = 0.0
-        self.fetched = 0
 
     async def bearer(self) -> str:
         """`Bearer <access token>`, exchanged for a new one shortly before it expires."""
@@ -154,8 +153,9 @@ class AccessTokens:
 
     def _exchange_done(self, exchange: asyncio.Future[str]) -> None:
         self._exchange = None
-        if not exchange.cancelled() and isinstance(exchange.exception(), TokenExchangeFailed):
-            self._failure = exchange.exception()  # type: ignore[assignment]
+        failure = None if exchange.cancelled() else exchange.exception()
+        if isinstance(failure, TokenExchangeFailed):
+            self._failure = failure
             self._failed_at = self._clock.now()
 
     async def _fetch(self) -> str:
@@ -163,13 +163,14 @@ class AccessTokens:
         form = {"grant_type": JWT_BEARER_GRANT, "assertion": self._assertion(started)}
         try:
             response = await self._http.post(self._account.token_uri, data=form)
+        except httpx.UnsupportedProtocol as error:
+            raise TokenExchangeFailed("InvalidTokenUri", str(error), retryable=False) from error
         except httpx.HTTPError as error:
             raise TokenExchangeFailed("TokenEndpointUnreachable", str(error), retryable=True) from error
         token, expires_in = _granted(response)
         self._bearer = "Bearer " + token
         self._expires_at = started + expires_in
         self._failure = None
-        self.fetched += 1
         return self._bearer
 
     def _assertion(self, now: float) -> str:

@@ -8,7 +8,7 @@ the device token, then the payload. Where Apple documents no reason of its own
 
 from __future__ import annotations
 
-import uuid
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,6 +19,8 @@ from pushwise.domain.apns_message import MAX_COLLAPSE_ID_BYTES, PUSH_TYPES, payl
 DEVICE_PATH_PREFIX = "/3/device/"
 _PRIORITIES = frozenset({"1", "5", "10"})
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+# Apple wants the canonical 8-4-4-4-12 form (uuid.UUID would also accept braces and urn: prefixes).
+_UUID_FORM = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # Apple accepts the bundle id itself or one of these push-type specific suffixes.
 TOPIC_SUFFIXES = (".voip", ".complication", ".pushkit.fileprovider", ".push-type.liveactivity", ".voip-ptt")
 
@@ -105,11 +107,4 @@ def _is_integer(value: str) -> bool:
 
 
 def _is_uuid(value: str) -> bool:
-    # Apple wants the canonical 8-4-4-4-12 form; uuid.UUID alone also accepts braces and urn: prefixes.
-    if len(value) != 36:
-        return False
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
+    return _UUID_FORM.fullmatch(value) is not None

@@ -38,9 +38,9 @@ class FcmSimulatorHandle:
     token_uri: str  # the OAuth2 token endpoint; also the service account's own `token_uri`
     ca_file: str | None  # path of the CA PEM to trust (TLS mode)
     service_account: dict[str, Any] = field(repr=False)  # a Google service-account key file's JSON
-    service_account_file: str = ""
-    project_id: str = ""
-    control_url: str = ""
+    service_account_file: str  # the same JSON, written into the work directory
+    project_id: str
+    control_url: str  # base URL of the control API
     _process: subprocess.Popen[bytes] | None = field(default=None, repr=False, compare=False)
     _owned_workdir: str | None = field(default=None, repr=False, compare=False)
 
