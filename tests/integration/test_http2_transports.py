@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from h2_test_peer import H2TestPeer, PeerBehaviour
+from tests.integration.h2_test_peer import H2TestPeer, PeerBehaviour
 
 from pushwise.providers.http2.h2_transport import H2Transport
 from pushwise.providers.http2.options import ConnectionOptions

@@ -116,8 +116,8 @@ def render_message(
     message["webpush"] = _webpush(content, ttl_seconds, high)
     if spec.category and _ANALYTICS_LABEL.fullmatch(spec.category):
         message["fcm_options"] = {"analytics_label": spec.category}
-    overrides = {k: v for k, v in spec.fcm.items() if k not in _TARGET_FIELDS}
-    message = _merged(message, overrides)
+    if spec.fcm:
+        message = _merged(message, {k: v for k, v in spec.fcm.items() if k not in _TARGET_FIELDS})
     if "data" in message:
         message["data"] = string_data(message["data"])
     return message

@@ -11,6 +11,7 @@ under test for the event loop (and so the benchmark peer gets its own core).
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import socket
 import ssl
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -180,7 +181,7 @@ def start_apns_simulator(
             shutil.rmtree(owned, ignore_errors=True)
         raise
     spec_file = directory / "simulator.json"
-    made.spec.write(spec_file)
+    replace(made.spec, parent_pid=os.getpid()).write(spec_file)
     with (directory / "simulator.log").open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", "pushwise.simulators.apns.server", str(spec_file)],

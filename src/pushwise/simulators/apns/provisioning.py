@@ -39,6 +39,7 @@ class LaunchSpec:
     faults: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     history_size: int = 10_000
+    parent_pid: int | None = None  # the server exits when this process is gone (a killed test run)
 
     @property
     def scheme(self) -> str:
@@ -88,6 +89,8 @@ def provision(
     fault_config = parse_faults(faults)  # fail here, in the caller, rather than in the server process
     if engine == "auto":
         engine = "h2" if fault_config.needs_connection_control else "granian"
+    elif engine == "granian" and fault_config.needs_connection_control:
+        raise ValueError("dropping connections and GOAWAY need engine 'h2' (or 'auto')")
     workdir.mkdir(parents=True, exist_ok=True)
     key = new_signing_key()
     key_file = workdir / f"AuthKey_{key.key_id}.p8"

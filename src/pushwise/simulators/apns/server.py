@@ -7,6 +7,7 @@ engine until SIGTERM or SIGINT.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
@@ -38,11 +39,29 @@ async def serve(spec: LaunchSpec) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    watchdog = None
+    if spec.parent_pid is not None:
+        watchdog = asyncio.create_task(_stop_when_orphaned(spec.parent_pid, stop))
     apns = build_apns(spec)
-    if spec.engine == "h2":
-        await serve_h2(spec, apns, stop)
-    else:
-        await serve_granian(spec, apns, stop)
+    try:
+        if spec.engine == "h2":
+            await serve_h2(spec, apns, stop)
+        else:
+            await serve_granian(spec, apns, stop)
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
+
+
+async def _stop_when_orphaned(parent_pid: int, stop: asyncio.Event) -> None:
+    """A parent killed with SIGKILL cannot stop us; being re-parented tells us it is gone.
+
+    Polling, because no event announces a parent's death (a stdin pipe would, but forked
+    children of the test process would inherit and hold its write end open).
+    """
+    while os.getppid() == parent_pid:  # noqa: ASYNC110
+        await asyncio.sleep(1.0)
+    stop.set()
 
 
 def run(spec: LaunchSpec) -> None:
