@@ -24,14 +24,14 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from apns_clients import (  # noqa: E402
+from apns_clients import (
     measure_aioapns,
     measure_h2_raw,
     measure_pushwise_client,
     measure_pyreqwest_raw,
 )
 
-from pushwise.simulators.apns.harness import ApnsSimulatorHandle, start_apns_simulator  # noqa: E402
+from pushwise.simulators.apns.harness import ApnsSimulatorHandle, start_apns_simulator
 
 FINAL = ("delivered", "failed", "expired", "cancelled", "suppressed", "fallback")
 
@@ -69,7 +69,8 @@ class PushwiseServer:
         }
         self.base = f"http://127.0.0.1:{port}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "pushwise", "serve", "--port", str(port)], env=env,
+            [sys.executable, "-m", "pushwise", "serve", "--port", str(port)],
+            env=env,
         )
 
     async def wait_ready(self, client: httpx.AsyncClient) -> None:
@@ -95,54 +96,98 @@ async def end_to_end(sim: ApnsSimulatorHandle, devices: int, workdir: str, port:
             admin = {"authorization": f"Bearer {server.admin_key}"}
             app = (await client.post(f"{server.base}/v1/apps", json={"name": "bench"}, headers=admin)).json()
             headers = {"authorization": f"Bearer {app['server_key']}"}
-            (await client.put(f"{server.base}/v1/apps/{app['id']}/providers/apns", headers=headers, json={
-                "team_id": sim.team_id, "key_id": sim.key_id, "private_key": sim.private_key_pem,
-                "topic": sim.topic, "environment": "development", "endpoint": sim.endpoint,
-                "ca_file": sim.ca_file,
-            })).raise_for_status()
+            (
+                await client.put(
+                    f"{server.base}/v1/apps/{app['id']}/providers/apns",
+                    headers=headers,
+                    json={
+                        "team_id": sim.team_id,
+                        "key_id": sim.key_id,
+                        "private_key": sim.private_key_pem,
+                        "topic": sim.topic,
+                        "environment": "development",
+                        "endpoint": sim.endpoint,
+                        "ca_file": sim.ca_file,
+                    },
+                )
+            ).raise_for_status()
             for start in range(0, devices, 1000):
-                batch = [{"platform": "ios", "token": f"{start + n:064x}"} for n in range(min(1000, devices - start))]
-                (await client.post(f"{server.base}/v1/devices:batch", headers=headers,
-                                   json={"devices": batch})).raise_for_status()
+                batch = [
+                    {"platform": "ios", "token": f"{start + n:064x}"}
+                    for n in range(min(1000, devices - start))
+                ]
+                (
+                    await client.post(
+                        f"{server.base}/v1/devices:batch", headers=headers, json={"devices": batch}
+                    )
+                ).raise_for_status()
             rss_before = current_rss_mib(server.process.pid)
             began = time.perf_counter()
-            accepted = (await client.post(f"{server.base}/v1/notifications", headers=headers, json={
-                "to": {"all": True}, "content": {"title": "Bench", "body": "hello"},
-            })).raise_for_status().json()
+            accepted = (
+                (
+                    await client.post(
+                        f"{server.base}/v1/notifications",
+                        headers=headers,
+                        json={
+                            "to": {"all": True},
+                            "content": {"title": "Bench", "body": "hello"},
+                        },
+                    )
+                )
+                .raise_for_status()
+                .json()
+            )
             accept_seconds = time.perf_counter() - began
             rss_after_accept = current_rss_mib(server.process.pid)
             while True:
-                counts = (await client.get(f"{server.base}/v1/notifications/{accepted['id']}",
-                                           headers=headers)).json()["counts"]
+                counts = (
+                    await client.get(f"{server.base}/v1/notifications/{accepted['id']}", headers=headers)
+                ).json()["counts"]
                 if sum(counts[s] for s in FINAL) >= accepted["recipients"]:
                     break
                 await asyncio.sleep(0.05)
             total_seconds = time.perf_counter() - began
             peak = peak_rss_mib(server.process.pid)
-            one_device = await single_device_latency(client, server.base, headers, f"{0:064x}", rate=200,
-                                                     seconds=10)
+            one_device = await single_device_latency(
+                client, server.base, headers, f"{0:064x}", rate=200, seconds=10
+            )
     finally:
         server.stop()
     with sqlite3.connect(server.db_path) as db:
-        latencies = [row[0] for row in db.execute(
-            "SELECT outcome_at - accepted_at FROM deliveries WHERE outcome_at IS NOT NULL")]
+        latencies = [
+            row[0]
+            for row in db.execute(
+                "SELECT outcome_at - accepted_at FROM deliveries WHERE outcome_at IS NOT NULL"
+            )
+        ]
         delivered = db.execute("SELECT count(*) FROM deliveries WHERE state='delivered'").fetchone()[0]
     return {
-        "deliveries": float(accepted["recipients"]), "delivered": float(delivered),
-        "accept_s": accept_seconds, "throughput": accepted["recipients"] / total_seconds,
-        "p50": statistics.median(latencies), "p99": percentile(latencies, 0.99),
-        "rss_before": rss_before, "rss_after_accept": rss_after_accept, "peak_rss": peak,
-        "single_p50_ms": one_device[0], "single_p99_ms": one_device[1],
+        "deliveries": float(accepted["recipients"]),
+        "delivered": float(delivered),
+        "accept_s": accept_seconds,
+        "throughput": accepted["recipients"] / total_seconds,
+        "p50": statistics.median(latencies),
+        "p99": percentile(latencies, 0.99),
+        "rss_before": rss_before,
+        "rss_after_accept": rss_after_accept,
+        "peak_rss": peak,
+        "single_p50_ms": one_device[0],
+        "single_p99_ms": one_device[1],
     }
 
 
-async def single_device_latency(client: httpx.AsyncClient, base: str, headers: dict[str, str], token: str,
-                                rate: int, seconds: int) -> tuple[float, float]:
+async def single_device_latency(
+    client: httpx.AsyncClient, base: str, headers: dict[str, str], token: str, rate: int, seconds: int
+) -> tuple[float, float]:
     """Open-loop load: one notification for one device every 1/rate seconds; latency per request."""
-    device = (await client.post(f"{base}/v1/devices", headers=headers,
-                                json={"platform": "ios", "token": token})).json()
-    body = {"to": {"device_ids": [device["id"]]}, "content": {"title": "Order shipped", "body": "On its way"},
-            "priority": "transactional"}
+    device = (
+        await client.post(f"{base}/v1/devices", headers=headers, json={"platform": "ios", "token": token})
+    ).json()
+    body = {
+        "to": {"device_ids": [device["id"]]},
+        "content": {"title": "Order shipped", "body": "On its way"},
+        "priority": "transactional",
+    }
     latencies: list[float] = []
 
     async def one() -> None:
@@ -181,18 +226,29 @@ async def main() -> None:
     finally:
         sim.stop()
     ceiling = max(raw_pyreqwest, raw_h2)
-    print(f"\nAPNs benchmark ({n} requests at concurrency {c} for clients; {args.devices} devices end to end)")
+    print(
+        f"\nAPNs benchmark ({n} requests at concurrency {c} for clients; {args.devices} devices end to end)"
+    )
     print(f"{'what':44} {'deliveries/s':>13} {'vs ceiling':>11} {'vs aioapns':>11}")
-    for name, rate in [("(a) raw pyreqwest", raw_pyreqwest), ("(a) raw h2", raw_h2), ("(b) aioapns", aioapns),
-                       ("(c) pushwise APNs client", client), ("(d) pushwise end to end (SQLite)", e2e["throughput"])]:
+    for name, rate in [
+        ("(a) raw pyreqwest", raw_pyreqwest),
+        ("(a) raw h2", raw_h2),
+        ("(b) aioapns", aioapns),
+        ("(c) pushwise APNs client", client),
+        ("(d) pushwise end to end (SQLite)", e2e["throughput"]),
+    ]:
         print(f"{name:44} {rate:13.0f} {rate / ceiling:11.2f} {rate / aioapns:11.2f}")
     print(f"\nend to end: {e2e['deliveries']:.0f} deliveries, {e2e['delivered']:.0f} delivered")
-    print(f"accept of {args.devices} devices: {e2e['accept_s'] * 1000:.0f} ms; "
-          f"server RSS {e2e['rss_before']:.0f} MiB before, {e2e['rss_after_accept']:.0f} MiB after accept, "
-          f"peak {e2e['peak_rss']:.0f} MiB")
+    print(
+        f"accept of {args.devices} devices: {e2e['accept_s'] * 1000:.0f} ms; "
+        f"server RSS {e2e['rss_before']:.0f} MiB before, {e2e['rss_after_accept']:.0f} MiB after accept, "
+        f"peak {e2e['peak_rss']:.0f} MiB"
+    )
     print(f"accept-to-outcome latency: p50 {e2e['p50']:.2f} s, p99 {e2e['p99']:.2f} s")
-    print(f"POST /v1/notifications for one device at 200 req/s: p50 {e2e['single_p50_ms']:.1f} ms, "
-          f"p99 {e2e['single_p99_ms']:.1f} ms")
+    print(
+        f"POST /v1/notifications for one device at 200 req/s: p50 {e2e['single_p50_ms']:.1f} ms, "
+        f"p99 {e2e['single_p99_ms']:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -58,7 +58,9 @@ def worker_options(settings: Settings) -> WorkerOptions:
         concurrency=settings.worker_concurrency,
         lease_seconds=settings.worker_lease_seconds,
         poll_seconds=settings.worker_poll_seconds,
-        retry=RetryPolicy(settings.retry_base_seconds, settings.retry_cap_seconds, settings.retry_max_attempts),
+        retry=RetryPolicy(
+            settings.retry_base_seconds, settings.retry_cap_seconds, settings.retry_max_attempts
+        ),
     )
 
 
@@ -78,6 +80,12 @@ def build_services(
     registry = registry or ProviderRegistry(
         credentials.get, provider_factories(clock, timeout=settings.send_timeout_seconds), clock
     )
-    engine = Engine(db, registry, clock, rng, worker_options=worker_options(settings),
-                    default_ttl_seconds=settings.default_ttl_seconds)
+    engine = Engine(
+        db,
+        registry,
+        clock,
+        rng,
+        worker_options=worker_options(settings),
+        default_ttl_seconds=settings.default_ttl_seconds,
+    )
     return Services(settings=settings, clock=clock, rng=rng, db=db, engine=engine, secret_key=secret_key)

@@ -19,7 +19,9 @@ app.add_typer(simulate_app, name="simulate")
 
 Host = Annotated[str | None, typer.Option(help="Address to listen on [default: PUSHWISE_HOST or 127.0.0.1].")]
 Port = Annotated[int | None, typer.Option(help="Port to listen on [default: PUSHWISE_PORT or 8080].")]
-ConfigFile = Annotated[str | None, typer.Option("--config", help="TOML settings file (also PUSHWISE_CONFIG).")]
+ConfigFile = Annotated[
+    str | None, typer.Option("--config", help="TOML settings file (also PUSHWISE_CONFIG).")
+]
 
 
 def _settings(config: str | None = None, **overrides: object) -> Settings:
@@ -87,9 +89,13 @@ def db_upgrade(config: ConfigFile = None) -> None:
 
 @app.command()
 def demo(
-    devices: Annotated[int, typer.Option(min=10, max=200_000, help="How many demo devices to register.")] = 3000,
+    devices: Annotated[
+        int, typer.Option(min=10, max=200_000, help="How many demo devices to register.")
+    ] = 3000,
     port: Annotated[int, typer.Option(help="API port.")] = 8080,
-    database: Annotated[str, typer.Option(help="Database URL for the demo.")] = "sqlite:///./pushwise-demo.db",
+    database: Annotated[
+        str, typer.Option(help="Database URL for the demo.")
+    ] = "sqlite:///./pushwise-demo.db",
 ) -> None:
     """Start pushwise and an APNs simulator with realistic faults, send, and show what happened."""
     from pushwise.demo import run_demo

@@ -51,9 +51,15 @@ def run_demo(*, devices: int, port: int, database_url: str) -> None:
     simulator = start_apns_simulator(tls=True, faults=DEMO_FAULTS, seed=7, workdir=workdir)
     try:
         settings = Settings(
-            database_url=database_url, admin_key="pw_admin_demo_" + secrets.token_hex(16), port=port,
-            allow_private_endpoints=True, retry_base_seconds=0.5, retry_cap_seconds=5.0, retry_max_attempts=4,
-            secret_key_file=f"{workdir}/pushwise.key", log_level="warning",
+            database_url=database_url,
+            admin_key="pw_admin_demo_" + secrets.token_hex(16),
+            port=port,
+            allow_private_endpoints=True,
+            retry_base_seconds=0.5,
+            retry_cap_seconds=5.0,
+            retry_max_attempts=4,
+            secret_key_file=f"{workdir}/pushwise.key",
+            log_level="warning",
         )
         prepare_database(settings)
         asyncio.run(_demo(settings, simulator, devices, console))
@@ -66,10 +72,12 @@ async def _demo(settings: Settings, simulator: ApnsSimulatorHandle, devices: int
     app = create_app(services, background=[WorkerService(services.engine.worker())])
     server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 - uvicorn exposes no event for this
         await asyncio.sleep(0.05)
     base = f"http://{settings.host}:{settings.port}"
-    console.print(f"pushwise API on {base} (OpenAPI UI at {base}/docs), APNs simulator on {simulator.endpoint}")
+    console.print(
+        f"pushwise API on {base} (OpenAPI UI at {base}/docs), APNs simulator on {simulator.endpoint}"
+    )
     try:
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
             demo_app = await _set_up(client, settings, simulator, devices, console)
@@ -84,49 +92,91 @@ async def _demo(settings: Settings, simulator: ApnsSimulatorHandle, devices: int
         await services.db.dispose()
 
 
-async def _set_up(client: httpx.AsyncClient, settings: Settings, simulator: ApnsSimulatorHandle,
-                  devices: int, console: Console) -> DemoApp:
+async def _set_up(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    simulator: ApnsSimulatorHandle,
+    devices: int,
+    console: Console,
+) -> DemoApp:
     admin = {"authorization": f"Bearer {settings.admin_key}"}
-    created = (await client.post("/v1/apps", json={"name": "demo shop"}, headers=admin)).raise_for_status().json()
+    created = (
+        (await client.post("/v1/apps", json={"name": "demo shop"}, headers=admin)).raise_for_status().json()
+    )
     app = DemoApp(created["id"], created["server_key"])
     headers = {"authorization": f"Bearer {app.server_key}"}
-    (await client.put(f"/v1/apps/{app.app_id}/providers/apns", headers=headers, json={
-        "team_id": simulator.team_id, "key_id": simulator.key_id, "private_key": simulator.private_key_pem,
-        "topic": simulator.topic, "environment": "development", "endpoint": simulator.endpoint,
-        "ca_file": simulator.ca_file,
-    })).raise_for_status()
+    (
+        await client.put(
+            f"/v1/apps/{app.app_id}/providers/apns",
+            headers=headers,
+            json={
+                "team_id": simulator.team_id,
+                "key_id": simulator.key_id,
+                "private_key": simulator.private_key_pem,
+                "topic": simulator.topic,
+                "environment": "development",
+                "endpoint": simulator.endpoint,
+                "ca_file": simulator.ca_file,
+            },
+        )
+    ).raise_for_status()
     dead = int(devices * DEAD_SHARE)
     rows = [
-        {"platform": "ios", "user_id": f"shopper-{n}", "timezone": "Europe/Berlin",
-         "token": ("dead" if n < dead else "a1a1") + secrets.token_hex(30)}
+        {
+            "platform": "ios",
+            "user_id": f"shopper-{n}",
+            "timezone": "Europe/Berlin",
+            "token": ("dead" if n < dead else "a1a1") + secrets.token_hex(30),
+        }
         for n in range(devices)
     ]
     for start in range(0, len(rows), 1000):
-        (await client.post("/v1/devices:batch", headers=headers,
-                           json={"devices": rows[start:start + 1000]})).raise_for_status()
+        (
+            await client.post(
+                "/v1/devices:batch", headers=headers, json={"devices": rows[start : start + 1000]}
+            )
+        ).raise_for_status()
     console.print(f"registered {devices} iOS devices ({dead} with tokens Apple no longer knows)")
     return app
 
 
 async def _send(client: httpx.AsyncClient, app: DemoApp, console: Console) -> str:
     headers = {"authorization": f"Bearer {app.server_key}", "idempotency-key": secrets.token_hex(8)}
-    answer = (await client.post("/v1/notifications", headers=headers, json={
-        "to": {"all": True},
-        "content": {"title": "Winter sale", "body": "30% off boots until Sunday", "url": "https://shop.example/boots"},
-        "category": "marketing", "ttl_seconds": 3600,
-    })).raise_for_status().json()
+    answer = (
+        (
+            await client.post(
+                "/v1/notifications",
+                headers=headers,
+                json={
+                    "to": {"all": True},
+                    "content": {
+                        "title": "Winter sale",
+                        "body": "30% off boots until Sunday",
+                        "url": "https://shop.example/boots",
+                    },
+                    "category": "marketing",
+                    "ttl_seconds": 3600,
+                },
+            )
+        )
+        .raise_for_status()
+        .json()
+    )
     console.print(f"accepted notification {answer['id']} for {answer['recipients']} devices")
     return str(answer["id"])
 
 
-async def _watch(client: httpx.AsyncClient, app: DemoApp, notification_id: str, total: int,
-                 console: Console) -> None:
+async def _watch(
+    client: httpx.AsyncClient, app: DemoApp, notification_id: str, total: int, console: Console
+) -> None:
     headers = {"authorization": f"Bearer {app.server_key}"}
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("deliveries with a final outcome", total=total)
         while True:
-            counts = (await client.get(f"/v1/notifications/{notification_id}", headers=headers)).json()["counts"]
+            counts = (await client.get(f"/v1/notifications/{notification_id}", headers=headers)).json()[
+                "counts"
+            ]
             done = sum(counts[state] for state in FINAL)
             progress.update(task, completed=done, total=sum(counts.values()))
             if done >= sum(counts.values()):
@@ -139,9 +189,12 @@ async def _report(client: httpx.AsyncClient, app: DemoApp, notification_id: str,
     tally: Counter[str] = Counter()
     cursor: str | None = None
     while True:
-        params = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
-        page = (await client.get(f"/v1/notifications/{notification_id}/deliveries", headers=headers,
-                                 params=params)).json()
+        params: dict[str, str | int] = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
+        page = (
+            await client.get(
+                f"/v1/notifications/{notification_id}/deliveries", headers=headers, params=params
+            )
+        ).json()
         for item in page["items"]:
             tally[_story(item)] += 1
         cursor = page["next_cursor"]

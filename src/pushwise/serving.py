@@ -57,8 +57,13 @@ async def _serve_http(settings: Settings, *, with_workers: bool) -> None:
     background = [WorkerService(services.engine.worker())] if with_workers else []
     app = create_app(services, background=background)
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
-        access_log=False, server_header=False, timeout_graceful_shutdown=30,
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=30,
     )
     try:
         await uvicorn.Server(config).serve()

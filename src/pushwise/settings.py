@@ -29,7 +29,7 @@ class Settings:
     # Key that encrypts provider secrets at rest and signs user tokens. When unset,
     # a random key is created once in `secret_key_file` (embedded single-machine default).
     secret_key: str | None = None
-    secret_key_file: str = "./pushwise.key"
+    secret_key_file: str = "./pushwise.key"  # noqa: S105 - a path, not a secret
     host: str = "127.0.0.1"
     port: int = 8080
     allow_private_endpoints: bool = False

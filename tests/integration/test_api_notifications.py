@@ -54,7 +54,9 @@ class Shop:
     async def settled(self, notification_id: str, timeout: float = 20.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
-            status = (await self.http.get(f"/v1/notifications/{notification_id}", headers=self.headers)).json()
+            status = (
+                await self.http.get(f"/v1/notifications/{notification_id}", headers=self.headers)
+            ).json()
             if status["status"] in ("completed", "cancelled"):
                 return dict(status)
             assert time.monotonic() < deadline, f"not settled: {status}"
@@ -65,9 +67,15 @@ class Shop:
 async def live(tmp_path: Path, simulator: ApnsSimulatorHandle) -> AsyncIterator[tuple[str, Settings]]:
     """The real server with its workers, on the system clock."""
     settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'live.db'}", admin_key=ADMIN_KEY, secret_key=SECRET_KEY,
-        allow_private_endpoints=True, retry_base_seconds=0.05, retry_cap_seconds=0.2, retry_max_attempts=3,
-        worker_poll_seconds=0.02, max_body_bytes=64 * 1024,
+        database_url=f"sqlite:///{tmp_path / 'live.db'}",
+        admin_key=ADMIN_KEY,
+        secret_key=SECRET_KEY,
+        allow_private_endpoints=True,
+        retry_base_seconds=0.05,
+        retry_cap_seconds=0.2,
+        retry_max_attempts=3,
+        worker_poll_seconds=0.02,
+        max_body_bytes=64 * 1024,
     )
     await asyncio.to_thread(upgrade, settings.database_url)
     services = build_services(settings, rng=random.Random(9))
@@ -84,14 +92,23 @@ async def live(tmp_path: Path, simulator: ApnsSimulatorHandle) -> AsyncIterator[
 
 async def open_shop(base_url: str, simulator: ApnsSimulatorHandle, name: str = "shop") -> Shop:
     http = httpx.AsyncClient(base_url=base_url, timeout=10)
-    created = (await http.post("/v1/apps", json={"name": name},
-                               headers={"authorization": f"Bearer {ADMIN_KEY}"})).json()
+    created = (
+        await http.post("/v1/apps", json={"name": name}, headers={"authorization": f"Bearer {ADMIN_KEY}"})
+    ).json()
     headers = {"authorization": f"Bearer {created['server_key']}"}
-    response = await http.put(f"/v1/apps/{created['id']}/providers/apns", headers=headers, json={
-        "team_id": simulator.team_id, "key_id": simulator.key_id, "private_key": simulator.private_key_pem,
-        "topic": simulator.topic, "environment": "development", "endpoint": simulator.endpoint,
-        "ca_file": simulator.ca_file,
-    })
+    response = await http.put(
+        f"/v1/apps/{created['id']}/providers/apns",
+        headers=headers,
+        json={
+            "team_id": simulator.team_id,
+            "key_id": simulator.key_id,
+            "private_key": simulator.private_key_pem,
+            "topic": simulator.topic,
+            "environment": "development",
+            "endpoint": simulator.endpoint,
+            "ca_file": simulator.ca_file,
+        },
+    )
     assert response.status_code == 200, response.text
     return Shop(http, created["id"], headers, simulator)
 
@@ -111,8 +128,14 @@ async def test_delivers_to_every_device_of_the_named_users(shop: Shop) -> None:
     for n in range(3):
         await shop.device(token(n), user_id="ana")
     await shop.device(token(9), user_id="bob")
-    answer = await shop.notify({"to": {"user_ids": ["ana"]}, "content": {"title": "Hi Ana", "body": "Boots!"},
-                                "apns": {"push_type": "alert"}, "collapse_key": "boots"})
+    answer = await shop.notify(
+        {
+            "to": {"user_ids": ["ana"]},
+            "content": {"title": "Hi Ana", "body": "Boots!"},
+            "apns": {"push_type": "alert"},
+            "collapse_key": "boots",
+        }
+    )
     assert answer.status_code == 202, answer.text
     assert answer.json()["status"] == "accepted"
     assert answer.json()["recipients"] == 3
@@ -134,20 +157,29 @@ async def test_delivery_listing_pages_with_a_cursor(shop: Shop) -> None:
     cursor: str | None = None
     while True:
         params: dict[str, Any] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
-        page = (await shop.http.get(f"/v1/notifications/{notification_id}/deliveries", params=params,
-                                    headers=shop.headers)).json()
+        page = (
+            await shop.http.get(
+                f"/v1/notifications/{notification_id}/deliveries", params=params, headers=shop.headers
+            )
+        ).json()
         seen += [item["device_id"] for item in page["items"]]
         for item in page["items"]:
             assert item["state"] == "delivered"
             assert item["attempts"] == 1
             assert item["channel"] == "apns"
-            assert item["sent_at"] and item["outcome_at"]
+            assert item["sent_at"]
+            assert item["outcome_at"]
         cursor = page["next_cursor"]
         if not cursor:
             break
     assert sorted(seen) == sorted(ids)
-    filtered = (await shop.http.get(f"/v1/notifications/{notification_id}/deliveries",
-                                    params={"state": "failed"}, headers=shop.headers)).json()
+    filtered = (
+        await shop.http.get(
+            f"/v1/notifications/{notification_id}/deliveries",
+            params={"state": "failed"},
+            headers=shop.headers,
+        )
+    ).json()
     assert filtered == {"items": [], "next_cursor": None}
 
 
@@ -158,8 +190,9 @@ async def test_retry_after_then_recovered(shop: Shop) -> None:
     notification_id = answer.json()["id"]
     deadline = time.monotonic() + 10
     while True:
-        items = (await shop.http.get(f"/v1/notifications/{notification_id}/deliveries",
-                                     headers=shop.headers)).json()["items"]
+        items = (
+            await shop.http.get(f"/v1/notifications/{notification_id}/deliveries", headers=shop.headers)
+        ).json()["items"]
         if items[0]["state"] == "retrying":
             break
         assert time.monotonic() < deadline
@@ -171,8 +204,9 @@ async def test_retry_after_then_recovered(shop: Shop) -> None:
     status = await shop.settled(notification_id)
     assert status["counts"]["delivered"] == 1
     assert time.monotonic() - first_try >= 0.8  # Retry-After: 1 was honoured
-    items = (await shop.http.get(f"/v1/notifications/{notification_id}/deliveries",
-                                 headers=shop.headers)).json()["items"]
+    items = (
+        await shop.http.get(f"/v1/notifications/{notification_id}/deliveries", headers=shop.headers)
+    ).json()["items"]
     assert items[0]["attempts"] == 2
 
 
@@ -184,8 +218,9 @@ async def test_every_retry_reason_dead_letters_after_the_last_attempt(shop: Shop
         answer = await shop.notify({"to": {"device_ids": [device]}, "content": {"body": reason}})
         status = await shop.settled(answer.json()["id"])
         assert status["counts"]["failed"] == 1, reason
-        item = (await shop.http.get(f"/v1/notifications/{answer.json()['id']}/deliveries",
-                                    headers=shop.headers)).json()["items"][0]
+        item = (
+            await shop.http.get(f"/v1/notifications/{answer.json()['id']}/deliveries", headers=shop.headers)
+        ).json()["items"][0]
         assert item["attempts"] == 3, reason
         assert item["last_error"]["reason"] == reason
 
@@ -210,13 +245,16 @@ async def test_expiry_ends_retries_during_an_outage(shop: Shop) -> None:
     shop.simulator.set_faults({"retry_after_seconds": 2})  # Apple asks for longer than the message may live
     shop.simulator.set_outage(True)
     try:
-        answer = await shop.notify({"to": {"device_ids": [device]}, "content": {"body": "x"}, "ttl_seconds": 1})
+        answer = await shop.notify(
+            {"to": {"device_ids": [device]}, "content": {"body": "x"}, "ttl_seconds": 1}
+        )
         status = await shop.settled(answer.json()["id"])
     finally:
         shop.simulator.set_outage(False)
     assert status["counts"]["expired"] == 1
-    item = (await shop.http.get(f"/v1/notifications/{answer.json()['id']}/deliveries",
-                                headers=shop.headers)).json()["items"][0]
+    item = (
+        await shop.http.get(f"/v1/notifications/{answer.json()['id']}/deliveries", headers=shop.headers)
+    ).json()["items"][0]
     assert (item["attempts"], item["last_error"]["reason"]) == (1, "ServiceUnavailable")
 
 
@@ -244,8 +282,9 @@ async def test_concurrent_retries_with_one_key_make_one_notification(shop: Shop)
 
 async def test_scheduled_notification_waits_and_can_be_cancelled(shop: Shop) -> None:
     device = await shop.device(token(6))
-    answer = await shop.notify({"to": {"device_ids": [device]}, "content": {"body": "later"},
-                                "send_at": "2099-01-01T09:00:00Z"})
+    answer = await shop.notify(
+        {"to": {"device_ids": [device]}, "content": {"body": "later"}, "send_at": "2099-01-01T09:00:00Z"}
+    )
     notification_id = answer.json()["id"]
     await asyncio.sleep(0.2)
     status = (await shop.http.get(f"/v1/notifications/{notification_id}", headers=shop.headers)).json()
@@ -267,9 +306,11 @@ async def test_one_app_cannot_see_or_touch_another_apps_notifications(
     notification_id = answer.json()["id"]
     other = await open_shop(live[0], simulator, name="rival")
     try:
-        for method, path in [("GET", f"/v1/notifications/{notification_id}"),
-                             ("GET", f"/v1/notifications/{notification_id}/deliveries"),
-                             ("POST", f"/v1/notifications/{notification_id}/cancel")]:
+        for method, path in [
+            ("GET", f"/v1/notifications/{notification_id}"),
+            ("GET", f"/v1/notifications/{notification_id}/deliveries"),
+            ("POST", f"/v1/notifications/{notification_id}/cancel"),
+        ]:
             response = await other.http.request(method, path, headers=other.headers)
             assert response.status_code == 404, (method, path)
             assert response.json()["error"]["code"] == "not_found"
@@ -289,18 +330,42 @@ async def test_one_app_cannot_see_or_touch_another_apps_notifications(
         ({"to": {}, "content": {"body": "x"}}, 422, "validation_error", "to"),
         ({"to": {"all": "yes please"}, "content": {"body": "x"}}, 422, "validation_error", "to.all"),
         ({"to": {"all": True}, "content": {}}, 422, "validation_error", None),
-        ({"to": {"all": True}, "content": {"body": "x"}, "priority": "urgent"}, 422, "validation_error",
-         "priority"),
-        ({"to": {"all": True}, "content": {"body": "x"}, "ttl_seconds": -1}, 422, "validation_error",
-         "ttl_seconds"),
-        ({"to": {"all": True}, "content": {"body": "x"}, "apns": {"push_type": "fax"}}, 422,
-         "validation_error", "apns.push_type"),
-        ({"to": {"all": True}, "content": {"body": "x"}, "collapse_key": "k" * 65}, 422, "validation_error",
-         "collapse_key"),
-        ({"to": {"all": True}, "content": {"body": "x" * 4000, "data": {"blob": "y" * 3000}}}, 422,
-         "payload_too_large", "content"),
-        ({"to": {"device_ids": ["dev_nope"]}, "content": {"body": "x"}}, 422, "unknown_device",
-         "to.device_ids"),
+        (
+            {"to": {"all": True}, "content": {"body": "x"}, "priority": "urgent"},
+            422,
+            "validation_error",
+            "priority",
+        ),
+        (
+            {"to": {"all": True}, "content": {"body": "x"}, "ttl_seconds": -1},
+            422,
+            "validation_error",
+            "ttl_seconds",
+        ),
+        (
+            {"to": {"all": True}, "content": {"body": "x"}, "apns": {"push_type": "fax"}},
+            422,
+            "validation_error",
+            "apns.push_type",
+        ),
+        (
+            {"to": {"all": True}, "content": {"body": "x"}, "collapse_key": "k" * 65},
+            422,
+            "validation_error",
+            "collapse_key",
+        ),
+        (
+            {"to": {"all": True}, "content": {"body": "x" * 4000, "data": {"blob": "y" * 3000}}},
+            422,
+            "payload_too_large",
+            "content",
+        ),
+        (
+            {"to": {"device_ids": ["dev_nope"]}, "content": {"body": "x"}},
+            422,
+            "unknown_device",
+            "to.device_ids",
+        ),
         ({"to": {"all": True}, "content": {"body": "x"}, "surprise": 1}, 422, "validation_error", "surprise"),
     ],
 )
@@ -317,8 +382,11 @@ async def test_bad_requests_are_refused_with_a_reason(
 
 
 async def test_malformed_json_and_oversize_bodies(shop: Shop) -> None:
-    malformed = await shop.http.post("/v1/notifications", content=b'{"to": {"all": tr',
-                                     headers={**shop.headers, "content-type": "application/json"})
+    malformed = await shop.http.post(
+        "/v1/notifications",
+        content=b'{"to": {"all": tr',
+        headers={**shop.headers, "content-type": "application/json"},
+    )
     assert malformed.status_code == 400
     assert malformed.json()["error"]["code"] == "malformed_json"
     huge = {"to": {"all": True}, "content": {"body": "x"}, "fcm": {"pad": "z" * 70_000}}
@@ -330,6 +398,9 @@ async def test_malformed_json_and_oversize_bodies(shop: Shop) -> None:
 async def test_client_keys_cannot_send(live: tuple[str, Settings], shop: Shop) -> None:
     created = (await shop.http.get(f"/v1/apps/{shop.app_id}", headers=shop.headers)).json()
     assert "client_key" not in created
-    response = await shop.http.post("/v1/notifications", json={"to": {"all": True}, "content": {"body": "x"}},
-                                    headers={"authorization": "Bearer pw_cli_not-a-real-key"})
+    response = await shop.http.post(
+        "/v1/notifications",
+        json={"to": {"all": True}, "content": {"body": "x"}},
+        headers={"authorization": "Bearer pw_cli_not-a-real-key"},
+    )
     assert response.status_code == 401

@@ -11,12 +11,12 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from tests.integration.h2_test_peer import H2TestPeer, PeerBehaviour
 
 from pushwise.providers.http2.h2_transport import H2Transport
 from pushwise.providers.http2.options import ConnectionOptions
 from pushwise.providers.http2.pyreqwest_transport import PyreqwestTransport
 from pushwise.providers.transport import Http2Transport, TransportError
+from tests.integration.h2_test_peer import H2TestPeer, PeerBehaviour
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +37,7 @@ async def peer() -> AsyncIterator[H2TestPeer]:
     await server.stop()
 
 
-async def _outcomes(transport: Http2Transport, base: str, n: int, timeout: float = 5.0) -> Counter[object]:  # noqa: ASYNC109
+async def _outcomes(transport: Http2Transport, base: str, n: int, timeout: float = 5.0) -> Counter[object]:
     async def one(i: int) -> object:
         try:
             response = await transport.request(

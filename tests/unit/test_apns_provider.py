@@ -47,7 +47,7 @@ class ScriptedTransport:
         *,
         headers: dict[str, str],
         body: bytes,
-        timeout: float,  # noqa: ASYNC109 (the protocol fixes it)
+        timeout: float,
     ) -> TransportResponse:
         self.sent.append(SentRequest(method, url, dict(headers), body, timeout))
         reply = self.script.pop(0)

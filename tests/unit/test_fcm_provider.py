@@ -74,7 +74,7 @@ class Transport:
         *,
         headers: dict[str, str],
         body: bytes,
-        timeout: float,  # noqa: ASYNC109
+        timeout: float,
     ) -> TransportResponse:
         self.requests.append((url, dict(headers), body))
         reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]

@@ -11,8 +11,9 @@ POLICY = RetryPolicy(base_seconds=1.0, cap_seconds=60.0, max_attempts=3)
 
 
 def progress(outcome: Outcome, attempts: int = 1, expires_at: float | None = None):
-    return after_attempt(outcome, attempts_made=attempts, now=100.0, expires_at=expires_at, policy=POLICY,
-                         rng=random.Random(3))
+    return after_attempt(
+        outcome, attempts_made=attempts, now=100.0, expires_at=expires_at, policy=POLICY, rng=random.Random(3)
+    )
 
 
 def test_delivered_is_final_without_a_reason() -> None:
@@ -31,7 +32,8 @@ def test_dead_token_fails_and_prunes_the_device() -> None:
 def test_retryable_outcomes_schedule_another_try(kind: OutcomeKind) -> None:
     result = progress(Outcome(kind, "ServiceUnavailable", 503, retry_after=30.0))
     assert result.state is DeliveryState.RETRYING
-    assert result.due_at is not None and result.due_at >= 130.0
+    assert result.due_at is not None
+    assert result.due_at >= 130.0
     assert not result.deactivate_device
 
 

@@ -10,7 +10,9 @@ from pushwise.providers.apns import ApnsCredentials, build_apns_provider
 from pushwise.providers.base import Provider
 
 
-def provider_factories(clock: Clock, *, timeout: float, apns_connections: int = 2) -> dict[str, ProviderFactory]:
+def provider_factories(
+    clock: Clock, *, timeout: float, apns_connections: int = 2
+) -> dict[str, ProviderFactory]:
     def apns(public: dict[str, Any], secret: dict[str, Any]) -> Provider:
         credentials = ApnsCredentials(
             topic=public["topic"],

@@ -9,11 +9,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from pushwise.delivery.providers import ProviderRegistry
+from pushwise.delivery.worker import DeliveryWorker, WorkerOptions
 from pushwise.domain.clock import Clock
 from pushwise.domain.notification import NotificationSpec
 from pushwise.domain.states import lane_for
-from pushwise.delivery.providers import ProviderRegistry
-from pushwise.delivery.worker import DeliveryWorker, WorkerOptions
 from pushwise.store.db import Database
 from pushwise.store.notifications import Accepted, NewNotification, NotificationRepository, Target
 from pushwise.store.queue import DeliveryQueue
@@ -55,9 +55,15 @@ class Engine:
         ttl = spec.ttl_seconds if spec.ttl_seconds is not None else self._default_ttl
         accepted = await self.notifications.accept(
             NewNotification(
-                app_id=app_id, spec=spec.to_dict(), target=request.target, priority=spec.priority,
-                lane=lane_for(spec.priority), category=spec.category, send_at=request.send_at,
-                expires_at=starts_at + ttl, idempotency_key=request.idempotency_key,
+                app_id=app_id,
+                spec=spec.to_dict(),
+                target=request.target,
+                priority=spec.priority,
+                lane=lane_for(spec.priority),
+                category=spec.category,
+                send_at=request.send_at,
+                expires_at=starts_at + ttl,
+                idempotency_key=request.idempotency_key,
                 request_hash=request.request_hash,
             ),
             now,
@@ -69,8 +75,13 @@ class Engine:
 
     def worker(self, *, owner: str | None = None, options: WorkerOptions | None = None) -> DeliveryWorker:
         worker = DeliveryWorker(
-            self.queue, self.notifications, self.providers, self._clock, self._rng,
-            options or self._worker_options, owner=owner,
+            self.queue,
+            self.notifications,
+            self.providers,
+            self._clock,
+            self._rng,
+            options or self._worker_options,
+            owner=owner,
         )
         self._local_workers.append(worker)
         return worker

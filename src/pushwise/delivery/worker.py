@@ -14,16 +14,17 @@ import random
 import socket
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
+from contextlib import suppress
+from dataclasses import dataclass, field
 from typing import Any
 
+from pushwise.delivery.providers import ProviderRegistry
 from pushwise.domain.backoff import RetryPolicy
 from pushwise.domain.clock import Clock
+from pushwise.domain.local_time import next_local_occurrence
 from pushwise.domain.notification import NotificationSpec
 from pushwise.domain.outcomes import Outcome, OutcomeKind, local_rejection
-from pushwise.domain.local_time import next_local_occurrence
 from pushwise.domain.progress import Progress, after_attempt, device_gone, expired_before_send, wait_until
-from pushwise.delivery.providers import ProviderRegistry
 from pushwise.providers.base import Dispatch
 from pushwise.store.notifications import NotificationRepository
 from pushwise.store.queue import ClaimedDelivery, DeliveryQueue, DeliveryUpdate
@@ -37,7 +38,7 @@ class WorkerOptions:
     concurrency: int = 4
     lease_seconds: float = 60.0
     poll_seconds: float = 0.2
-    retry: RetryPolicy = RetryPolicy()
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +104,9 @@ class DeliveryWorker:
         if not claimed:
             return 0
         specs = await self._specs.load({item.notification_id for item in claimed})
-        updates = await asyncio.gather(*(self._handle(item, specs.get(item.notification_id)) for item in claimed))
+        updates = await asyncio.gather(
+            *(self._handle(item, specs.get(item.notification_id)) for item in claimed)
+        )
         await self._queue.record(self.owner, updates, self._clock.now())
         return len(claimed)
 
@@ -127,17 +130,34 @@ class DeliveryWorker:
         else:
             outcome = await self._send(provider, item, spec, expires_at, attempt)
         progress = after_attempt(
-            outcome, attempts_made=attempt, now=self._clock.now(), expires_at=expires_at,
-            policy=self._options.retry, rng=self._rng,
+            outcome,
+            attempts_made=attempt,
+            now=self._clock.now(),
+            expires_at=expires_at,
+            policy=self._options.retry,
+            rng=self._rng,
         )
         return _update(item, progress, attempt, outcome)
 
-    async def _send(self, provider: Any, item: ClaimedDelivery, spec: NotificationSpec,
-                    expires_at: float | None, attempt: int) -> Outcome:
+    async def _send(
+        self,
+        provider: Any,
+        item: ClaimedDelivery,
+        spec: NotificationSpec,
+        expires_at: float | None,
+        attempt: int,
+    ) -> Outcome:
         dispatch = Dispatch(
-            delivery_id=item.id, app_id=item.app_id, notification_id=item.notification_id,
-            channel=item.channel, token=item.token or "", spec=spec, expires_at=expires_at, attempt=attempt,
-            subscription=item.subscription, user_id=item.user_id,
+            delivery_id=item.id,
+            app_id=item.app_id,
+            notification_id=item.notification_id,
+            channel=item.channel,
+            token=item.token or "",
+            spec=spec,
+            expires_at=expires_at,
+            attempt=attempt,
+            subscription=item.subscription,
+            user_id=item.user_id,
         )
         try:
             result: Outcome = await provider.send(dispatch)
@@ -162,10 +182,8 @@ class DeliveryWorker:
                 await asyncio.sleep(1.0)
             if handled == 0 and not self._stopping.is_set():
                 self._wake.clear()
-                try:
+                with suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._options.poll_seconds)
-                except TimeoutError:
-                    pass
 
     async def stop(self) -> None:
         """Finish the batches in flight (their outcomes get recorded), then return."""
@@ -176,7 +194,9 @@ class DeliveryWorker:
             self._tasks = []
 
 
-def _update(item: ClaimedDelivery, progress: Progress, attempts: int, outcome: Outcome | None = None) -> DeliveryUpdate:
+def _update(
+    item: ClaimedDelivery, progress: Progress, attempts: int, outcome: Outcome | None = None
+) -> DeliveryUpdate:
     return DeliveryUpdate(
         delivery_id=item.id,
         state=progress.state,
@@ -189,4 +209,3 @@ def _update(item: ClaimedDelivery, progress: Progress, attempts: int, outcome: O
         attempt_outcome=outcome.kind.value if outcome else None,
         device_to_deactivate=item.device_id if progress.deactivate_device else None,
     )
-

@@ -14,7 +14,7 @@ from enum import StrEnum
 class OutcomeKind(StrEnum):
     DELIVERED = "delivered"
     RETRY = "retry"
-    TOKEN_DEAD = "token_dead"
+    TOKEN_DEAD = "token_dead"  # noqa: S105 - a state name, not a secret
     REFRESH_CREDENTIALS = "refresh_credentials"
     CONFIGURATION = "configuration"
     PERMANENT = "permanent"

@@ -40,8 +40,12 @@ def after_attempt(
         return Progress(DeliveryState.FAILED, None, outcome.reason, deactivate_device=True)
     if kind in (OutcomeKind.RETRY, OutcomeKind.REFRESH_CREDENTIALS):
         decision = decide_retry(
-            attempts_made=attempts_made, now=now, expires_at=expires_at,
-            retry_after=outcome.retry_after, policy=policy, rng=rng,
+            attempts_made=attempts_made,
+            now=now,
+            expires_at=expires_at,
+            retry_after=outcome.retry_after,
+            policy=policy,
+            rng=rng,
         )
         if decision.retry_at is not None:
             return Progress(DeliveryState.RETRYING, decision.retry_at, outcome.reason)

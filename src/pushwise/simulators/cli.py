@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from pushwise.simulators.apns.cli import run_apns
+from pushwise.simulators.fcm.cli import run_fcm
 
 simulate_app = typer.Typer(no_args_is_help=True)
 
@@ -21,3 +22,4 @@ def simulate() -> None:
 
 
 simulate_app.command("apns")(run_apns)
+simulate_app.command("fcm")(run_fcm)

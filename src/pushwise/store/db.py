@@ -18,7 +18,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
-_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
+_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+}
 
 
 def async_url(url: str) -> str:
@@ -59,16 +63,24 @@ def open_database(url: str, *, pool_size: int = 10) -> Database:
         read = _sqlite_engine(driver_url, immediate=False, pool_size=pool_size)
         return Database(write, read, "sqlite")
     engine = create_async_engine(
-        driver_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-        json_serializer=_json_dumps, json_deserializer=orjson.loads,
+        driver_url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
     )
     return Database(engine, engine, "postgresql")
 
 
 def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> AsyncEngine:
     engine = create_async_engine(
-        url, poolclass=AsyncAdaptedQueuePool, pool_size=pool_size, max_overflow=0,
-        json_serializer=_json_dumps, json_deserializer=orjson.loads,
+        url,
+        poolclass=AsyncAdaptedQueuePool,
+        pool_size=pool_size,
+        max_overflow=0,
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
         connect_args={"timeout": 30},
     )
 
@@ -77,8 +89,14 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> AsyncEngine:
         # Take transaction control from the driver so we can choose BEGIN IMMEDIATE.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000",
-                       "foreign_keys=ON", "temp_store=MEMORY", "cache_size=-65536"):
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "busy_timeout=30000",
+            "foreign_keys=ON",
+            "temp_store=MEMORY",
+            "cache_size=-65536",
+        ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 

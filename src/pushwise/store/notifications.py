@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import case, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from pushwise.domain.states import DeliveryState
 from pushwise.store.db import Database
@@ -89,17 +90,31 @@ class NotificationRepository:
             async with self._db.write.begin() as conn:
                 await self._check_devices(conn, new)
                 notification_id = new_id("ntf")
-                await conn.execute(insert(notifications).values(
-                    id=notification_id, app_id=new.app_id, spec=new.spec,
-                    target={"user_ids": list(new.target.user_ids), "device_ids": list(new.target.device_ids),
-                            "all": new.target.everyone},
-                    priority=new.priority, category=new.category, created_at=now, send_at=new.send_at,
-                    expires_at=new.expires_at, recipients=0, idempotency_key=new.idempotency_key,
-                    request_hash=new.request_hash,
-                ))
+                await conn.execute(
+                    insert(notifications).values(
+                        id=notification_id,
+                        app_id=new.app_id,
+                        spec=new.spec,
+                        target={
+                            "user_ids": list(new.target.user_ids),
+                            "device_ids": list(new.target.device_ids),
+                            "all": new.target.everyone,
+                        },
+                        priority=new.priority,
+                        category=new.category,
+                        created_at=now,
+                        send_at=new.send_at,
+                        expires_at=new.expires_at,
+                        recipients=0,
+                        idempotency_key=new.idempotency_key,
+                        request_hash=new.request_hash,
+                    )
+                )
                 recipients = await self._expand(conn, notification_id, new, now)
                 await conn.execute(
-                    update(notifications).where(notifications.c.id == notification_id).values(recipients=recipients)
+                    update(notifications)
+                    .where(notifications.c.id == notification_id)
+                    .values(recipients=recipients)
                 )
         except IntegrityError:
             # A concurrent request with the same Idempotency-Key won the race.
@@ -112,9 +127,12 @@ class NotificationRepository:
     async def _find_by_key(self, app_id: str, key: str) -> Any:
         async with self._db.read.connect() as conn:
             result = await conn.execute(
-                select(notifications.c.id, notifications.c.recipients, notifications.c.created_at,
-                       notifications.c.request_hash)
-                .where(notifications.c.app_id == app_id, notifications.c.idempotency_key == key)
+                select(
+                    notifications.c.id,
+                    notifications.c.recipients,
+                    notifications.c.created_at,
+                    notifications.c.request_hash,
+                ).where(notifications.c.app_id == app_id, notifications.c.idempotency_key == key)
             )
             return result.first()
 
@@ -135,9 +153,11 @@ class NotificationRepository:
         if missing:
             raise UnknownDevices(sorted(missing))
 
-    async def _expand(self, conn: AsyncConnection, notification_id: str, new: NewNotification, now: float) -> int:
+    async def _expand(
+        self, conn: AsyncConnection, notification_id: str, new: NewNotification, now: float
+    ) -> int:
         target = new.target
-        conditions = []
+        conditions: list[ColumnElement[bool]] = []
         if target.everyone:
             conditions.append(literal(True))
         if target.device_ids:
@@ -152,13 +172,31 @@ class NotificationRepository:
         channel = case(CHANNEL_OF_PLATFORM, value=devices.c.platform, else_=devices.c.platform)
         due_at = new.send_at if new.send_at is not None and new.send_at > now else now
         audience = select(
-            literal(notification_id), devices.c.app_id, devices.c.id, devices.c.user_id, channel,
-            literal(DeliveryState.QUEUED.value), literal(new.lane), literal(0), literal(due_at), literal(now),
+            literal(notification_id),
+            devices.c.app_id,
+            devices.c.id,
+            devices.c.user_id,
+            channel,
+            literal(DeliveryState.QUEUED.value),
+            literal(new.lane),
+            literal(0),
+            literal(due_at),
+            literal(now),
         ).where(devices.c.app_id == new.app_id, devices.c.active, or_(*conditions))
         result = await conn.execute(
             insert(deliveries).from_select(
-                ["notification_id", "app_id", "device_id", "user_id", "channel", "state", "lane", "attempts",
-                 "due_at", "accepted_at"],
+                [
+                    "notification_id",
+                    "app_id",
+                    "device_id",
+                    "user_id",
+                    "channel",
+                    "state",
+                    "lane",
+                    "attempts",
+                    "due_at",
+                    "accepted_at",
+                ],
                 audience,
             )
         )
@@ -166,12 +204,21 @@ class NotificationRepository:
 
     async def get(self, app_id: str, notification_id: str) -> NotificationRow | None:
         async with self._db.read.connect() as conn:
-            row = (await conn.execute(
-                select(notifications.c.id, notifications.c.app_id, notifications.c.priority,
-                       notifications.c.category, notifications.c.created_at, notifications.c.send_at,
-                       notifications.c.expires_at, notifications.c.recipients, notifications.c.cancelled_at)
-                .where(notifications.c.id == notification_id, notifications.c.app_id == app_id)
-            )).first()
+            row = (
+                await conn.execute(
+                    select(
+                        notifications.c.id,
+                        notifications.c.app_id,
+                        notifications.c.priority,
+                        notifications.c.category,
+                        notifications.c.created_at,
+                        notifications.c.send_at,
+                        notifications.c.expires_at,
+                        notifications.c.recipients,
+                        notifications.c.cancelled_at,
+                    ).where(notifications.c.id == notification_id, notifications.c.app_id == app_id)
+                )
+            ).first()
         return NotificationRow(**row._mapping) if row else None
 
     async def counts(self, notification_id: str) -> dict[str, int]:
@@ -188,9 +235,12 @@ class NotificationRepository:
         """Spec, creation and expiry time per notification, for the dispatcher's cache."""
         async with self._db.read.connect() as conn:
             rows = await conn.execute(
-                select(notifications.c.id, notifications.c.spec, notifications.c.created_at,
-                       notifications.c.expires_at)
-                .where(notifications.c.id.in_(notification_ids))
+                select(
+                    notifications.c.id,
+                    notifications.c.spec,
+                    notifications.c.created_at,
+                    notifications.c.expires_at,
+                ).where(notifications.c.id.in_(notification_ids))
             )
             return {row.id: row for row in rows}
 
@@ -206,10 +256,13 @@ class NotificationRepository:
                 return None
             stopped = await conn.execute(
                 update(deliveries)
-                .where(deliveries.c.notification_id == notification_id,
-                       deliveries.c.state.in_([DeliveryState.QUEUED.value, DeliveryState.RETRYING.value]))
-                .values(state=DeliveryState.CANCELLED.value, due_at=None, outcome_at=now,
-                        last_reason="Cancelled")
+                .where(
+                    deliveries.c.notification_id == notification_id,
+                    deliveries.c.state.in_([DeliveryState.QUEUED.value, DeliveryState.RETRYING.value]),
+                )
+                .values(
+                    state=DeliveryState.CANCELLED.value, due_at=None, outcome_at=now, last_reason="Cancelled"
+                )
             )
             return int(stopped.rowcount or 0)
 
@@ -217,13 +270,26 @@ class NotificationRepository:
         self, app_id: str, notification_id: str, *, state: str | None, after_id: int, limit: int
     ) -> list[Any]:
         query = (
-            select(deliveries.c.id, deliveries.c.device_id, deliveries.c.user_id, deliveries.c.channel,
-                   deliveries.c.state, deliveries.c.attempts, deliveries.c.last_reason, deliveries.c.last_status,
-                   deliveries.c.sent_at, deliveries.c.outcome_at, deliveries.c.due_at,
-                   users.c.external_id.label("user_external_id"))
+            select(
+                deliveries.c.id,
+                deliveries.c.device_id,
+                deliveries.c.user_id,
+                deliveries.c.channel,
+                deliveries.c.state,
+                deliveries.c.attempts,
+                deliveries.c.last_reason,
+                deliveries.c.last_status,
+                deliveries.c.sent_at,
+                deliveries.c.outcome_at,
+                deliveries.c.due_at,
+                users.c.external_id.label("user_external_id"),
+            )
             .select_from(deliveries.outerjoin(users, users.c.id == deliveries.c.user_id))
-            .where(deliveries.c.notification_id == notification_id, deliveries.c.app_id == app_id,
-                   deliveries.c.id > after_id)
+            .where(
+                deliveries.c.notification_id == notification_id,
+                deliveries.c.app_id == app_id,
+                deliveries.c.id > after_id,
+            )
             .order_by(deliveries.c.id)
             .limit(limit)
         )
@@ -237,11 +303,11 @@ class NotificationRepository:
             return {}
         async with self._db.read.connect() as conn:
             rows = await conn.execute(
-                select(attempts).where(attempts.c.delivery_id.in_(delivery_ids))
+                select(attempts)
+                .where(attempts.c.delivery_id.in_(delivery_ids))
                 .order_by(attempts.c.delivery_id, attempts.c.attempt)
             )
             trail: dict[int, list[Any]] = {}
             for row in rows:
                 trail.setdefault(row.delivery_id, []).append(row)
             return trail
-

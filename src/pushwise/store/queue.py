@@ -71,11 +71,16 @@ class DeliveryQueue:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def claim(self, owner: str, *, limit: int, now: float, lease_seconds: float) -> list[ClaimedDelivery]:
+    async def claim(
+        self, owner: str, *, limit: int, now: float, lease_seconds: float
+    ) -> list[ClaimedDelivery]:
         async with self._db.write.begin() as conn:
-            rows = list(await conn.execute(
-                _CLAIM_SQLITE, {"lease_until": now + lease_seconds, "owner": owner, "now": now, "limit": limit}
-            ))
+            rows = list(
+                await conn.execute(
+                    _CLAIM_SQLITE,
+                    {"lease_until": now + lease_seconds, "owner": owner, "now": now, "limit": limit},
+                )
+            )
         if not rows:
             return []
         device_ids = list({row.device_id for row in rows if row.device_id})
@@ -83,8 +88,13 @@ class DeliveryQueue:
         if device_ids:
             async with self._db.read.connect() as conn:
                 found = await conn.execute(
-                    select(devices.c.id, devices.c.token, devices.c.subscription, devices.c.active,
-                           func.coalesce(devices.c.timezone, users.c.timezone).label("timezone"))
+                    select(
+                        devices.c.id,
+                        devices.c.token,
+                        devices.c.subscription,
+                        devices.c.active,
+                        func.coalesce(devices.c.timezone, users.c.timezone).label("timezone"),
+                    )
                     .select_from(devices.outerjoin(users, users.c.id == devices.c.user_id))
                     .where(devices.c.id.in_(device_ids))
                 )
@@ -92,14 +102,21 @@ class DeliveryQueue:
         claimed = []
         for row in rows:
             device = targets.get(row.device_id) if row.device_id else None
-            claimed.append(ClaimedDelivery(
-                id=row.id, notification_id=row.notification_id, app_id=row.app_id, device_id=row.device_id,
-                user_id=row.user_id, channel=row.channel, attempts=row.attempts,
-                token=device.token if device else None,
-                subscription=device.subscription if device else None,
-                device_active=bool(device.active) if device else False,
-                timezone=device.timezone if device else None,
-            ))
+            claimed.append(
+                ClaimedDelivery(
+                    id=row.id,
+                    notification_id=row.notification_id,
+                    app_id=row.app_id,
+                    device_id=row.device_id,
+                    user_id=row.user_id,
+                    channel=row.channel,
+                    attempts=row.attempts,
+                    token=device.token if device else None,
+                    subscription=device.subscription if device else None,
+                    device_active=bool(device.active) if device else False,
+                    timezone=device.timezone if device else None,
+                )
+            )
         claimed.sort(key=lambda item: item.id)
         return claimed
 
@@ -112,20 +129,38 @@ class DeliveryQueue:
         if not updates:
             return
         delivery_rows = [
-            {"b_id": u.delivery_id, "b_owner": owner, "state": u.state.value, "attempts": u.attempts,
-             "due_at": u.due_at, "last_reason": u.reason, "last_status": u.provider_status,
-             "provider_message_id": u.provider_message_id, "outcome_at": now if u.state.is_final else None,
-             "sent_at": now if u.sent else None}
+            {
+                "b_id": u.delivery_id,
+                "b_owner": owner,
+                "state": u.state.value,
+                "attempts": u.attempts,
+                "due_at": u.due_at,
+                "last_reason": u.reason,
+                "last_status": u.provider_status,
+                "provider_message_id": u.provider_message_id,
+                "outcome_at": now if u.state.is_final else None,
+                "sent_at": now if u.sent else None,
+            }
             for u in updates
         ]
         attempt_rows = [
-            {"delivery_id": u.delivery_id, "attempt": u.attempts, "at": now, "outcome": u.attempt_outcome,
-             "reason": u.reason, "provider_status": u.provider_status,
-             "retry_at": u.due_at if u.state is DeliveryState.RETRYING else None}
-            for u in updates if u.attempt_outcome is not None
+            {
+                "delivery_id": u.delivery_id,
+                "attempt": u.attempts,
+                "at": now,
+                "outcome": u.attempt_outcome,
+                "reason": u.reason,
+                "provider_status": u.provider_status,
+                "retry_at": u.due_at if u.state is DeliveryState.RETRYING else None,
+            }
+            for u in updates
+            if u.attempt_outcome is not None
         ]
-        dead = [{"b_device": u.device_to_deactivate, "reason": u.reason or "TokenDead", "at": now}
-                for u in updates if u.device_to_deactivate]
+        dead = [
+            {"b_device": u.device_to_deactivate, "reason": u.reason or "TokenDead", "at": now}
+            for u in updates
+            if u.device_to_deactivate
+        ]
         async with self._db.write.begin() as conn:
             await conn.execute(_RECORD, delivery_rows)
             if attempt_rows:
@@ -140,8 +175,11 @@ class DeliveryQueue:
         async with self._db.write.begin() as conn:
             await conn.execute(
                 update(deliveries)
-                .where(deliveries.c.id.in_(delivery_ids), deliveries.c.lease_owner == owner,
-                       deliveries.c.state == DeliveryState.SENDING.value)
+                .where(
+                    deliveries.c.id.in_(delivery_ids),
+                    deliveries.c.lease_owner == owner,
+                    deliveries.c.state == DeliveryState.SENDING.value,
+                )
                 .values(state=DeliveryState.QUEUED.value, due_at=now, lease_owner=None)
             )
 
@@ -150,9 +188,14 @@ _RECORD = (
     update(deliveries)
     .where(deliveries.c.id == bindparam("b_id"), deliveries.c.lease_owner == bindparam("b_owner"))
     .values(
-        state=bindparam("state"), attempts=bindparam("attempts"), due_at=bindparam("due_at"), lease_owner=None,
-        last_reason=bindparam("last_reason"), last_status=bindparam("last_status"),
-        provider_message_id=bindparam("provider_message_id"), outcome_at=bindparam("outcome_at"),
+        state=bindparam("state"),
+        attempts=bindparam("attempts"),
+        due_at=bindparam("due_at"),
+        lease_owner=None,
+        last_reason=bindparam("last_reason"),
+        last_status=bindparam("last_status"),
+        provider_message_id=bindparam("provider_message_id"),
+        outcome_at=bindparam("outcome_at"),
         sent_at=func.coalesce(bindparam("sent_at"), deliveries.c.sent_at),
     )
 )
@@ -160,6 +203,10 @@ _RECORD = (
 _DEACTIVATE = (
     update(devices)
     .where(devices.c.id == bindparam("b_device"), devices.c.active)
-    .values(active=False, deactivated_reason=bindparam("reason"), deactivated_at=bindparam("at"),
-            updated_at=bindparam("at"))
+    .values(
+        active=False,
+        deactivated_reason=bindparam("reason"),
+        deactivated_at=bindparam("at"),
+        updated_at=bindparam("at"),
+    )
 )

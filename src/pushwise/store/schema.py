@@ -148,8 +148,13 @@ deliveries = Table(
     Column("last_reason", String(64), nullable=True),
     Column("last_status", Integer, nullable=True),
     Column("provider_message_id", String(64), nullable=True),
-    Index("ix_deliveries_due", "lane", "due_at", sqlite_where=text("due_at IS NOT NULL"),
-          postgresql_where=text("due_at IS NOT NULL")),
+    Index(
+        "ix_deliveries_due",
+        "lane",
+        "due_at",
+        sqlite_where=text("due_at IS NOT NULL"),
+        postgresql_where=text("due_at IS NOT NULL"),
+    ),
     Index(None, "notification_id", "state"),
     Index(None, "device_id"),
 )

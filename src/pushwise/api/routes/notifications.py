@@ -65,7 +65,9 @@ async def accept_notification(
     spec = _spec_of(body)
     _refuse_oversize(spec)
     send_at = body.send_at.timestamp() if isinstance(body.send_at, datetime) else None
-    request_hash = hashlib.sha256(orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)).hexdigest()
+    request_hash = hashlib.sha256(
+        orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    ).hexdigest()
     target = Target(tuple(body.to.user_ids), tuple(body.to.device_ids), body.to.all)
     try:
         accepted = await services.engine.accept(
@@ -73,11 +75,16 @@ async def accept_notification(
             AcceptRequest(spec, target, send_at, idempotency_key, request_hash if idempotency_key else None),
         )
     except IdempotencyConflict as error:
-        raise ApiError(409, "idempotency_conflict",
-                       "this Idempotency-Key was already used with a different request body") from error
+        raise ApiError(
+            409, "idempotency_conflict", "this Idempotency-Key was already used with a different request body"
+        ) from error
     except UnknownDevices as error:
-        raise ApiError(422, "unknown_device", f"no such device in this app: {', '.join(error.device_ids[:10])}",
-                       "to.device_ids") from error
+        raise ApiError(
+            422,
+            "unknown_device",
+            f"no such device in this app: {', '.join(error.device_ids[:10])}",
+            "to.device_ids",
+        ) from error
     return AcceptedOut(id=accepted.id, status="accepted", recipients=accepted.recipients)
 
 
@@ -89,15 +96,23 @@ async def get_notification(notification_id: str, principal: Server, services: Se
         raise ApiError(404, "not_found", "no such notification")
     counts = await repository.counts(notification_id)
     return NotificationOut(
-        id=found.id, status=_status(found.cancelled_at, counts), created_at=_when(found.created_at),  # type: ignore[arg-type]
-        recipients=found.recipients, priority=found.priority, category=found.category,
-        send_at=_when(found.send_at), expires_at=_when(found.expires_at), cancelled_at=_when(found.cancelled_at),
+        id=found.id,
+        status=_status(found.cancelled_at, counts),
+        created_at=_when(found.created_at),  # type: ignore[arg-type]
+        recipients=found.recipients,
+        priority=found.priority,
+        category=found.category,
+        send_at=_when(found.send_at),
+        expires_at=_when(found.expires_at),
+        cancelled_at=_when(found.cancelled_at),
         counts=counts,
     )
 
 
 def _status(cancelled_at: float | None, counts: dict[str, int]) -> str:
-    pending = sum(counts[s.value] for s in (DeliveryState.QUEUED, DeliveryState.SENDING, DeliveryState.RETRYING))
+    pending = sum(
+        counts[s.value] for s in (DeliveryState.QUEUED, DeliveryState.SENDING, DeliveryState.RETRYING)
+    )
     if cancelled_at is not None:
         return "cancelled" if pending == 0 else "cancelling"
     if pending == 0:
@@ -121,16 +136,25 @@ async def list_deliveries(
     if cursor is not None and not cursor.isdigit():
         raise ApiError(400, "invalid_cursor", "cursor must be a value returned as next_cursor", "cursor")
     rows = await repository.deliveries(
-        principal.app_id_required, notification_id, state=state.value if state else None,
-        after_id=int(cursor or 0), limit=limit,
+        principal.app_id_required,
+        notification_id,
+        state=state.value if state else None,
+        after_id=int(cursor or 0),
+        limit=limit,
     )
     items = [
         DeliveryOut(
-            id=str(row.id), device_id=row.device_id, user_id=row.user_external_id, channel=row.channel,
-            state=row.state, attempts=row.attempts,
+            id=str(row.id),
+            device_id=row.device_id,
+            user_id=row.user_external_id,
+            channel=row.channel,
+            state=row.state,
+            attempts=row.attempts,
             last_error=LastError(reason=row.last_reason, provider_status=row.last_status)
-            if row.last_reason else None,
-            sent_at=_when(row.sent_at), outcome_at=_when(row.outcome_at),
+            if row.last_reason
+            else None,
+            sent_at=_when(row.sent_at),
+            outcome_at=_when(row.outcome_at),
             next_attempt_at=_when(row.due_at) if row.state == DeliveryState.RETRYING.value else None,
         )
         for row in rows

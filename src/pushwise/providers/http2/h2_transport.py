@@ -32,7 +32,7 @@ class H2Transport:
         *,
         headers: dict[str, str],
         body: bytes,
-        timeout: float,  # noqa: ASYNC109 (the protocol fixes it)
+        timeout: float,
     ) -> TransportResponse:
         split = url.index("/", url.index("://") + 3)
         origin = self._origins.get(url[:split])

@@ -57,7 +57,7 @@ class PyreqwestTransport:
         *,
         headers: dict[str, str],
         body: bytes,
-        timeout: float,  # noqa: ASYNC109 (the protocol fixes it)
+        timeout: float,
     ) -> TransportResponse:
         lane = min(self._lanes, key=_load)
         lane.in_flight += 1
@@ -80,7 +80,7 @@ class PyreqwestTransport:
         url: str,
         headers: dict[str, str],
         body: bytes,
-        timeout: float,  # noqa: ASYNC109 (the protocol fixes it)
+        timeout: float,
     ) -> TransportResponse:
         deadline = self._timeouts.get(timeout)
         if deadline is None:
