@@ -84,7 +84,7 @@ def db_upgrade(config: ConfigFile = None) -> None:
 
     settings = _settings(config)
     migrate.upgrade(settings.database_url)
-    typer.echo(f"schema at {migrate.head_revision()}")
+    typer.echo(f"schema at {', '.join(sorted(migrate.head_revisions()))}")
 
 
 @app.command()

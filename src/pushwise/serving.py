@@ -31,18 +31,19 @@ def prepare_database(settings: Settings) -> None:
     if settings.auto_migrate and make_url(url).get_backend_name() == "sqlite":
         migrate.upgrade(url)
         return
-    current = asyncio.run(_current_revision(settings))
-    if current != migrate.head_revision():
+    current = asyncio.run(_current_revisions(settings))
+    needed = migrate.head_revisions()
+    if current != needed:
         raise OutdatedSchema(
-            f"database schema is at {current or 'nothing'}, this pushwise needs {migrate.head_revision()}: "
-            "run `pushwise db upgrade` first"
+            f"database schema is at {', '.join(sorted(current)) or 'nothing'}, this pushwise needs "
+            f"{', '.join(sorted(needed))}: run `pushwise db upgrade` first"
         )
 
 
-async def _current_revision(settings: Settings) -> str | None:
+async def _current_revisions(settings: Settings) -> frozenset[str]:
     services = build_services(settings)
     try:
-        return await migrate.current_revision(services.db.read)
+        return await migrate.current_revisions(services.db.read)
     finally:
         await services.db.dispose()
 

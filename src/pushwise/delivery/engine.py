@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass
 
 from pushwise.delivery.providers import ProviderRegistry
-from pushwise.delivery.worker import DeliveryWorker, WorkerOptions
+from pushwise.delivery.worker import DeliveryWorker, OutcomeListener, WorkerOptions
 from pushwise.domain.clock import Clock
 from pushwise.domain.notification import NotificationSpec
 from pushwise.domain.states import lane_for
@@ -47,6 +47,7 @@ class Engine:
         self._worker_options = worker_options
         self._default_ttl = default_ttl_seconds
         self._local_workers: list[DeliveryWorker] = []
+        self._listeners: list[OutcomeListener] = []
 
     async def accept(self, app_id: str, request: AcceptRequest) -> Accepted:
         now = self._clock.now()
@@ -73,6 +74,10 @@ class Engine:
                 worker.wake()
         return accepted
 
+    def add_listener(self, listener: OutcomeListener) -> None:
+        """Workers made after this call report their committed outcomes to `listener`."""
+        self._listeners.append(listener)
+
     def worker(self, *, owner: str | None = None, options: WorkerOptions | None = None) -> DeliveryWorker:
         worker = DeliveryWorker(
             self.queue,
@@ -82,6 +87,7 @@ class Engine:
             self._rng,
             options or self._worker_options,
             owner=owner,
+            listeners=self._listeners,
         )
         self._local_workers.append(worker)
         return worker

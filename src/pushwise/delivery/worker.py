@@ -14,9 +14,10 @@ import random
 import socket
 import uuid
 from collections import OrderedDict
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from pushwise.delivery.providers import ProviderRegistry
 from pushwise.domain.backoff import RetryPolicy
@@ -30,6 +31,21 @@ from pushwise.store.notifications import NotificationRepository
 from pushwise.store.queue import ClaimedDelivery, DeliveryQueue, DeliveryUpdate
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """One delivery's claimed state and what was just recorded for it."""
+
+    claimed: ClaimedDelivery
+    update: DeliveryUpdate
+    at: float
+
+
+class OutcomeListener(Protocol):
+    """Sees every committed batch of outcomes (metrics, receipts, alerts). Must be quick."""
+
+    async def recorded(self, batch: Sequence[Recorded]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +95,9 @@ class DeliveryWorker:
         options: WorkerOptions,
         *,
         owner: str | None = None,
+        listeners: Sequence[OutcomeListener] = (),
     ) -> None:
+        self._listeners = tuple(listeners)
         self._queue = queue
         self._providers = providers
         self._clock = clock
@@ -107,8 +125,23 @@ class DeliveryWorker:
         updates = await asyncio.gather(
             *(self._handle(item, specs.get(item.notification_id)) for item in claimed)
         )
-        await self._queue.record(self.owner, updates, self._clock.now())
+        recorded_at = self._clock.now()
+        await self._queue.record(self.owner, updates, recorded_at)
+        await self._tell_listeners(claimed, updates, recorded_at)
         return len(claimed)
+
+    async def _tell_listeners(
+        self, claimed: Sequence[ClaimedDelivery], updates: Sequence[DeliveryUpdate], at: float
+    ) -> None:
+        """Report durable results only: listeners run after the batch is committed."""
+        if not self._listeners:
+            return
+        batch = [Recorded(item, update, at) for item, update in zip(claimed, updates, strict=True)]
+        for listener in self._listeners:
+            try:
+                await listener.recorded(batch)
+            except Exception:  # metrics or receipts must never stop deliveries
+                log.exception("outcome listener %r failed", listener)
 
     async def _handle(self, item: ClaimedDelivery, planned: PlannedNotification | None) -> DeliveryUpdate:
         now = self._clock.now()

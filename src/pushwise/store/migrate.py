@@ -24,21 +24,21 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
-    assert head is not None
-    return head
+def head_revisions() -> frozenset[str]:
+    """Every head: features may add independent migration branches until a merge joins them."""
+    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
 
 
 def upgrade(url: str) -> None:
     """Run in a thread or before the event loop starts: env.py runs its own loop."""
-    command.upgrade(alembic_config(url), "head")
+    command.upgrade(alembic_config(url), "heads")
 
 
-async def current_revision(engine: AsyncEngine) -> str | None:
+async def current_revisions(engine: AsyncEngine) -> frozenset[str]:
     async with engine.connect() as connection:
-        return await connection.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+        heads = await connection.run_sync(lambda c: MigrationContext.configure(c).get_current_heads())
+    return frozenset(heads)
 
 
 async def is_current(engine: AsyncEngine) -> bool:
-    return await current_revision(engine) == head_revision()
+    return await current_revisions(engine) == head_revisions()

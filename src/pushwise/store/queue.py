@@ -31,6 +31,7 @@ class ClaimedDelivery:
     user_id: str | None
     channel: str
     attempts: int
+    accepted_at: float
     token: str | None
     subscription: dict[str, Any] | None
     device_active: bool
@@ -62,7 +63,7 @@ _CLAIM_SQLITE = text(
         ORDER BY lane, due_at
         LIMIT :limit
     )
-    RETURNING id, notification_id, app_id, device_id, user_id, channel, attempts
+    RETURNING id, notification_id, app_id, device_id, user_id, channel, attempts, accepted_at
     """
 )
 
@@ -111,6 +112,7 @@ class DeliveryQueue:
                     user_id=row.user_id,
                     channel=row.channel,
                     attempts=row.attempts,
+                    accepted_at=row.accepted_at,
                     token=device.token if device else None,
                     subscription=device.subscription if device else None,
                     device_active=bool(device.active) if device else False,
