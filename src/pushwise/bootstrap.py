@@ -18,9 +18,16 @@ from pushwise.delivery.providers import ProviderRegistry
 from pushwise.delivery.worker import WorkerOptions
 from pushwise.domain.backoff import RetryPolicy
 from pushwise.domain.clock import Clock, SystemClock
+from pushwise.monitoring.assembly import build_monitoring, load_rule_file
+from pushwise.monitoring.circuits import CircuitStates
+from pushwise.monitoring.service import Monitoring, MonitoringOptions
+from pushwise.monitoring.sinks import SmtpConfig
+from pushwise.monitoring.tally import OutcomeTally
+from pushwise.monitoring.timing import timed_factories
 from pushwise.settings import Settings
 from pushwise.store.credentials import CredentialRepository
 from pushwise.store.db import Database, open_database
+from pushwise.store.rollups import RollupRepository
 from pushwise.store.sealing import Sealer
 
 
@@ -32,6 +39,7 @@ class Services:
     db: Database
     engine: Engine
     secret_key: bytes = field(repr=False)
+    monitoring: Monitoring = field(repr=False)
 
 
 def load_secret_key(settings: Settings) -> bytes:
@@ -77,9 +85,9 @@ def build_services(
     db = open_database(settings.database_url, pool_size=settings.db_pool_size)
     secret_key = load_secret_key(settings)
     credentials = CredentialRepository(db, clock, Sealer(secret_key))
-    registry = registry or ProviderRegistry(
-        credentials.get, provider_factories(clock, timeout=settings.send_timeout_seconds), clock
-    )
+    tally = OutcomeTally(RollupRepository(db))
+    factories = provider_factories(clock, timeout=settings.send_timeout_seconds)
+    registry = registry or ProviderRegistry(credentials.get, timed_factories(factories, tally), clock)
     engine = Engine(
         db,
         registry,
@@ -88,4 +96,35 @@ def build_services(
         worker_options=worker_options(settings),
         default_ttl_seconds=settings.default_ttl_seconds,
     )
-    return Services(settings=settings, clock=clock, rng=rng, db=db, engine=engine, secret_key=secret_key)
+    engine.add_listener(tally)
+    monitoring = monitoring_of(settings, db, clock, credentials, tally, engine.circuits)
+    return Services(
+        settings=settings, clock=clock, rng=rng, db=db, engine=engine, secret_key=secret_key, monitoring=monitoring
+    )
+
+
+def monitoring_of(
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    credentials: CredentialRepository,
+    tally: OutcomeTally,
+    circuits: CircuitStates,
+) -> Monitoring:
+    """Monitoring settings are read from the settings file's extra keys until they become fields."""
+    extra = settings.extra
+    smtp_host = extra.get("smtp_host")
+    sender = str(extra.get("alert_email_from", "pushwise@localhost"))
+    smtp = SmtpConfig(str(smtp_host), int(extra.get("smtp_port", 25)), sender) if smtp_host else None
+    retention_days = float(extra.get("rollup_retention_days", 30))
+    return build_monitoring(
+        db,
+        clock,
+        credentials,
+        tally,
+        circuits,
+        allow_private_endpoints=settings.allow_private_endpoints,
+        smtp=smtp,
+        rule_file=load_rule_file(extra.get("alert_rules_file")),
+        options=MonitoringOptions(retention_seconds=retention_days * 86400),
+    )

@@ -87,6 +87,36 @@ def db_upgrade(config: ConfigFile = None) -> None:
     typer.echo(f"schema at {', '.join(sorted(migrate.head_revisions()))}")
 
 
+@db_app.command("migrate-from")
+def db_migrate_from(
+    source: Annotated[str, typer.Argument(help="The embedded install to copy, e.g. sqlite:///./pushwise.db")],
+    batch_size: Annotated[int, typer.Option(min=1, help="Rows per insert batch.")] = 5000,
+    config: ConfigFile = None,
+) -> None:
+    """Copy an existing install (all tables, ids kept) into the configured, empty PostgreSQL."""
+    from pushwise.store import migrate
+    from pushwise.store.copy import CopyRefused, copy_database
+    from pushwise.store.db import open_database
+
+    settings = _settings(config)
+    migrate.upgrade(settings.database_url)
+
+    async def run() -> None:
+        target = open_database(settings.database_url, pool_size=1)
+        try:
+            copied = await copy_database(source, target, batch_size=batch_size)
+        finally:
+            await target.dispose()
+        for table in copied:
+            typer.echo(f"{table.name}: {table.rows} rows")
+
+    try:
+        asyncio.run(run())
+    except CopyRefused as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from error
+
+
 @app.command()
 def demo(
     devices: Annotated[

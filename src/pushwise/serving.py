@@ -12,8 +12,38 @@ from sqlalchemy.engine import make_url
 from pushwise.api.app import create_app
 from pushwise.bootstrap import Services, build_services
 from pushwise.delivery.service import WorkerService
+from pushwise.delivery.worker import DeliveryWorker
 from pushwise.settings import Settings
 from pushwise.store import migrate
+from pushwise.store.db import Database
+from pushwise.store.wakeups import WakeupListener
+
+# How long SIGTERM waits for batches in flight before giving their deliveries back.
+DRAIN_SECONDS = 25.0
+
+
+class Workers:
+    """A process's delivery workers with their cross-process wake-ups.
+
+    Stopping drains: batches in flight finish and record their outcomes; a batch
+    still sending after `DRAIN_SECONDS` is cancelled and released to the queue, so
+    another process sends it at once instead of after its lease.
+    """
+
+    def __init__(self, db: Database, worker: DeliveryWorker) -> None:
+        self._worker = worker
+        self._service = WorkerService(worker)
+        self._wakeups = WakeupListener(db)
+        self._wakeups.subscribe(worker.wake)
+
+    async def start(self) -> None:
+        await self._wakeups.start()
+        await self._service.start()
+
+    async def stop(self) -> None:
+        await self._worker.stop(DRAIN_SECONDS)
+        await self._service.stop()
+        await self._wakeups.stop()
 
 
 class OutdatedSchema(SystemExit):
@@ -55,7 +85,7 @@ def run_http(settings: Settings, *, with_workers: bool) -> None:
 
 async def _serve_http(settings: Settings, *, with_workers: bool) -> None:
     services = build_services(settings)
-    background = [WorkerService(services.engine.worker())] if with_workers else []
+    background = [Workers(services.db, services.engine.worker())] if with_workers else []
     app = create_app(services, background=background)
     config = uvicorn.Config(
         app,
@@ -80,16 +110,18 @@ def run_worker(settings: Settings) -> None:
 
 async def _serve_worker(settings: Settings) -> None:
     services: Services = build_services(settings)
-    service = WorkerService(services.engine.worker())
+    workers = Workers(services.db, services.engine.worker())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
-    await service.start()
+    await services.monitoring.start()  # flushes this process's counts; alert jobs run on the leader
+    await workers.start()
     try:
         await stop.wait()
     finally:
-        await service.stop()
+        await workers.stop()
+        await services.monitoring.stop()
         await services.engine.close()
         await services.db.dispose()

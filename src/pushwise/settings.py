@@ -33,6 +33,10 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     allow_private_endpoints: bool = False
+    # Where users reach this server: e-mail unsubscribe links point here.
+    public_base_url: str = "http://127.0.0.1:8080"
+    # How often an open inbox stream re-reads the database for items other processes wrote.
+    inbox_poll_seconds: float = 2.0
     log_level: str = "info"
     max_body_bytes: int = 1_048_576
     db_pool_size: int = 10

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select, update
 
 from pushwise.store.schema import devices, users
+from tests.integration.user_tokens import as_user
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +46,7 @@ async def test_registering_again_updates_the_same_device(client, make_app, clock
         "timezone": "Europe/Berlin",
         "locale": "de",
     }
-    first = await client.post("/v1/devices", json=body, headers=shop.client_headers)
+    first = await client.post("/v1/devices", json=body, headers=await as_user(client, shop, "u-1"))
     assert first.status_code == 201
     device = first.json()
     assert device["active"] is True
@@ -72,7 +73,8 @@ async def test_an_unknown_user_is_created_with_the_device_time_zone(client, make
         "user_id": "new-user",
         "timezone": "Asia/Tokyo",
     }
-    assert (await client.post("/v1/devices", json=body, headers=shop.client_headers)).status_code == 201
+    headers = await as_user(client, shop, "new-user")
+    assert (await client.post("/v1/devices", json=body, headers=headers)).status_code == 201
     user = (await client.get("/v1/users/new-user", headers=shop.server_headers)).json()
     assert user["timezone"] == "Asia/Tokyo"
     assert len(user["devices"]) == 1
@@ -113,8 +115,9 @@ async def test_registering_a_dead_device_reactivates_it(client, make_app, servic
 async def test_concurrent_registrations_of_one_token_make_one_device(client, make_app, services) -> None:
     shop = await make_app()
     body = {"platform": "ios", "token": IOS_TOKEN, "user_id": "u-1"}
+    headers = await as_user(client, shop, "u-1")
     answers = await asyncio.gather(
-        *(client.post("/v1/devices", json=body, headers=shop.client_headers) for _ in range(20))
+        *(client.post("/v1/devices", json=body, headers=headers) for _ in range(20))
     )
     assert sorted(a.status_code for a in answers) == [200] * 19 + [201]
     assert len({a.json()["id"] for a in answers}) == 1

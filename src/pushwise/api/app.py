@@ -13,8 +13,10 @@ from pushwise.api.auth import KeyAuthenticator
 from pushwise.api.body_limit import BodyLimit
 from pushwise.api.deps import Stores
 from pushwise.api.errors import install_error_handlers
-from pushwise.api.routes import apps, devices, health, notifications, providers, users
+from pushwise.api.routes import alerts, apps, devices, health, metrics, notifications, providers, users
+from pushwise.api.routes.channel_routes import channel_routers
 from pushwise.bootstrap import Services
+from pushwise.store.inbox_feed import InboxFeed
 
 
 class BackgroundService(Protocol):
@@ -30,7 +32,7 @@ def create_app(services: Services, *, background: Sequence[BackgroundService] = 
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         started: list[BackgroundService] = []
         try:
-            for service in background:
+            for service in (services.monitoring, *background):  # monitoring first: it flushes last
                 await service.start()
                 started.append(service)
             yield
@@ -56,4 +58,9 @@ def create_app(services: Services, *, background: Sequence[BackgroundService] = 
     app.add_middleware(BodyLimit, max_bytes=services.settings.max_body_bytes)
     for module in (health, apps, providers, users, devices, notifications):
         app.include_router(module.router)
+    app.include_router(alerts.router)
+    app.include_router(metrics.router)
+    app.state.inbox_feed = InboxFeed()  # to become services.inbox_feed: see briefs/channels_ready.md
+    for router in channel_routers:
+        app.include_router(router)
     return app

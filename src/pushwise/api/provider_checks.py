@@ -1,4 +1,4 @@
-"""Check APNs credentials before storing them, with the same code that will use them.
+"""Check provider credentials before storing them, with the same code that will use them.
 
 A wrong key or an expired certificate found here is a 422 the operator can fix
 now; found by the delivery engine, it would be a configuration error per send.
@@ -14,11 +14,19 @@ from typing import Any
 from cryptography import x509
 
 from pushwise.api.errors import ApiError
-from pushwise.api.schemas.providers import ApnsIn
+from pushwise.api.schemas.providers import ApnsIn, FcmIn, WebPushIn
 from pushwise.domain.clock import Clock
 from pushwise.domain.endpoints import EndpointRefused
 from pushwise.net.endpoint_guard import check_public_endpoint
 from pushwise.providers.apns_auth import CredentialsError, ProviderTokens, load_certificate_identity
+from pushwise.providers.google_oauth import ServiceAccount, ServiceAccountError
+from pushwise.providers.vapid import (
+    VapidKeyError,
+    generate_vapid_keys,
+    load_vapid_private_key,
+    validate_subject,
+)
+from pushwise.providers.webpush import WebPushCredentials
 
 _APPLE_ID = re.compile(r"[A-Za-z0-9]{10}")
 _BUNDLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]*")
@@ -54,16 +62,58 @@ async def check_apns(body: ApnsIn, *, allow_private: bool, clock: Clock) -> tupl
             "give team_id, key_id and private_key (token auth) "
             "or certificate and certificate_key (certificate auth)",
         )
-    if body.endpoint is not None:
-        try:
-            await check_public_endpoint(body.endpoint, allow_private=allow_private)
-        except EndpointRefused as error:
-            raise _invalid(error.code, error.message, "endpoint") from error
-        public["endpoint"] = body.endpoint
+    await _overrides(public, body, ("endpoint",), allow_private=allow_private)
+    return public, secret
+
+
+async def check_fcm(body: FcmIn, *, allow_private: bool) -> tuple[Config, Config]:
+    """Parse the service account as the provider will (RSA key, client_email, project_id)."""
+    try:
+        account = ServiceAccount.from_json(body.service_account)
+    except ServiceAccountError as error:
+        raise _invalid("invalid_service_account", str(error), "service_account") from error
+    public: Config = {"project_id": account.project_id, "client_email": account.client_email}
+    await _overrides(public, body, ("endpoint", "token_uri"), allow_private=allow_private)
+    return public, {"service_account": body.service_account}
+
+
+async def check_webpush(body: WebPushIn) -> tuple[Config, Config]:
+    """Keep the given VAPID key or make one: subscriptions are bound to it, so it is made once."""
+    try:
+        validate_subject(body.subject)
+    except ValueError as error:
+        raise _invalid("invalid_subject", str(error), "subject") from error
+    private_key = body.vapid_private_key
+    if private_key is None:
+        private_key, _ = generate_vapid_keys()
+    try:
+        load_vapid_private_key(private_key)
+    except VapidKeyError as error:
+        raise _invalid("invalid_vapid_key", str(error), "vapid_private_key") from error
+    public_key = WebPushCredentials(body.subject, private_key).vapid_public_key
+    public: Config = {"subject": body.subject, "vapid_public_key": public_key}
     if body.ca_file is not None:
         await asyncio.to_thread(_check_ca_file, body.ca_file)
         public["ca_file"] = body.ca_file
-    return public, secret
+    return public, {"vapid_private_key": private_key}
+
+
+async def _overrides(
+    public: Config, body: ApnsIn | FcmIn, urls: tuple[str, ...], *, allow_private: bool
+) -> None:
+    """Endpoint overrides follow the SSRF rule of every outbound destination (API.md, Operations)."""
+    for name in urls:
+        url = getattr(body, name)
+        if url is None:
+            continue
+        try:
+            await check_public_endpoint(url, allow_private=allow_private)
+        except EndpointRefused as error:
+            raise _invalid(error.code, error.message, name) from error
+        public[name] = url
+    if body.ca_file is not None:
+        await asyncio.to_thread(_check_ca_file, body.ca_file)
+        public["ca_file"] = body.ca_file
 
 
 def _required(body: ApnsIn, names: tuple[str, ...], mode: str) -> list[str]:

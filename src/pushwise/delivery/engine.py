@@ -9,12 +9,16 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from pushwise.delivery.circuits import CircuitBoard
+from pushwise.delivery.fallback import FallbackPlanner
 from pushwise.delivery.providers import ProviderRegistry
 from pushwise.delivery.worker import DeliveryWorker, OutcomeListener, WorkerOptions
 from pushwise.domain.clock import Clock
 from pushwise.domain.notification import NotificationSpec
 from pushwise.domain.states import lane_for
 from pushwise.store.db import Database
+from pushwise.store.events import EventLog
+from pushwise.store.fallback import FallbackRepository
 from pushwise.store.notifications import Accepted, NewNotification, NotificationRepository, Target
 from pushwise.store.queue import DeliveryQueue
 
@@ -42,12 +46,16 @@ class Engine:
         self.notifications = NotificationRepository(db)
         self.queue = DeliveryQueue(db)
         self.providers = providers
+        # One board per process, shared by its workers; monitoring reads `circuits.states()`.
+        self.circuits = CircuitBoard(clock)
+        self.events = EventLog(db)
+        self.fallback = FallbackRepository(db)
         self._clock = clock
         self._rng = rng
         self._worker_options = worker_options
         self._default_ttl = default_ttl_seconds
         self._local_workers: list[DeliveryWorker] = []
-        self._listeners: list[OutcomeListener] = []
+        self._listeners: list[OutcomeListener] = [FallbackPlanner(self.notifications, self.fallback, clock)]
 
     async def accept(self, app_id: str, request: AcceptRequest) -> Accepted:
         now = self._clock.now()
@@ -88,6 +96,8 @@ class Engine:
             options or self._worker_options,
             owner=owner,
             listeners=self._listeners,
+            circuits=self.circuits,
+            events=self.events,
         )
         self._local_workers.append(worker)
         return worker

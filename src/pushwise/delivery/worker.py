@@ -17,16 +17,27 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
+from pushwise.delivery.attempt import attempt
+from pushwise.delivery.circuits import CircuitBoard
 from pushwise.delivery.providers import ProviderRegistry
 from pushwise.domain.backoff import RetryPolicy
 from pushwise.domain.clock import Clock
+from pushwise.domain.fallback import USER_CHANNELS
 from pushwise.domain.local_time import next_local_occurrence
 from pushwise.domain.notification import NotificationSpec
 from pushwise.domain.outcomes import Outcome, OutcomeKind, local_rejection
-from pushwise.domain.progress import Progress, after_attempt, device_gone, expired_before_send, wait_until
+from pushwise.domain.progress import (
+    Progress,
+    after_attempt,
+    device_gone,
+    expired_before_send,
+    held_by_circuit,
+    wait_until,
+)
 from pushwise.providers.base import Dispatch
+from pushwise.store.events import DeliveryEvent, EventLog
 from pushwise.store.notifications import NotificationRepository
 from pushwise.store.queue import ClaimedDelivery, DeliveryQueue, DeliveryUpdate
 
@@ -55,6 +66,12 @@ class WorkerOptions:
     lease_seconds: float = 60.0
     poll_seconds: float = 0.2
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    update: DeliveryUpdate
+    events: tuple[DeliveryEvent, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +113,12 @@ class DeliveryWorker:
         *,
         owner: str | None = None,
         listeners: Sequence[OutcomeListener] = (),
+        circuits: CircuitBoard,
+        events: EventLog,
     ) -> None:
         self._listeners = tuple(listeners)
+        self._circuits = circuits
+        self._events = events
         self._queue = queue
         self._providers = providers
         self._clock = clock
@@ -121,14 +142,38 @@ class DeliveryWorker:
         )
         if not claimed:
             return 0
-        specs = await self._specs.load({item.notification_id for item in claimed})
-        updates = await asyncio.gather(
-            *(self._handle(item, specs.get(item.notification_id)) for item in claimed)
-        )
+        if self._stopping.is_set():  # shutting down: another worker sends these now, not after the lease
+            await self._queue.release(self.owner, [item.id for item in claimed], now)
+            return 0
+        heartbeat = asyncio.create_task(self._heartbeat([item.id for item in claimed]))
+        try:
+            specs = await self._specs.load({item.notification_id for item in claimed})
+            handled = await asyncio.gather(
+                *(self._handle(item, specs.get(item.notification_id)) for item in claimed)
+            )
+        except asyncio.CancelledError:  # drain deadline passed: give the batch back at once
+            await asyncio.shield(self._queue.release(self.owner, [i.id for i in claimed], self._clock.now()))
+            raise
+        finally:
+            heartbeat.cancel()
+        updates = [h.update for h in handled]
         recorded_at = self._clock.now()
         await self._queue.record(self.owner, updates, recorded_at)
+        events = [event for h in handled for event in h.events]
+        if events:  # the trail is informative: written after the outcomes, never instead of them
+            await self._events.append(events)
         await self._tell_listeners(claimed, updates, recorded_at)
         return len(claimed)
+
+    async def _heartbeat(self, delivery_ids: list[int]) -> None:
+        """Keep the lease of a batch still in flight, so only a dead worker's claims are taken over."""
+        lease = self._options.lease_seconds
+        while True:
+            await asyncio.sleep(lease / 3)
+            try:
+                await self._queue.extend(self.owner, delivery_ids, self._clock.now() + lease)
+            except Exception:  # the database is away: the lease may lapse, the record guard still holds
+                log.warning("lease heartbeat failed for %d deliveries", len(delivery_ids), exc_info=True)
 
     async def _tell_listeners(
         self, claimed: Sequence[ClaimedDelivery], updates: Sequence[DeliveryUpdate], at: float
@@ -143,44 +188,64 @@ class DeliveryWorker:
             except Exception:  # metrics or receipts must never stop deliveries
                 log.exception("outcome listener %r failed", listener)
 
-    async def _handle(self, item: ClaimedDelivery, planned: PlannedNotification | None) -> DeliveryUpdate:
+    async def _handle(self, item: ClaimedDelivery, planned: PlannedNotification | None) -> Handled:
         now = self._clock.now()
         if planned is None:
-            return _update(item, device_gone("NotificationMissing"), item.attempts)
-        spec, expires_at = planned.spec, planned.expires_at
+            return Handled(_update(item, device_gone("NotificationMissing"), item.attempts))
+        spec = planned.spec
+        # An inbox item, e-mail or webhook has no push TTL: it is how an expired push falls back.
+        expires_at = None if item.channel in USER_CHANNELS else planned.expires_at
         if expires_at is not None and expires_at <= now:
-            return _update(item, expired_before_send(), item.attempts)
-        if not item.device_active or item.token is None:
-            return _update(item, device_gone("DeviceInactive"), item.attempts)
+            return Handled(_update(item, expired_before_send(), item.attempts))
+        if item.channel not in USER_CHANNELS and (not item.device_active or item.token is None):
+            return Handled(_update(item, device_gone("DeviceInactive"), item.attempts))
         if spec.send_local_time and item.attempts == 0:
             local_due = next_local_occurrence(spec.send_local_time, item.timezone, planned.created_at)
             if local_due > now:
-                return _update(item, wait_until(local_due), item.attempts)
+                return Handled(_update(item, wait_until(local_due), item.attempts))
+        key = (item.app_id, item.channel)
+        held_until = self._circuits.admit(key)
+        if held_until is not None:  # not an attempt: the provider is down or misconfigured
+            return Handled(_update(item, held_by_circuit(held_until, item.attempts), item.attempts))
         provider = await self._providers.get(item.app_id, item.channel)
-        attempt = item.attempts + 1
+        attempt_number = item.attempts + 1
         if provider is None:
+            # Nothing to open a circuit on: fail now so a fallback channel can take over.
             outcome = local_rejection("ProviderNotConfigured", OutcomeKind.CONFIGURATION)
+            return Handled(
+                _update(item, self._progress(outcome, attempt_number, expires_at), attempt_number, outcome)
+            )
+        result = await attempt(
+            provider, self._dispatch(item, spec, expires_at, attempt_number), self._circuits
+        )
+        outcome = result.outcome
+        if outcome.kind is OutcomeKind.CONFIGURATION:  # retrying cannot help until an operator acts
+            progress = held_by_circuit(self._circuits.reopens_at(key), attempt_number, outcome.reason)
         else:
-            outcome = await self._send(provider, item, spec, expires_at, attempt)
-        progress = after_attempt(
+            progress = self._progress(outcome, attempt_number, expires_at)
+        events: tuple[DeliveryEvent, ...] = ()
+        if result.content is not None:
+            detail = {"content": result.content, "attempt": attempt_number}
+            events = (
+                DeliveryEvent(item.notification_id, item.app_id, item.id, "content_fallback", now, detail),
+            )
+        return Handled(_update(item, progress, attempt_number, outcome), events)
+
+    def _progress(self, outcome: Outcome, attempt_number: int, expires_at: float | None) -> Progress:
+        return after_attempt(
             outcome,
-            attempts_made=attempt,
+            attempts_made=attempt_number,
             now=self._clock.now(),
             expires_at=expires_at,
             policy=self._options.retry,
             rng=self._rng,
         )
-        return _update(item, progress, attempt, outcome)
 
-    async def _send(
-        self,
-        provider: Any,
-        item: ClaimedDelivery,
-        spec: NotificationSpec,
-        expires_at: float | None,
-        attempt: int,
-    ) -> Outcome:
-        dispatch = Dispatch(
+    @staticmethod
+    def _dispatch(
+        item: ClaimedDelivery, spec: NotificationSpec, expires_at: float | None, attempt_number: int
+    ) -> Dispatch:
+        return Dispatch(
             delivery_id=item.id,
             app_id=item.app_id,
             notification_id=item.notification_id,
@@ -188,16 +253,10 @@ class DeliveryWorker:
             token=item.token or "",
             spec=spec,
             expires_at=expires_at,
-            attempt=attempt,
+            attempt=attempt_number,
             subscription=item.subscription,
             user_id=item.user_id,
         )
-        try:
-            result: Outcome = await provider.send(dispatch)
-        except Exception:  # a provider bug must not lose the batch: retry it later
-            log.exception("provider %s raised for delivery %s", item.channel, item.id)
-            return Outcome(OutcomeKind.RETRY, "ProviderError")
-        return result
 
     async def run(self) -> None:
         """Run batch loops until `stop()`; idle loops wait for a wake-up or the poll interval."""
@@ -218,11 +277,18 @@ class DeliveryWorker:
                 with suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._options.poll_seconds)
 
-    async def stop(self) -> None:
-        """Finish the batches in flight (their outcomes get recorded), then return."""
+    async def stop(self, drain_seconds: float | None = None) -> None:
+        """Finish the batches in flight (their outcomes get recorded), then return.
+
+        After `drain_seconds` the batches still sending are cancelled and their
+        deliveries released, so a stuck provider cannot hold a shutdown hostage.
+        """
         self._stopping.set()
         self._wake.set()
         if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=drain_seconds)
+            for task in pending:
+                task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             self._tasks = []
 

@@ -68,3 +68,9 @@ def device_gone(reason: str) -> Progress:
 def wait_until(due_at: float) -> Progress:
     """Not yet: put the delivery back, unattempted, until `due_at`."""
     return Progress(DeliveryState.QUEUED, due_at, None)
+
+
+def held_by_circuit(due_at: float, attempts_made: int, reason: str = "CircuitOpen") -> Progress:
+    """The provider's circuit is open: wait (not fail) until it half-opens."""
+    state = DeliveryState.RETRYING if attempts_made else DeliveryState.QUEUED
+    return Progress(state, due_at, reason)

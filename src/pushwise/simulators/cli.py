@@ -11,6 +11,8 @@ import typer
 
 from pushwise.simulators.apns.cli import run_apns
 from pushwise.simulators.fcm.cli import run_fcm
+from pushwise.simulators.webpush.cli import webpush as run_webpush
+from pushwise.simulators.smtp.cli import run_smtp
 
 simulate_app = typer.Typer(no_args_is_help=True)
 
@@ -23,3 +25,5 @@ def simulate() -> None:
 
 simulate_app.command("apns")(run_apns)
 simulate_app.command("fcm")(run_fcm)
+simulate_app.command("webpush")(run_webpush)
+simulate_app.command("smtp")(run_smtp)

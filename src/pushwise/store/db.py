@@ -9,6 +9,7 @@ roles share one pool.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,7 +57,13 @@ class Database:
             await self.read.dispose()
 
 
+def application_name() -> str:
+    """How this process shows in `pg_stat_activity`: operators (and chaos tests) can find its sessions."""
+    return f"pushwise:{os.getpid()}"
+
+
 def open_database(url: str, *, pool_size: int = 10) -> Database:
+    """`pool_size` is per process: size it to the batch loops and requests one process runs."""
     driver_url = async_url(url)
     if make_url(driver_url).get_backend_name() == "sqlite":
         write = _sqlite_engine(driver_url, immediate=True, pool_size=1)
@@ -66,7 +73,9 @@ def open_database(url: str, *, pool_size: int = 10) -> Database:
         driver_url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        pool_pre_ping=True,  # a restarted server or a killed session costs one retry, not an error
+        pool_timeout=30,
+        connect_args={"server_settings": {"application_name": application_name()}, "timeout": 10},
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
     )

@@ -19,8 +19,10 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from pushwise.domain.states import DeliveryState
 from pushwise.store.db import Database
+from pushwise.store.fallback import plan_deviceless_users
 from pushwise.store.ids import new_id
 from pushwise.store.schema import attempts, deliveries, devices, notifications, users
+from pushwise.store.wakeups import announce_work
 
 CHANNEL_OF_PLATFORM = {"ios": "apns", "android": "fcm", "web": "webpush"}
 
@@ -116,6 +118,8 @@ class NotificationRepository:
                     .where(notifications.c.id == notification_id)
                     .values(recipients=recipients)
                 )
+                if recipients:
+                    await announce_work(conn)
         except IntegrityError:
             # A concurrent request with the same Idempotency-Key won the race.
             previous = await self._find_by_key(new.app_id, new.idempotency_key or "")
@@ -167,10 +171,23 @@ class NotificationRepository:
                 users.c.app_id == new.app_id, users.c.external_id.in_(target.user_ids)
             )
             conditions.append(devices.c.user_id.in_(user_keys))
-        if not conditions:
-            return 0
-        channel = case(CHANNEL_OF_PLATFORM, value=devices.c.platform, else_=devices.c.platform)
         due_at = new.send_at if new.send_at is not None and new.send_at > now else now
+        # Users with no active device skip their push channels: straight to inbox, e-mail or webhook.
+        fallback_channels = tuple((new.spec.get("fallback") or {}).get("channels") or ())
+        deviceless = await plan_deviceless_users(
+            conn,
+            notification_id=notification_id,
+            app_id=new.app_id,
+            user_ids=target.user_ids,
+            everyone=target.everyone,
+            channels=fallback_channels,
+            lane=new.lane,
+            due_at=due_at,
+            now=now,
+        )
+        if not conditions:
+            return deviceless
+        channel = case(CHANNEL_OF_PLATFORM, value=devices.c.platform, else_=devices.c.platform)
         audience = select(
             literal(notification_id),
             devices.c.app_id,
@@ -200,7 +217,7 @@ class NotificationRepository:
                 audience,
             )
         )
-        return int(result.rowcount or 0)
+        return deviceless + int(result.rowcount or 0)
 
     async def get(self, app_id: str, notification_id: str) -> NotificationRow | None:
         async with self._db.read.connect() as conn:
@@ -282,6 +299,7 @@ class NotificationRepository:
                 deliveries.c.sent_at,
                 deliveries.c.outcome_at,
                 deliveries.c.due_at,
+                deliveries.c.accepted_at,
                 users.c.external_id.label("user_external_id"),
             )
             .select_from(deliveries.outerjoin(users, users.c.id == deliveries.c.user_id))

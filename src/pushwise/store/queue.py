@@ -4,9 +4,12 @@ A pending delivery carries `due_at`, the moment the queue may claim it. Claiming
 sets `state = sending` and moves `due_at` to the end of the lease, so a delivery
 whose worker died is simply due again when its lease runs out: no separate reaper.
 Final states clear `due_at`, which drops the row from the partial claim index.
+A worker whose batch is still in flight pushes its lease forward (`extend`), so
+only a dead or cut-off worker's claims are taken over.
 
 Claims and outcomes are written in batches, one transaction each, through the
-single write connection (SQLite) or the pool (PostgreSQL).
+single write connection (SQLite) or the pool (PostgreSQL). How a claim shares a
+batch between apps, per engine, is in `claims.py`.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from pushwise.domain.states import DeliveryState
+from pushwise.store.claims import ClaimRequest, claim_postgres, claim_sqlite
 from pushwise.store.db import Database
 from pushwise.store.schema import attempts, deliveries, devices, users
+from pushwise.store.wakeups import announce_work
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,73 +59,64 @@ class DeliveryUpdate:
     device_to_deactivate: str | None = None
 
 
-_CLAIM_SQLITE = text(
-    """
-    UPDATE deliveries SET state = 'sending', due_at = :lease_until, lease_owner = :owner
-    WHERE id IN (
-        SELECT id FROM deliveries
-        WHERE due_at IS NOT NULL AND due_at <= :now
-        ORDER BY lane, due_at
-        LIMIT :limit
-    )
-    RETURNING id, notification_id, app_id, device_id, user_id, channel, attempts, accepted_at
-    """
-)
-
-
 class DeliveryQueue:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._turn = 0
 
     async def claim(
         self, owner: str, *, limit: int, now: float, lease_seconds: float
     ) -> list[ClaimedDelivery]:
+        """Claim up to `limit` due deliveries, shared fairly between apps, lowest lane first."""
+        request = ClaimRequest(owner, limit, now, now + lease_seconds)
+        self._turn += 1
         async with self._db.write.begin() as conn:
-            rows = list(
-                await conn.execute(
-                    _CLAIM_SQLITE,
-                    {"lease_until": now + lease_seconds, "owner": owner, "now": now, "limit": limit},
-                )
-            )
+            if self._db.is_sqlite:
+                rows = await claim_sqlite(conn, request, self._turn)
+            else:
+                rows = await claim_postgres(conn, request, self._turn)
         if not rows:
             return []
+        targets = rows if not self._db.is_sqlite else await self._targets(rows)
+        claimed = [_claimed(row, target) for row, target in zip(rows, targets, strict=True)]
+        claimed.sort(key=lambda item: item.id)
+        return claimed
+
+    async def _targets(self, rows: Sequence[Any]) -> list[Any]:
+        """The device behind each claimed row (SQLite: read separately, outside the write lock)."""
         device_ids = list({row.device_id for row in rows if row.device_id})
-        targets: dict[str, Any] = {}
+        found: dict[str, Any] = {}
         if device_ids:
             async with self._db.read.connect() as conn:
-                found = await conn.execute(
+                result = await conn.execute(
                     select(
                         devices.c.id,
                         devices.c.token,
                         devices.c.subscription,
-                        devices.c.active,
+                        devices.c.active.label("device_active"),
                         func.coalesce(devices.c.timezone, users.c.timezone).label("timezone"),
                     )
                     .select_from(devices.outerjoin(users, users.c.id == devices.c.user_id))
                     .where(devices.c.id.in_(device_ids))
                 )
-                targets = {row.id: row for row in found}
-        claimed = []
-        for row in rows:
-            device = targets.get(row.device_id) if row.device_id else None
-            claimed.append(
-                ClaimedDelivery(
-                    id=row.id,
-                    notification_id=row.notification_id,
-                    app_id=row.app_id,
-                    device_id=row.device_id,
-                    user_id=row.user_id,
-                    channel=row.channel,
-                    attempts=row.attempts,
-                    accepted_at=row.accepted_at,
-                    token=device.token if device else None,
-                    subscription=device.subscription if device else None,
-                    device_active=bool(device.active) if device else False,
-                    timezone=device.timezone if device else None,
+                found = {row.id: row for row in result}
+        return [found.get(row.device_id) if row.device_id else None for row in rows]
+
+    async def extend(self, owner: str, delivery_ids: Sequence[int], lease_until: float) -> int:
+        """Heartbeat: push the lease of our in-flight claims forward; returns how many are still ours."""
+        if not delivery_ids:
+            return 0
+        async with self._db.write.begin() as conn:
+            result = await conn.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.id.in_(delivery_ids),
+                    deliveries.c.lease_owner == owner,
+                    deliveries.c.state == DeliveryState.SENDING.value,
                 )
+                .values(due_at=lease_until)
             )
-        claimed.sort(key=lambda item: item.id)
-        return claimed
+        return int(result.rowcount or 0)
 
     async def record(self, owner: str, updates: Sequence[DeliveryUpdate], now: float) -> None:
         """Write a batch of outcomes in one transaction.
@@ -184,6 +180,24 @@ class DeliveryQueue:
                 )
                 .values(state=DeliveryState.QUEUED.value, due_at=now, lease_owner=None)
             )
+            await announce_work(conn)
+
+
+def _claimed(row: Any, target: Any) -> ClaimedDelivery:
+    return ClaimedDelivery(
+        id=row.id,
+        notification_id=row.notification_id,
+        app_id=row.app_id,
+        device_id=row.device_id,
+        user_id=row.user_id,
+        channel=row.channel,
+        attempts=row.attempts,
+        accepted_at=row.accepted_at,
+        token=target.token if target is not None else None,
+        subscription=target.subscription if target is not None else None,
+        device_active=bool(target.device_active) if target is not None else False,
+        timezone=target.timezone if target is not None else None,
+    )
 
 
 _RECORD = (

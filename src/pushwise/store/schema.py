@@ -172,3 +172,165 @@ attempts = Table(
     Column("retry_at", Float, nullable=True),
     Index(None, "delivery_id"),
 )
+
+# --- monitoring (issue 5): rollups, counters, alert rules and sinks, alert history, credential health ---
+
+# Counts per time bucket, app, channel, event and outcome, written by every process
+# (upsert-increment), so dashboards and alerts see the whole cluster. Two resolutions:
+# 10-second buckets for alerting (kept an hour) and 60-second buckets for history.
+metric_rollups = Table(
+    "metric_rollups",
+    metadata,
+    Column("resolution", SmallInteger, primary_key=True, autoincrement=False),
+    Column("bucket", BigInteger, primary_key=True, autoincrement=False),  # bucket start, epoch seconds
+    Column("app_id", String(40), primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("event", String(16), primary_key=True),  # attempt | final | pruned
+    Column("outcome", String(24), primary_key=True),  # attempt outcome kind or final state
+    Column("reason", String(64), primary_key=True),  # "" when there is none
+    Column("count", BigInteger, nullable=False),
+    Column("latency_sum", Float, nullable=False),  # accept-to-outcome seconds summed over final events
+)
+
+# Monotonic cluster-wide counters (and histogram buckets) behind `/metrics`: never pruned.
+metric_totals = Table(
+    "metric_totals",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("labels", String(255), primary_key=True),  # canonical JSON object, sorted keys
+    Column("value", Float, nullable=False),
+)
+
+alert_rules = Table(
+    "alert_rules",
+    metadata,
+    Column("app_id", String(40), ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True),
+    Column("rules", JSON, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+alert_sinks = Table(
+    "alert_sinks",
+    metadata,
+    Column("app_id", String(40), ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True),
+    Column("sinks", JSON, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("app_id", String(40), ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    Column("rule", String(64), nullable=False),
+    Column("subject", String(64), nullable=False),  # what the alert is about, e.g. a channel; "" for the app
+    Column("state", String(16), nullable=False),  # firing | resolved
+    Column("summary", Text, nullable=False),
+    Column("value", Float, nullable=True),
+    Column("threshold", Float, nullable=True),
+    Column("started_at", Float, nullable=False),
+    Column("notified_at", Float, nullable=True),
+    Column("notifications", Integer, nullable=False),
+    Column("resolved_at", Float, nullable=True),
+    Index(None, "app_id", "state"),
+)
+
+credential_health = Table(
+    "credential_health",
+    metadata,
+    Column("app_id", String(40), ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("status", String(16), nullable=False),  # ok | expiring | invalid
+    Column("detail", Text, nullable=False),
+    Column("expires_at", Float, nullable=True),
+    Column("checked_at", Float, nullable=False),
+)
+
+
+# --- Scale-out (issue 4): fair claims between apps ---------------------------
+# The claim takes a quota of due deliveries per app; this index lets it find one
+# app's due rows without walking past another app's huge campaign.
+Index(
+    "ix_deliveries_app_due",
+    deliveries.c.app_id,
+    deliveries.c.lane,
+    deliveries.c.due_at,
+    sqlite_where=text("due_at IS NOT NULL"),
+    postgresql_where=text("due_at IS NOT NULL"),
+)
+
+# --- inbox (in-app messages) and e-mail unsubscribes: issue 3, migration 0004 ---
+
+inbox_items = Table(
+    "inbox_items",
+    metadata,
+    # An integer id orders items newest-first and pages by a plain `id < cursor`;
+    # every read is scoped to (app, user), so a guessable id reveals nothing.
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("app_id", String(40), ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", String(40), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("notification_id", String(40), nullable=True),
+    # Unique so a delivery retried after a lost lease writes its item once.
+    Column("delivery_id", BigInteger, nullable=True, unique=True),
+    Column("title", Text, nullable=True),
+    Column("body", Text, nullable=True),
+    Column("data", JSON, nullable=False),
+    Column("url", Text, nullable=True),
+    Column("read_at", Float, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("deleted_at", Float, nullable=True),
+    Index(None, "app_id", "user_id", "id"),
+)
+
+email_unsubscribes = Table(
+    "email_unsubscribes",
+    metadata,
+    Column("user_id", String(40), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("app_id", String(40), ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    Column("unsubscribed_at", Float, nullable=False),
+)
+
+# --- fallback channels, delivery trail, failure notices (issue 3, engine reliability; migration 0002) ---
+
+# Notable steps of a delivery beyond its attempts (which live in `attempts`):
+# content fallback, circuit holds, fallback to another channel, failure notices.
+delivery_events = Table(
+    "delivery_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("delivery_id", BigInteger, nullable=True),
+    Column("notification_id", String(40), ForeignKey("notifications.id", ondelete="CASCADE"), nullable=False),
+    Column("app_id", String(40), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Index(None, "delivery_id"),
+    Index(None, "notification_id"),
+)
+
+# One row per fallback step taken for one user of one notification. The primary key
+# is what makes fallback idempotent: a step planned twice (at-least-once processing)
+# conflicts, and the transaction that would have added a second set of deliveries
+# rolls back. `step` is the 1-based position in the spec's `fallback.channels`.
+fallback_steps = Table(
+    "fallback_steps",
+    metadata,
+    Column(
+        "notification_id", String(40), ForeignKey("notifications.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("user_id", String(40), primary_key=True),
+    Column("step", SmallInteger, primary_key=True, autoincrement=False),
+    Column("channel", String(16), nullable=False),
+    Column("deliveries", Integer, nullable=False),
+    Column("at", Float, nullable=False),
+)
+
+# When each user was last told that push no longer reaches them, so they are told once per period.
+failure_notices = Table(
+    "failure_notices",
+    metadata,
+    Column("user_id", String(40), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("app_id", String(40), nullable=False),
+    Column("sent_at", Float, nullable=False),
+    Column("channel", String(16), nullable=False),
+)

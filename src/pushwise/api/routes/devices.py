@@ -8,6 +8,7 @@ from pushwise.api.auth import ClientOrServer, Server
 from pushwise.api.deps import ServicesDep, StoresDep
 from pushwise.api.errors import ApiError, not_found
 from pushwise.api.schemas.devices import DeviceBatchIn, DeviceBatchItem, DeviceBatchOut, DeviceIn, DeviceOut
+from pushwise.api.user_tokens import UserTokenHeader, token_user
 from pushwise.domain.device_tokens import TokenRejected, validate_device
 from pushwise.store.devices import DeviceRegistration
 
@@ -30,9 +31,23 @@ def _registration(body: DeviceIn, *, allow_private: bool, field_prefix: str = ""
 
 @router.post("/v1/devices", status_code=status.HTTP_201_CREATED, responses={200: {"description": "Updated"}})
 async def register_device(
-    body: DeviceIn, principal: ClientOrServer, services: ServicesDep, stores: StoresDep, response: Response
+    body: DeviceIn,
+    principal: ClientOrServer,
+    services: ServicesDep,
+    stores: StoresDep,
+    response: Response,
+    user_token: UserTokenHeader = None,
 ) -> DeviceOut:
-    """Registering a known (platform, token) again updates and reactivates that device (200, same id)."""
+    """Registering a known (platform, token) again updates and reactivates that device (200, same id).
+
+    A client key naming a `user_id` must prove it acts for that user with the user's token
+    (`X-Pushwise-User-Token`), or anyone holding the public client key could receive
+    another user's notifications by attaching a device to them.
+    """
+    if principal.kind == "client" and body.user_id is not None:
+        owner = token_user(principal, user_token, secret_key=services.secret_key, now=services.clock.now())
+        if owner != body.user_id:
+            raise ApiError(403, "forbidden_user_token", "the user token is for another user", "user_id")
     registration = _registration(body, allow_private=services.settings.allow_private_endpoints)
     registered = await stores.devices.register(principal.app_id_required, registration)
     if not registered.created:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, status
@@ -21,12 +21,18 @@ from pushwise.api.schemas.notifications import (
     LocalTime,
     NotificationIn,
     NotificationOut,
+    TrailStep,
 )
 from pushwise.bootstrap import Services
 from pushwise.delivery.engine import AcceptRequest
 from pushwise.domain.apns_message import PayloadTooLarge, render
+from pushwise.domain.fallback_content import PAYLOAD_TOO_LARGE, smallest_with_data
+from pushwise.domain.fcm_message import FcmMessageRejected, render_fcm
+from pushwise.domain.fcm_message import PayloadTooLarge as FcmPayloadTooLarge
 from pushwise.domain.notification import NotificationSpec
 from pushwise.domain.states import DeliveryState
+from pushwise.domain.webpush_message import InvalidWebPushMessage
+from pushwise.domain.webpush_message import render as render_webpush
 from pushwise.store.notifications import IdempotencyConflict, Target, UnknownDevices
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
@@ -47,12 +53,41 @@ def _spec_of(body: NotificationIn) -> NotificationSpec:
 
 
 def _refuse_oversize(spec: NotificationSpec) -> None:
-    """Refuse at the API what no provider would take, instead of failing every delivery later."""
+    """Refuse at the API only what cannot be made to fit, instead of failing every delivery later.
+
+    Oversized text is not refused: the engine sends `fallback.content` or a shortened
+    version (`pushwise.domain.fallback_content`). What shortening text cannot fix
+    (large `data`, `apns.payload`, `fcm` or `webpush` options) is refused here, naming
+    the provider.
+    """
+    problem = _too_large_for(smallest_with_data(spec))
+    if problem is not None:
+        raise ApiError(
+            422,
+            "payload_too_large",
+            f"{problem}, even with the text shortened; make data (or apns.payload, fcm, webpush "
+            "options) smaller, or give fallback.content",
+            "content",
+        )
+
+
+def _too_large_for(spec: NotificationSpec) -> str | None:
     try:
         render(spec, topic="x", expires_at=None, delivery_id=0)
     except PayloadTooLarge as error:
-        if spec.fallback.content is None:
-            raise ApiError(422, "payload_too_large", str(error), "content") from error
+        return f"APNs: {error}"
+    try:
+        render_fcm(spec, "x", now=0.0, expires_at=None)
+    except FcmPayloadTooLarge as error:
+        return f"FCM: {error}"
+    except FcmMessageRejected:
+        pass  # other FCM rules are checked per delivery and reported as permanent failures
+    try:
+        render_webpush(spec, expires_at=None, now=0.0)
+    except InvalidWebPushMessage as error:
+        if error.reason == PAYLOAD_TOO_LARGE:
+            return f"Web Push: {error}"
+    return None
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=AcceptedOut)
@@ -129,6 +164,7 @@ async def list_deliveries(
     state: Annotated[DeliveryState | None, Query()] = None,
     cursor: Annotated[str | None, Query(max_length=20)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    include: Annotated[Literal["trail"] | None, Query(description="`trail`: each delivery's steps")] = None,
 ) -> DeliveryPage:
     repository = services.engine.notifications
     if await repository.get(principal.app_id_required, notification_id) is None:
@@ -142,7 +178,31 @@ async def list_deliveries(
         after_id=int(cursor or 0),
         limit=limit,
     )
-    items = [
+    items = await _delivery_items(services, rows, with_trail=include == "trail")
+    return DeliveryPage(items=items, next_cursor=str(rows[-1].id) if len(rows) == limit else None)
+
+
+@router.get("/{notification_id}/deliveries/{delivery_id}", response_model=DeliveryOut)
+async def get_delivery(
+    notification_id: str, delivery_id: int, principal: Server, services: ServicesDep
+) -> DeliveryOut:
+    """One delivery with its full trail: accepted, every attempt, content and channel fallbacks."""
+    rows = await services.engine.notifications.deliveries(
+        principal.app_id_required, notification_id, state=None, after_id=delivery_id - 1, limit=1
+    )
+    if not rows or rows[0].id != delivery_id:
+        raise ApiError(404, "not_found", "no such delivery of this notification")
+    return (await _delivery_items(services, rows, with_trail=True))[0]
+
+
+async def _delivery_items(services: Services, rows: list[Any], *, with_trail: bool) -> list[DeliveryOut]:
+    trails: dict[int, list[TrailStep]] = {}
+    if with_trail and rows:
+        ids = [row.id for row in rows]
+        attempts = await services.engine.notifications.attempts_of(ids)
+        events = await services.engine.events.of_deliveries(ids)
+        trails = {row.id: _trail(row, attempts.get(row.id, []), events.get(row.id, [])) for row in rows}
+    return [
         DeliveryOut(
             id=str(row.id),
             device_id=row.device_id,
@@ -156,10 +216,28 @@ async def list_deliveries(
             sent_at=_when(row.sent_at),
             outcome_at=_when(row.outcome_at),
             next_attempt_at=_when(row.due_at) if row.state == DeliveryState.RETRYING.value else None,
+            trail=trails.get(row.id) if with_trail else None,
         )
         for row in rows
     ]
-    return DeliveryPage(items=items, next_cursor=str(rows[-1].id) if len(rows) == limit else None)
+
+
+def _trail(row: Any, attempts: list[Any], events: list[Any]) -> list[TrailStep]:
+    steps = [TrailStep(at=_at(row.accepted_at), kind="accepted", detail={"channel": row.channel})]
+    for attempt in attempts:
+        detail = {"attempt": attempt.attempt, "outcome": attempt.outcome, "reason": attempt.reason}
+        if attempt.provider_status is not None:
+            detail["provider_status"] = attempt.provider_status
+        if attempt.retry_at is not None:
+            detail["retry_at"] = _at(attempt.retry_at).isoformat()
+        steps.append(TrailStep(at=_at(attempt.at), kind="attempt", detail=detail))
+    steps.extend(TrailStep(at=_at(event.at), kind=event.kind, detail=event.detail) for event in events)
+    steps.sort(key=lambda step: step.at)  # stable: an attempt stays before the fallback it caused
+    return steps
+
+
+def _at(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 @router.post("/{notification_id}/cancel", response_model=CancelOut)

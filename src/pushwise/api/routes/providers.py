@@ -1,4 +1,4 @@
-"""`/v1/apps/{app_id}/providers/apns`: store, show and remove an app's APNs credentials."""
+"""`/v1/apps/{app_id}/providers/{apns,fcm,webpush}`: store, show and remove an app's credentials."""
 
 from __future__ import annotations
 
@@ -6,12 +6,30 @@ from fastapi import APIRouter
 
 from pushwise.api.deps import ManagedApp, ServicesDep, StoresDep
 from pushwise.api.errors import not_found
-from pushwise.api.provider_checks import check_apns
+from pushwise.api.provider_checks import check_apns, check_fcm, check_webpush
 from pushwise.api.schemas.common import at, when
-from pushwise.api.schemas.providers import ApnsIn, ApnsOut
-from pushwise.store.credentials import CredentialSummary
+from pushwise.api.schemas.providers import ApnsIn, ApnsOut, FcmIn, FcmOut, WebPushIn, WebPushOut
+from pushwise.store.credentials import CredentialRepository, CredentialSummary
 
 router = APIRouter(prefix="/v1/apps/{app_id}/providers", tags=["providers"])
+
+
+async def _described(
+    credentials: CredentialRepository, app_id: str, channel: str, what: str
+) -> CredentialSummary:
+    summary = await credentials.describe(app_id, channel)
+    if summary is None:
+        raise not_found(what)
+    return summary
+
+
+async def _deleted(
+    credentials: CredentialRepository, app_id: str, channel: str, what: str
+) -> CredentialSummary:
+    summary = await credentials.delete(app_id, channel)
+    if summary is None:
+        raise not_found(what)
+    return summary
 
 
 def _apns_out(summary: CredentialSummary) -> ApnsOut:
@@ -30,6 +48,28 @@ def _apns_out(summary: CredentialSummary) -> ApnsOut:
     )
 
 
+def _fcm_out(summary: CredentialSummary) -> FcmOut:
+    public = summary.public
+    return FcmOut(
+        project_id=public["project_id"],
+        client_email=public["client_email"],
+        endpoint=public.get("endpoint"),
+        token_uri=public.get("token_uri"),
+        ca_file=public.get("ca_file"),
+        updated_at=at(summary.updated_at),
+    )
+
+
+def _webpush_out(summary: CredentialSummary) -> WebPushOut:
+    public = summary.public
+    return WebPushOut(
+        subject=public["subject"],
+        vapid_public_key=public["vapid_public_key"],
+        ca_file=public.get("ca_file"),
+        updated_at=at(summary.updated_at),
+    )
+
+
 @router.put("/apns")
 async def put_apns(body: ApnsIn, app: ManagedApp, services: ServicesDep, stores: StoresDep) -> ApnsOut:
     public, secret = await check_apns(
@@ -40,15 +80,41 @@ async def put_apns(body: ApnsIn, app: ManagedApp, services: ServicesDep, stores:
 
 @router.get("/apns")
 async def get_apns(app: ManagedApp, stores: StoresDep) -> ApnsOut:
-    summary = await stores.credentials.describe(app.id, "apns")
-    if summary is None:
-        raise not_found("APNs configuration")
-    return _apns_out(summary)
+    return _apns_out(await _described(stores.credentials, app.id, "apns", "APNs configuration"))
 
 
 @router.delete("/apns")
 async def delete_apns(app: ManagedApp, stores: StoresDep) -> ApnsOut:
-    summary = await stores.credentials.delete(app.id, "apns")
-    if summary is None:
-        raise not_found("APNs configuration")
-    return _apns_out(summary)
+    return _apns_out(await _deleted(stores.credentials, app.id, "apns", "APNs configuration"))
+
+
+@router.put("/fcm")
+async def put_fcm(body: FcmIn, app: ManagedApp, services: ServicesDep, stores: StoresDep) -> FcmOut:
+    public, secret = await check_fcm(body, allow_private=services.settings.allow_private_endpoints)
+    return _fcm_out(await stores.credentials.put(app.id, "fcm", public, secret))
+
+
+@router.get("/fcm")
+async def get_fcm(app: ManagedApp, stores: StoresDep) -> FcmOut:
+    return _fcm_out(await _described(stores.credentials, app.id, "fcm", "FCM configuration"))
+
+
+@router.delete("/fcm")
+async def delete_fcm(app: ManagedApp, stores: StoresDep) -> FcmOut:
+    return _fcm_out(await _deleted(stores.credentials, app.id, "fcm", "FCM configuration"))
+
+
+@router.put("/webpush")
+async def put_webpush(body: WebPushIn, app: ManagedApp, stores: StoresDep) -> WebPushOut:
+    public, secret = await check_webpush(body)
+    return _webpush_out(await stores.credentials.put(app.id, "webpush", public, secret))
+
+
+@router.get("/webpush")
+async def get_webpush(app: ManagedApp, stores: StoresDep) -> WebPushOut:
+    return _webpush_out(await _described(stores.credentials, app.id, "webpush", "Web Push configuration"))
+
+
+@router.delete("/webpush")
+async def delete_webpush(app: ManagedApp, stores: StoresDep) -> WebPushOut:
+    return _webpush_out(await _deleted(stores.credentials, app.id, "webpush", "Web Push configuration"))

@@ -86,6 +86,13 @@ class FallbackIn(Strict):
         default_factory=list, max_length=len(FALLBACK_CHANNELS)
     )
 
+    @field_validator("channels")
+    @classmethod
+    def _each_once(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("name each fallback channel once, in the order to try them")
+        return value
+
 
 class NotificationIn(Strict):
     to: TargetIn
@@ -139,6 +146,14 @@ class LastError(BaseModel):
     provider_status: int | None
 
 
+class TrailStep(BaseModel):
+    """One step of a delivery's life: accepted, each attempt, content or channel fallback."""
+
+    at: datetime
+    kind: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
 class DeliveryOut(BaseModel):
     id: str
     device_id: str | None
@@ -150,6 +165,7 @@ class DeliveryOut(BaseModel):
     sent_at: datetime | None
     outcome_at: datetime | None
     next_attempt_at: datetime | None
+    trail: list[TrailStep] | None = None
 
 
 class DeliveryPage(BaseModel):

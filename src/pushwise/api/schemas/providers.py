@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -41,4 +41,45 @@ class ApnsOut(BaseModel):
     ca_file: str | None = None
     certificate_subject: str | None = None
     certificate_expires_at: datetime | None = None
+    updated_at: datetime
+
+
+Url = Annotated[str, Field(max_length=2048)]
+Path = Annotated[str, Field(max_length=4096)]
+
+
+class FcmIn(Strict):
+    service_account: dict[str, Any] = Field(
+        description="The Firebase service account's key file (JSON), as downloaded from Google Cloud."
+    )
+    endpoint: Url | None = Field(default=None, description="Override of FCM's host, e.g. a simulator's.")
+    token_uri: Url | None = Field(default=None, description="Override of the OAuth2 token endpoint.")
+    ca_file: Path | None = Field(default=None, description="Path on the server of a PEM CA bundle to trust.")
+
+
+class FcmOut(BaseModel):
+    channel: Literal["fcm"] = "fcm"
+    project_id: str
+    client_email: str
+    endpoint: str | None = None
+    token_uri: str | None = None
+    ca_file: str | None = None
+    updated_at: datetime
+
+
+class WebPushIn(Strict):
+    subject: Annotated[str, Field(min_length=1, max_length=512)] = Field(
+        description="How push services can reach you: a mailto: or https: URL (RFC 8292)."
+    )
+    vapid_private_key: Annotated[str, Field(min_length=1, max_length=4096)] | None = Field(
+        default=None, description="An existing VAPID key (base64url raw P-256 or PEM); generated when absent."
+    )
+    ca_file: Path | None = Field(default=None, description="Path on the server of a PEM CA bundle to trust.")
+
+
+class WebPushOut(BaseModel):
+    channel: Literal["webpush"] = "webpush"
+    subject: str
+    vapid_public_key: str
+    ca_file: str | None = None
     updated_at: datetime

@@ -7,6 +7,7 @@ control URL, and can create subscriptions up front (written as JSON, one
 
 from __future__ import annotations
 
+import signal
 import time
 from pathlib import Path
 from typing import Annotated
@@ -38,6 +39,8 @@ def webpush(
 ) -> None:
     """Run a loopback Web Push service that verifies VAPID and decrypts what it accepts."""
     fault_config = orjson.loads(faults) if faults else None
+    # A process manager stops us with SIGTERM: leave through `finally` so the service process stops too.
+    signal.signal(signal.SIGTERM, _exit_quietly)
     simulator = start_webpush_simulator(faults=fault_config, seed=seed, port=port, tls=tls, decrypt=decrypt)
     try:
         typer.echo(f"origin:  {simulator.origin}")
@@ -59,3 +62,7 @@ def webpush(
         pass
     finally:
         simulator.stop()
+
+
+def _exit_quietly(signum: int, frame: object) -> None:
+    raise SystemExit(0)

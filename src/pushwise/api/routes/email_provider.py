@@ -1,0 +1,72 @@
+"""`/v1/apps/{app_id}/providers/email`: the app's SMTP server (the password is sealed at rest)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from pushwise.api.deps import ManagedApp, ServicesDep, StoresDep
+from pushwise.api.errors import ApiError, not_found
+from pushwise.api.schemas.channel_providers import EmailProviderIn, EmailProviderOut
+from pushwise.api.schemas.common import at
+from pushwise.domain.endpoints import IpAddress, ip_literal, is_public_address
+from pushwise.net.endpoint_guard import resolve_addresses
+from pushwise.store.credentials import CredentialSummary
+
+router = APIRouter(prefix="/v1/apps/{app_id}/providers", tags=["providers"])
+
+
+async def _check_public_host(host: str, port: int) -> None:
+    """SMTP servers follow the SSRF rule of provider overrides: public addresses only."""
+    refused = ApiError(422, "private_endpoint_refused", f"{host} is not a public host", "host")
+    literal = ip_literal(host)
+    addresses: list[IpAddress | None] = [literal]
+    if literal is None:
+        try:
+            addresses = [ip_literal(raw.split("%", 1)[0]) for raw in await resolve_addresses(host, port)]
+        except OSError as error:
+            raise ApiError(422, "endpoint_unresolvable", f"cannot resolve {host}", "host") from error
+    if not addresses or any(a is None or not is_public_address(a) for a in addresses):
+        raise refused
+
+
+def _out(summary: CredentialSummary) -> EmailProviderOut:
+    public = summary.public
+    return EmailProviderOut(
+        host=public["host"],
+        port=public["port"],
+        username=public.get("username"),
+        sender=public["sender"],
+        starttls=public["starttls"],
+        ca_file=public.get("ca_file"),
+        has_password=public.get("has_password", False),
+        updated_at=at(summary.updated_at),
+    )
+
+
+@router.put("/email")
+async def put_email(
+    body: EmailProviderIn, app: ManagedApp, services: ServicesDep, stores: StoresDep
+) -> EmailProviderOut:
+    if not services.settings.allow_private_endpoints:
+        await _check_public_host(body.host, body.port)
+    if body.username and not body.password:
+        raise ApiError(422, "password_required", "a username needs a password", "password")
+    public = body.model_dump(exclude={"password"}) | {"has_password": body.password is not None}
+    summary = await stores.credentials.put(app.id, "email", public, {"password": body.password})
+    return _out(summary)
+
+
+@router.get("/email")
+async def get_email(app: ManagedApp, stores: StoresDep) -> EmailProviderOut:
+    summary = await stores.credentials.describe(app.id, "email")
+    if summary is None:
+        raise not_found("e-mail configuration")
+    return _out(summary)
+
+
+@router.delete("/email")
+async def delete_email(app: ManagedApp, stores: StoresDep) -> EmailProviderOut:
+    summary = await stores.credentials.delete(app.id, "email")
+    if summary is None:
+        raise not_found("e-mail configuration")
+    return _out(summary)

@@ -1,0 +1,151 @@
+"""`/v1/users/{external_id}/inbox` and `/token` (server key): an app's view of its users' inboxes."""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+from fastapi import APIRouter, Path, Query, Request, status
+
+from pushwise.api.auth import Server
+from pushwise.api.deps import ServicesDep, StoresDep
+from pushwise.api.errors import ApiError, not_found
+from pushwise.api.schemas.common import at
+from pushwise.api.schemas.inbox import InboxItemOut, InboxPageOut, UserTokenIn, UserTokenOut
+from pushwise.domain.signed_tokens import issue_user_token
+from pushwise.store.inbox import InboxRepository
+from pushwise.store.inbox_feed import InboxFeed
+
+router = APIRouter(prefix="/v1/users/{external_id}", tags=["inbox"])
+
+ExternalIdPath = Annotated[str, Path(min_length=1, max_length=255)]
+Cursor = Annotated[str | None, Query(max_length=32, description="`next_cursor` of the previous page.")]
+Limit = Annotated[int, Query(ge=1, le=100)]
+
+
+def inbox_items(services: ServicesDep) -> InboxRepository:
+    return InboxRepository(services.db, services.clock)
+
+
+def inbox_feed(request: Request) -> InboxFeed:
+    return cast(InboxFeed, request.app.state.inbox_feed)
+
+
+def item_number(item_id: str) -> int:
+    """Item ids are decimal; anything else names no item (404, like a wrong user's item)."""
+    if not item_id.isdigit() or len(item_id) > 19:
+        raise not_found("inbox item")
+    return int(item_id)
+
+
+async def inbox_page(
+    items: InboxRepository, app_id: str, user_id: str, cursor: str | None, unread: bool, limit: int
+) -> InboxPageOut:
+    if cursor is not None and (not cursor.isdigit() or len(cursor) > 19):
+        raise ApiError(422, "invalid_cursor", "cursor must be a next_cursor from a previous page", "cursor")
+    page = await items.page(
+        app_id, user_id, before=int(cursor) if cursor else None, unread_only=unread, limit=limit + 1
+    )
+    more = len(page) > limit
+    page = page[:limit]
+    return InboxPageOut(
+        items=[InboxItemOut.of(item) for item in page],
+        next_cursor=str(page[-1].id) if more else None,
+        unread_count=await items.unread_count(app_id, user_id),
+    )
+
+
+async def change_read(
+    items: InboxRepository, feed: InboxFeed, app_id: str, user_id: str, item_id: str, *, read: bool
+) -> InboxItemOut:
+    item = await items.mark(app_id, user_id, item_number(item_id), read=read)
+    if item is None:
+        raise not_found("inbox item")
+    feed.publish(app_id, user_id)
+    return InboxItemOut.of(item)
+
+
+async def remove_item(
+    items: InboxRepository, feed: InboxFeed, app_id: str, user_id: str, item_id: str
+) -> None:
+    if not await items.delete(app_id, user_id, item_number(item_id)):
+        raise not_found("inbox item")
+    feed.publish(app_id, user_id)
+
+
+async def _user_id(stores: StoresDep, app_id: str, external_id: str) -> str:
+    user = await stores.users.get(app_id, external_id)
+    if user is None:
+        raise not_found("user")
+    return user.id
+
+
+@router.get("/inbox")
+async def list_inbox(
+    external_id: ExternalIdPath,
+    principal: Server,
+    stores: StoresDep,
+    services: ServicesDep,
+    cursor: Cursor = None,
+    unread: bool = False,
+    limit: Limit = 50,
+) -> InboxPageOut:
+    app_id = principal.app_id_required
+    user_id = await _user_id(stores, app_id, external_id)
+    return await inbox_page(inbox_items(services), app_id, user_id, cursor, unread, limit)
+
+
+@router.post("/inbox/{item_id}/read")
+async def mark_read(
+    external_id: ExternalIdPath,
+    item_id: str,
+    principal: Server,
+    stores: StoresDep,
+    services: ServicesDep,
+    request: Request,
+) -> InboxItemOut:
+    app_id = principal.app_id_required
+    user_id = await _user_id(stores, app_id, external_id)
+    return await change_read(inbox_items(services), inbox_feed(request), app_id, user_id, item_id, read=True)
+
+
+@router.post("/inbox/{item_id}/unread")
+async def mark_unread(
+    external_id: ExternalIdPath,
+    item_id: str,
+    principal: Server,
+    stores: StoresDep,
+    services: ServicesDep,
+    request: Request,
+) -> InboxItemOut:
+    app_id = principal.app_id_required
+    user_id = await _user_id(stores, app_id, external_id)
+    return await change_read(inbox_items(services), inbox_feed(request), app_id, user_id, item_id, read=False)
+
+
+@router.delete("/inbox/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_item(
+    external_id: ExternalIdPath,
+    item_id: str,
+    principal: Server,
+    stores: StoresDep,
+    services: ServicesDep,
+    request: Request,
+) -> None:
+    app_id = principal.app_id_required
+    user_id = await _user_id(stores, app_id, external_id)
+    await remove_item(inbox_items(services), inbox_feed(request), app_id, user_id, item_id)
+
+
+@router.post("/token")
+async def issue_token(
+    external_id: ExternalIdPath,
+    principal: Server,
+    services: ServicesDep,
+    body: UserTokenIn | None = None,
+) -> UserTokenOut:
+    """A token for this user's own client. The user need not exist yet: registering the
+    client's device with this token creates it."""
+    app_id = principal.app_id_required
+    expires_at = int(services.clock.now()) + (body or UserTokenIn()).ttl_seconds
+    token = issue_user_token(services.secret_key, app_id, external_id, expires_at)
+    return UserTokenOut(user_token=token, expires_at=at(expires_at))

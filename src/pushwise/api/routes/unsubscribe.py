@@ -1,0 +1,45 @@
+"""`/v1/unsubscribe/{token}`: the one-click e-mail unsubscribe of RFC 8058.
+
+POST (what mail clients send for `List-Unsubscribe-Post: List-Unsubscribe=One-Click`)
+records the opt-out at once. GET, what a person's click on the link in the message
+sends, shows a page whose button POSTs: mail scanners fetch links with GET, and
+must not unsubscribe people by previewing their mail (RFC 8058 section 3.2).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from pushwise.api.deps import ServicesDep
+from pushwise.api.errors import ApiError
+from pushwise.domain.signed_tokens import TokenInvalid, open_unsubscribe_token
+from pushwise.store.recipients import RecipientRepository
+
+router = APIRouter(prefix="/v1/unsubscribe", tags=["e-mail"])
+
+_CONFIRM = """<!doctype html><html><body>
+<p>Stop receiving these e-mails?</p>
+<form method="post"><button type="submit">Unsubscribe</button></form>
+</body></html>"""
+_DONE = "<!doctype html><html><body><p>You are unsubscribed.</p></body></html>"
+
+
+def _subject(services: ServicesDep, token: str) -> tuple[str, str]:
+    try:
+        return open_unsubscribe_token(services.secret_key, token, now=services.clock.now())
+    except TokenInvalid as error:
+        raise ApiError(404, "not_found", "this unsubscribe link is not valid") from error
+
+
+@router.get("/{token}", response_class=HTMLResponse)
+async def confirm_unsubscribe(token: str, services: ServicesDep) -> HTMLResponse:
+    _subject(services, token)
+    return HTMLResponse(_CONFIRM)
+
+
+@router.post("/{token}", response_class=HTMLResponse)
+async def unsubscribe(token: str, services: ServicesDep) -> HTMLResponse:
+    app_id, user_id = _subject(services, token)
+    await RecipientRepository(services.db, services.clock).unsubscribe_email(app_id, user_id)
+    return HTMLResponse(_DONE)

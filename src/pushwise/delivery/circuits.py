@@ -1,0 +1,61 @@
+"""The circuit board: one circuit per (app, channel), i.e. per provider endpoint and credential.
+
+Shared by every worker of a process (`Engine.circuits`). Circuits live in memory:
+after a restart they start closed, and the first failures reopen them quickly.
+Monitoring reads `states()` to raise an alert for any circuit that is not closed.
+"""
+
+from __future__ import annotations
+
+from pushwise.domain.circuit import Circuit, CircuitPolicy, CircuitState, admit, observe
+from pushwise.domain.clock import Clock
+from pushwise.domain.outcomes import Outcome
+
+CircuitKey = tuple[str, str]  # (app_id, channel)
+
+# Our own client-side quota is not the endpoint failing.
+_NOT_ENDPOINT_FAILURES = frozenset({"LocalQuota"})
+
+
+class CircuitBoard:
+    def __init__(self, clock: Clock, policy: CircuitPolicy | None = None) -> None:
+        self._clock = clock
+        self.policy = policy or CircuitPolicy()
+        self._circuits: dict[CircuitKey, Circuit] = {}
+
+    def admit(self, key: CircuitKey) -> float | None:
+        """None when a send may go now, else the time until which the delivery should wait."""
+        circuit = self._circuits.get(key)
+        if circuit is None:
+            return None
+        circuit, wait = admit(circuit, self._clock.now(), self.policy)
+        self._circuits[key] = circuit
+        return wait
+
+    def observe(self, key: CircuitKey, outcome: Outcome) -> None:
+        if outcome.reason in _NOT_ENDPOINT_FAILURES:
+            return
+        circuit = observe(
+            self._circuits.get(key, Circuit()), outcome.kind, outcome.reason, self._clock.now(), self.policy
+        )
+        if circuit.state is CircuitState.CLOSED and circuit.failures == 0:
+            self._circuits.pop(key, None)  # healthy circuits cost no memory
+        else:
+            self._circuits[key] = circuit
+
+    def reopens_at(self, key: CircuitKey) -> float:
+        """When a delivery held by this circuit should come back (now, if it is closed)."""
+        circuit = self._circuits.get(key)
+        return (
+            circuit.until
+            if circuit is not None and circuit.state is not CircuitState.CLOSED
+            else self._clock.now()
+        )
+
+    def states(self) -> dict[CircuitKey, str]:
+        """Every circuit that has seen trouble: 'closed' (counting failures), 'open' or 'half_open'."""
+        return {key: circuit.state.value for key, circuit in self._circuits.items()}
+
+    def reasons(self) -> dict[CircuitKey, str | None]:
+        """Why each circuit last opened (the provider's word), for alerts."""
+        return {key: circuit.reason for key, circuit in self._circuits.items()}

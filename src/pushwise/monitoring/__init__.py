@@ -1,0 +1,1 @@
+"""Metrics, rollups, alert rules and sinks, credential health: seeing failures as they happen."""

@@ -1,0 +1,113 @@
+"""Counting every committed outcome: in memory per process, added to the database in one write.
+
+The delivery worker calls `recorded` after each committed batch; counting there is
+a few dictionary updates. `flush` (every few seconds, and on shutdown) adds the
+counts to the cluster-wide rollups and totals that `/metrics`, the dashboard and
+the alert rules read, so every process sees the whole cluster.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+
+import orjson
+
+from pushwise.delivery.worker import Recorded
+from pushwise.domain.states import DeliveryState
+from pushwise.store.rollups import RollupKey, RollupRepository
+
+log = logging.getLogger(__name__)
+
+# Accept-to-outcome spans retries with backoff, so its buckets reach into hours.
+DELIVERY_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 3600.0)
+PROVIDER_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+ATTEMPTS = "pushwise_attempts_total"
+RETRIES = "pushwise_retries_total"
+DELIVERIES = "pushwise_deliveries_total"
+DEAD_LETTERS = "pushwise_dead_letters_total"
+PRUNED = "pushwise_tokens_pruned_total"
+DELIVERY_LATENCY = "pushwise_delivery_latency_seconds"
+PROVIDER_LATENCY = "pushwise_provider_request_seconds"
+
+
+def labels_key(**labels: str) -> str:
+    """The canonical spelling of a label set, used as part of a totals row's key."""
+    return orjson.dumps(labels, option=orjson.OPT_SORT_KEYS).decode()
+
+
+class OutcomeTally:
+    """An `OutcomeListener` that buffers counts until `flush`."""
+
+    def __init__(self, rollups: RollupRepository) -> None:
+        self._rollups = rollups
+        self._counts: defaultdict[tuple[int, RollupKey], list[float]] = defaultdict(lambda: [0, 0.0])
+        self._totals: defaultdict[tuple[str, str], float] = defaultdict(float)
+
+    async def recorded(self, batch: Sequence[Recorded]) -> None:
+        for item in batch:
+            self._count(item)
+
+    def _count(self, item: Recorded) -> None:
+        claimed, update = item.claimed, item.update
+        app, channel, reason = claimed.app_id, claimed.channel, update.reason or ""
+        second = int(item.at)
+        if update.attempt_outcome is not None:
+            self._add(second, RollupKey(app, channel, "attempt", update.attempt_outcome, reason))
+            self._inc(ATTEMPTS, app=app, channel=channel, outcome=update.attempt_outcome, reason=reason)
+            if update.state is DeliveryState.RETRYING:
+                self._inc(RETRIES, app=app, channel=channel, reason=reason)
+        if update.state.is_final:
+            latency = max(0.0, item.at - claimed.accepted_at)
+            self._add(second, RollupKey(app, channel, "final", update.state.value, reason), latency)
+            self._inc(DELIVERIES, app=app, channel=channel, outcome=update.state.value, reason=reason)
+            self._observe(DELIVERY_LATENCY, DELIVERY_LATENCY_BUCKETS, latency, app=app, channel=channel)
+            if update.state is DeliveryState.FAILED:
+                self._inc(DEAD_LETTERS, app=app, channel=channel, reason=reason)
+        if update.device_to_deactivate is not None:
+            self._add(second, RollupKey(app, channel, "pruned", "token_dead", reason))
+            self._inc(PRUNED, app=app, channel=channel, reason=reason)
+
+    def provider_request(self, app_id: str, channel: str, seconds: float) -> None:
+        self._observe(PROVIDER_LATENCY, PROVIDER_LATENCY_BUCKETS, seconds, app=app_id, channel=channel)
+
+    def _add(self, second: int, key: RollupKey, latency: float = 0.0) -> None:
+        slot = self._counts[(second, key)]
+        slot[0] += 1
+        slot[1] += latency
+
+    def _inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
+        self._totals[(name, labels_key(**labels))] += amount
+
+    def _observe(self, name: str, buckets: Sequence[float], value: float, **labels: str) -> None:
+        for bound in buckets:
+            if value <= bound:
+                self._inc(name + "_bucket", **labels, le=_le(bound))
+        self._inc(name + "_bucket", **labels, le="+Inf")
+        self._inc(name + "_sum", value, **labels)
+        self._inc(name + "_count", **labels)
+
+    async def flush(self) -> None:
+        """Add the buffered counts in one transaction; on failure keep them for the next flush."""
+        counts, totals = self._counts, self._totals
+        if not counts and not totals:
+            return
+        self._counts = defaultdict(lambda: [0, 0.0])
+        self._totals = defaultdict(float)
+        try:
+            await self._rollups.add({k: (int(v[0]), v[1]) for k, v in counts.items()}, totals)
+        except Exception:
+            log.exception("could not write metric rollups; keeping them for the next flush")
+            for key, (count, latency) in counts.items():
+                slot = self._counts[key]
+                slot[0] += count
+                slot[1] += latency
+            for total_key, value in totals.items():
+                self._totals[total_key] += value
+            raise
+
+
+def _le(bound: float) -> str:
+    return repr(float(bound))

@@ -1,0 +1,52 @@
+"""Who a user-addressed delivery (e-mail, webhook) goes to, and who opted out of e-mail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from pushwise.domain.clock import Clock
+from pushwise.store.db import Database
+from pushwise.store.schema import email_unsubscribes, users
+from pushwise.store.upsert import upsert_into
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    user_id: str
+    external_id: str
+    email: str | None
+    email_unsubscribed: bool
+
+
+class RecipientRepository:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def find(self, app_id: str, user_id: str) -> Recipient | None:
+        query = (
+            select(users.c.external_id, users.c.email, email_unsubscribes.c.unsubscribed_at)
+            .select_from(users.outerjoin(email_unsubscribes, email_unsubscribes.c.user_id == users.c.id))
+            .where(users.c.app_id == app_id, users.c.id == user_id)
+        )
+        async with self._db.read.connect() as connection:
+            row = (await connection.execute(query)).first()
+        if row is None:
+            return None
+        return Recipient(user_id, row.external_id, row.email, row.unsubscribed_at is not None)
+
+    async def unsubscribe_email(self, app_id: str, user_id: str) -> bool:
+        """Record the opt-out (idempotent: the first time is kept); False if the user is gone."""
+        async with self._db.write.begin() as connection:
+            exists = await connection.scalar(
+                select(users.c.id).where(users.c.app_id == app_id, users.c.id == user_id)
+            )
+            if exists is None:
+                return False
+            statement = upsert_into(self._db, email_unsubscribes).values(
+                user_id=user_id, app_id=app_id, unsubscribed_at=self._clock.now()
+            )
+            await connection.execute(statement.on_conflict_do_nothing(index_elements=["user_id"]))
+        return True
