@@ -133,6 +133,25 @@ def start_workers(install: Install, count: int, batch: int) -> list[subprocess.P
     return [subprocess.Popen([sys.executable, "-m", "pushwise", "worker"], env=env) for _ in range(count)]
 
 
+async def workers_ready(install: Install, processes: list[subprocess.Popen[bytes]]) -> None:
+    """Wait until every worker listens for wake-ups (PostgreSQL), so start-up is not timed."""
+    if install.url.startswith("sqlite"):
+        await asyncio.sleep(5.0)
+        return
+    names = [f"pushwise:{process.pid}:wakeups" for process in processes]
+    connection = await asyncpg.connect(install.url)
+    try:
+        for _ in range(600):
+            query = "SELECT count(*) FROM pg_stat_activity WHERE application_name = any($1::text[])"
+            if await connection.fetchval(query, names) == len(names):
+                await asyncio.sleep(0.5)  # their first, empty claims
+                return
+            await asyncio.sleep(0.1)
+    finally:
+        await connection.close()
+    raise RuntimeError("workers did not start")
+
+
 async def transactions(install: Install) -> int | None:
     if install.url.startswith("sqlite"):
         return None
@@ -151,7 +170,7 @@ async def transactions(install: Install) -> int | None:
 async def measure(install: Install, sim: ApnsSimulatorHandle, workers: int, batch: int) -> Run:
     processes = start_workers(install, workers, batch)
     try:
-        await asyncio.sleep(3.0)  # workers start, find nothing, go idle
+        await workers_ready(install, processes)
         sim.reset()
         before = await transactions(install)
         began = time.perf_counter()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.integration.user_tokens import as_user
+
 pytestmark = pytest.mark.integration
 
 TOKEN = "ab" * 32
@@ -16,7 +18,7 @@ async def test_app_b_cannot_read_or_touch_app_a(client, make_app) -> None:
         await client.post(
             "/v1/devices",
             json={"platform": "ios", "token": TOKEN, "user_id": "alice"},
-            headers=a.client_headers,
+            headers=await as_user(client, a, "alice"),
         )
     ).json()
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.integration.user_tokens import as_user
+
 pytestmark = pytest.mark.integration
 
 PROFILE = {
@@ -43,7 +45,7 @@ async def test_get_returns_profile_devices_preferences_and_engagement(client, ma
         await client.post(
             "/v1/devices",
             json={"platform": "ios", "token": "ab" * 32, "user_id": "u-1"},
-            headers=shop.client_headers,
+            headers=await as_user(client, shop, "u-1"),
         )
     ).json()
     profile = (await client.get("/v1/users/u-1", headers=shop.server_headers)).json()
@@ -88,7 +90,7 @@ async def test_delete_erases_the_user_and_their_devices(client, make_app) -> Non
         await client.post(
             "/v1/devices",
             json={"platform": "ios", "token": "cd" * 32, "user_id": "u-1"},
-            headers=shop.client_headers,
+            headers=await as_user(client, shop, "u-1"),
         )
     ).json()
     assert (await client.delete("/v1/users/u-1", headers=shop.server_headers)).status_code == 204

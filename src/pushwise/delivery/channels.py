@@ -2,15 +2,50 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from pushwise.delivery.providers import ProviderFactory
+from pushwise.delivery.providers import CredentialLoader, ProviderFactory
 from pushwise.domain.clock import Clock
 from pushwise.domain.rate_limit import SlidingWindowLimit
 from pushwise.providers.apns import ApnsCredentials, build_apns_provider
 from pushwise.providers.base import Provider
+from pushwise.providers.email import build_email_provider
 from pushwise.providers.fcm import FcmCredentials, build_fcm_provider, project_quota
+from pushwise.providers.inbox import build_inbox_provider
+from pushwise.providers.webhook import build_webhook_provider
 from pushwise.providers.webpush import WebPushCredentials, build_webpush_provider
+from pushwise.store.credentials import StoredCredentials
+from pushwise.store.db import Database
+from pushwise.store.inbox import InboxRepository
+from pushwise.store.inbox_feed import InboxFeed
+from pushwise.store.recipients import RecipientRepository
+
+# Channels that work without stored credentials (the inbox lives in our own database).
+BUILT_IN_CHANNELS = frozenset({"inbox"})
+_BUILT_IN = StoredCredentials({}, {}, 0.0)
+
+
+@dataclass(frozen=True)
+class UserChannels:
+    """What the user-addressed channels (inbox, e-mail, webhook) need beyond the clock."""
+
+    db: Database
+    secret_key: bytes
+    public_base_url: str
+    inbox_feed: InboxFeed
+
+
+def channel_credentials(load: CredentialLoader) -> CredentialLoader:
+    """Stored credentials, plus constant empty ones for built-in channels, so the registry builds them."""
+
+    async def loaded(app_id: str, channel: str) -> StoredCredentials | None:
+        stored = await load(app_id, channel)
+        if stored is None and channel in BUILT_IN_CHANNELS:
+            return _BUILT_IN
+        return stored
+
+    return loaded
 
 
 def provider_factories(
@@ -20,7 +55,9 @@ def provider_factories(
     apns_connections: int = 2,
     fcm_connections: int = 2,
     allow_private_endpoints: bool = False,
+    user_channels: UserChannels | None = None,
 ) -> dict[str, ProviderFactory]:
+    """Factories for every channel; inbox, e-mail and webhook only when `user_channels` is given."""
     # FCM's quota belongs to the Firebase project, not to the app: apps (and rebuilt
     # providers after a key rotation) sending for one project share one limit.
     fcm_quotas: dict[str, SlidingWindowLimit] = {}
@@ -61,4 +98,33 @@ def provider_factories(
             allow_private_endpoints=allow_private_endpoints,
         )
 
-    return {"apns": apns, "fcm": fcm, "webpush": webpush}
+    factories: dict[str, ProviderFactory] = {"apns": apns, "fcm": fcm, "webpush": webpush}
+    if user_channels is not None:
+        factories.update(_user_channel_factories(clock, user_channels, timeout, allow_private_endpoints))
+    return factories
+
+
+def _user_channel_factories(
+    clock: Clock, deps: UserChannels, timeout: float, allow_private: bool
+) -> dict[str, ProviderFactory]:
+    recipients = RecipientRepository(deps.db, clock)
+    inbox = build_inbox_provider(InboxRepository(deps.db, clock), deps.inbox_feed)
+
+    def email(public: dict[str, Any], secret: dict[str, Any]) -> Provider:
+        return build_email_provider(
+            public,
+            secret,
+            clock,
+            recipients=recipients,
+            secret_key=deps.secret_key,
+            public_base_url=deps.public_base_url,
+            timeout=timeout,
+        )
+
+    def webhook(public: dict[str, Any], secret: dict[str, Any]) -> Provider:
+        return build_webhook_provider(
+            public, secret, clock, recipients=recipients, allow_private=allow_private, timeout=timeout
+        )
+
+    # One inbox provider serves every app: it holds no connection, only the repository and feed.
+    return {"inbox": lambda public, secret: inbox, "email": email, "webhook": webhook}

@@ -43,6 +43,8 @@ from pushwise.store.queue import ClaimedDelivery, DeliveryQueue, DeliveryUpdate
 
 log = logging.getLogger(__name__)
 
+_HELD_WHILE_OPEN = frozenset({OutcomeKind.RETRY, OutcomeKind.CONFIGURATION})
+
 
 @dataclass(frozen=True, slots=True)
 class Recorded:
@@ -219,8 +221,11 @@ class DeliveryWorker:
             provider, self._dispatch(item, spec, expires_at, attempt_number), self._circuits
         )
         outcome = result.outcome
-        if outcome.kind is OutcomeKind.CONFIGURATION:  # retrying cannot help until an operator acts
-            progress = held_by_circuit(self._circuits.reopens_at(key), attempt_number, outcome.reason)
+        reopens_at = self._circuits.reopens_at(key)
+        if reopens_at is not None and outcome.kind in _HELD_WHILE_OPEN:
+            # The endpoint is down or misconfigured, not this delivery: it waits for the
+            # circuit instead of spending its attempts (and dying) during the outage.
+            progress = held_by_circuit(reopens_at, attempt_number, outcome.reason)
         else:
             progress = self._progress(outcome, attempt_number, expires_at)
         events: tuple[DeliveryEvent, ...] = ()
