@@ -206,7 +206,7 @@ async def test_server_without_starttls_is_a_configuration_error(mailer) -> None:
             assert (await insecure.send(mailer.dispatch())).kind is OutcomeKind.DELIVERED
         finally:
             await insecure.close()
-    assert outcome.kind is OutcomeKind.CONFIGURATION
+    assert (outcome.kind, outcome.reason) == (OutcomeKind.CONFIGURATION, "SmtpNotSupported")
 
 
 async def test_user_without_address_is_permanent_without_sending(mailer, sink) -> None:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from pushwise.bootstrap import build_services
+from pushwise.settings import Settings
 from pushwise.simulators.apns import start_apns_simulator
 from pushwise.simulators.apns.harness import ApnsSimulatorHandle
 from pushwise.store.db import open_database
@@ -20,6 +22,7 @@ from pushwise.store.leader import Leadership
 from pushwise.store.wakeups import WakeupListener, announce_work
 from tests.integration.pg_databases import fresh_postgres
 from tests.integration.pg_workers import (
+    SECRET,
     accept_everyone,
     assert_exactly_one_outcome_each,
     eventually,
@@ -107,3 +110,34 @@ async def test_one_leader_per_job_and_takeover_when_it_goes(pg_url: str) -> None
         await second.close()
         await first_db.dispose()
         await second_db.dispose()
+
+
+async def test_a_stuck_batch_is_given_back_when_the_drain_deadline_passes(
+    pg_url: str, tmp_path: Path
+) -> None:
+    slow = {"latency_ms": {"min": 20_000, "max": 20_000}}  # a provider that does not answer in time
+    with start_apns_simulator(
+        tls=True, seed=6, workdir=str(tmp_path / "slow"), engine="h2", faults=slow
+    ) as sim:
+        send = await prepare_send(pg_url, sim, 20, tmp_path)
+        await accept_everyone(pg_url, send.app_id, tmp_path)
+        services = build_services(
+            Settings(
+                database_url=pg_url, secret_key=SECRET, secret_key_file=str(tmp_path / "key"), db_pool_size=2
+            )
+        )
+        worker = services.engine.worker()
+        running = asyncio.create_task(worker.run())
+        try:
+
+            async def all_sending() -> bool:
+                return await states(pg_url) == {"sending": 20}
+
+            await eventually(all_sending, 30, "the batch claimed")
+            await worker.stop(drain_seconds=0.5)
+            assert await states(pg_url) == {"queued": 20}  # released: due now, not after the lease
+        finally:
+            await worker.stop()
+            await running
+            await services.engine.close()
+            await services.db.dispose()

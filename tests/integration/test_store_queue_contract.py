@@ -248,3 +248,24 @@ async def test_audience_expansion_targets_active_devices_of_the_chosen_users(sto
     )
     await store.queue.record("w1", [dead_update], store.clock.now())
     assert await store.send(app_id) == 19  # the dead token is no longer in the audience
+
+
+async def test_a_claim_carries_the_device_it_is_for(store: Store) -> None:
+    app_id = (await AppRepository(store.services.db, store.clock).create_with_keys("web")).app.id
+    subscription = {"endpoint": "https://push.example/abc", "keys": {"p256dh": "k", "auth": "a"}}
+    await DeviceRepository(store.services.db, store.clock).register_many(
+        app_id,
+        [
+            DeviceRegistration(
+                "web", "https://push.example/abc", subscription=subscription, timezone="Europe/Paris"
+            )
+        ],
+    )
+    await store.send(app_id)
+    [claimed] = await store.queue.claim("w1", limit=5, now=store.clock.now(), lease_seconds=LEASE)
+    assert (claimed.channel, claimed.token, claimed.device_active) == (
+        "webpush",
+        "https://push.example/abc",
+        True,
+    )
+    assert (claimed.subscription, claimed.timezone) == (subscription, "Europe/Paris")

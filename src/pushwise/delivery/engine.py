@@ -11,7 +11,10 @@ from dataclasses import dataclass
 
 from pushwise.delivery.circuits import CircuitBoard
 from pushwise.delivery.fallback import FallbackPlanner
+from pushwise.delivery.notices import FailureNotices
 from pushwise.delivery.providers import ProviderRegistry
+from pushwise.delivery.rates import RateLimits, SendRates
+from pushwise.delivery.receipts import ReceiptRecorder
 from pushwise.delivery.worker import DeliveryWorker, OutcomeListener, WorkerOptions
 from pushwise.domain.clock import Clock
 from pushwise.domain.notification import NotificationSpec
@@ -19,8 +22,10 @@ from pushwise.domain.states import lane_for
 from pushwise.store.db import Database
 from pushwise.store.events import EventLog
 from pushwise.store.fallback import FallbackRepository
+from pushwise.store.notices import NoticeRepository
 from pushwise.store.notifications import Accepted, NewNotification, NotificationRepository, Target
 from pushwise.store.queue import DeliveryQueue
+from pushwise.store.receipts import ReceiptOutbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +47,14 @@ class Engine:
         *,
         worker_options: WorkerOptions,
         default_ttl_seconds: int,
+        rate_limits: RateLimits | None = None,
     ) -> None:
         self.notifications = NotificationRepository(db)
         self.queue = DeliveryQueue(db)
         self.providers = providers
         # One board per process, shared by its workers; monitoring reads `circuits.states()`.
         self.circuits = CircuitBoard(clock)
+        self.rates = SendRates(clock, rate_limits)
         self.events = EventLog(db)
         self.fallback = FallbackRepository(db)
         self._clock = clock
@@ -55,7 +62,13 @@ class Engine:
         self._worker_options = worker_options
         self._default_ttl = default_ttl_seconds
         self._local_workers: list[DeliveryWorker] = []
-        self._listeners: list[OutcomeListener] = [FallbackPlanner(self.notifications, self.fallback, clock)]
+        self.failure_notices = FailureNotices(NoticeRepository(db), clock)
+        self.receipts = ReceiptRecorder(ReceiptOutbox(db), clock)
+        planner = FallbackPlanner(
+            self.notifications, self.fallback, clock, on_fallback=self.receipts.fallback_taken
+        )
+        # Built in: fallback channels, failure notices and receipts follow every committed outcome.
+        self._listeners: list[OutcomeListener] = [planner, self.failure_notices, self.receipts]
 
     async def accept(self, app_id: str, request: AcceptRequest) -> Accepted:
         now = self._clock.now()
@@ -98,6 +111,7 @@ class Engine:
             listeners=self._listeners,
             circuits=self.circuits,
             events=self.events,
+            rates=self.rates,
         )
         self._local_workers.append(worker)
         return worker

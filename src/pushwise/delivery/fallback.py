@@ -7,7 +7,7 @@ for the same outcomes plans nothing new.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from pushwise.delivery.worker import Recorded
 from pushwise.domain.clock import Clock
@@ -18,14 +18,23 @@ from pushwise.store.notifications import NotificationRepository
 
 _GIVING_UP = frozenset({DeliveryState.FAILED, DeliveryState.EXPIRED})
 
+# (app id, the step taken): e.g. a `fallback` delivery receipt.
+FallbackHook = Callable[[str, FallbackTaken], Awaitable[None]]
+
 
 class FallbackPlanner:
     def __init__(
-        self, notifications: NotificationRepository, fallback: FallbackRepository, clock: Clock
+        self,
+        notifications: NotificationRepository,
+        fallback: FallbackRepository,
+        clock: Clock,
+        *,
+        on_fallback: FallbackHook | None = None,
     ) -> None:
         self._notifications = notifications
         self._fallback = fallback
         self._clock = clock
+        self._on_fallback = on_fallback
 
     async def recorded(self, batch: Sequence[Recorded]) -> None:
         await self.plan(self.candidates(batch))
@@ -55,4 +64,6 @@ class FallbackPlanner:
             step = await self._fallback.advance(user, self._clock.now())
             if step is not None:
                 taken.append(step)
+                if self._on_fallback is not None:
+                    await self._on_fallback(app_id, step)
         return taken

@@ -22,6 +22,7 @@ from typing import Protocol
 from pushwise.delivery.attempt import attempt
 from pushwise.delivery.circuits import CircuitBoard
 from pushwise.delivery.providers import ProviderRegistry
+from pushwise.delivery.rates import SendRates
 from pushwise.domain.backoff import RetryPolicy
 from pushwise.domain.clock import Clock
 from pushwise.domain.fallback import USER_CHANNELS
@@ -33,7 +34,7 @@ from pushwise.domain.progress import (
     after_attempt,
     device_gone,
     expired_before_send,
-    held_by_circuit,
+    held_until,
     wait_until,
 )
 from pushwise.providers.base import Dispatch
@@ -117,9 +118,11 @@ class DeliveryWorker:
         listeners: Sequence[OutcomeListener] = (),
         circuits: CircuitBoard,
         events: EventLog,
+        rates: SendRates,
     ) -> None:
         self._listeners = tuple(listeners)
         self._circuits = circuits
+        self._rates = rates
         self._events = events
         self._queue = queue
         self._providers = providers
@@ -205,10 +208,10 @@ class DeliveryWorker:
             local_due = next_local_occurrence(spec.send_local_time, item.timezone, planned.created_at)
             if local_due > now:
                 return Handled(_update(item, wait_until(local_due), item.attempts))
+        held = self._gate(item, spec)
+        if held is not None:
+            return Handled(_update(item, held, item.attempts))
         key = (item.app_id, item.channel)
-        held_until = self._circuits.admit(key)
-        if held_until is not None:  # not an attempt: the provider is down or misconfigured
-            return Handled(_update(item, held_by_circuit(held_until, item.attempts), item.attempts))
         provider = await self._providers.get(item.app_id, item.channel)
         attempt_number = item.attempts + 1
         if provider is None:
@@ -225,7 +228,7 @@ class DeliveryWorker:
         if reopens_at is not None and outcome.kind in _HELD_WHILE_OPEN:
             # The endpoint is down or misconfigured, not this delivery: it waits for the
             # circuit instead of spending its attempts (and dying) during the outage.
-            progress = held_by_circuit(reopens_at, attempt_number, outcome.reason)
+            progress = held_until(reopens_at, attempt_number, outcome.reason)
         else:
             progress = self._progress(outcome, attempt_number, expires_at)
         events: tuple[DeliveryEvent, ...] = ()
@@ -235,6 +238,17 @@ class DeliveryWorker:
                 DeliveryEvent(item.notification_id, item.app_id, item.id, "content_fallback", now, detail),
             )
         return Handled(_update(item, progress, attempt_number, outcome), events)
+
+    def _gate(self, item: ClaimedDelivery, spec: NotificationSpec) -> Progress | None:
+        """Hold the delivery, not attempted, while its circuit is open or its send rate is used up."""
+        circuit_wait = self._circuits.admit((item.app_id, item.channel))
+        if circuit_wait is not None:
+            return held_until(circuit_wait, item.attempts)
+        transactional = spec.priority == "transactional"
+        paced_until = self._rates.admit(item.app_id, item.channel, transactional=transactional)
+        if paced_until is not None:
+            return held_until(paced_until, item.attempts, "RateLimited")
+        return None
 
     def _progress(self, outcome: Outcome, attempt_number: int, expires_at: float | None) -> Progress:
         return after_attempt(

@@ -70,7 +70,7 @@ def wait_until(due_at: float) -> Progress:
     return Progress(DeliveryState.QUEUED, due_at, None)
 
 
-def held_by_circuit(due_at: float, attempts_made: int, reason: str = "CircuitOpen") -> Progress:
-    """The provider's circuit is open: wait (not fail) until it half-opens."""
+def held_until(due_at: float, attempts_made: int, reason: str = "CircuitOpen") -> Progress:
+    """The provider's circuit is open (or a send rate is used up): wait, not fail, until `due_at`."""
     state = DeliveryState.RETRYING if attempts_made else DeliveryState.QUEUED
     return Progress(state, due_at, reason)

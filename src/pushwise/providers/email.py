@@ -107,6 +107,10 @@ def outcome_of_smtp_error(error: Exception) -> Outcome:
             return classify_smtp_reply(error.code, error.message, SmtpStage.CONNECT)
         case ssl.SSLError():
             return smtp_unsupported("TlsFailed")
+        case aiosmtplib.SMTPException() if type(error) is aiosmtplib.SMTPException:
+            # aiosmtplib raises the bare class only when the server lacks what we
+            # must use (STARTTLS, AUTH): retrying cannot help.
+            return smtp_unsupported("SmtpNotSupported")
         case OSError() | aiosmtplib.SMTPException():
             return smtp_connection_failure()
     raise error

@@ -11,8 +11,8 @@ import typer
 
 from pushwise.simulators.apns.cli import run_apns
 from pushwise.simulators.fcm.cli import run_fcm
-from pushwise.simulators.webpush.cli import webpush as run_webpush
 from pushwise.simulators.smtp.cli import run_smtp
+from pushwise.simulators.webpush.cli import webpush as run_webpush
 
 simulate_app = typer.Typer(no_args_is_help=True)
 

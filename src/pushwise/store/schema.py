@@ -334,3 +334,28 @@ failure_notices = Table(
     Column("sent_at", Float, nullable=False),
     Column("channel", String(16), nullable=False),
 )
+
+# Where an app wants delivery receipts, and which event types.
+receipt_endpoints = Table(
+    "receipt_endpoints",
+    metadata,
+    Column("app_id", String(40), ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("secret", LargeBinary, nullable=False),  # sealed
+    Column("events", JSON, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+# Receipts waiting to be posted. `due_at` works like the delivery queue's: the next
+# try while waiting, the lease's end while a sender posts it.
+receipt_outbox = Table(
+    "receipt_outbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("app_id", String(40), ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    Column("event", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("due_at", Float, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Index(None, "due_at"),
+)

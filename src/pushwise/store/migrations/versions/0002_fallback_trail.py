@@ -1,4 +1,4 @@
-"""delivery events, fallback steps, failure notices
+"""delivery events, fallback steps, failure notices, delivery receipts
 
 Revision ID: 0002
 Revises: 0001
@@ -66,9 +66,38 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_failure_notices")),
     )
+    op.create_table(
+        "receipt_endpoints",
+        sa.Column("app_id", sa.String(length=40), nullable=False),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("secret", sa.LargeBinary(), nullable=False),
+        sa.Column("events", sa.JSON(), nullable=False),
+        sa.Column("updated_at", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["app_id"], ["apps.id"], name=op.f("fk_receipt_endpoints_app_id_apps"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("app_id", name=op.f("pk_receipt_endpoints")),
+    )
+    op.create_table(
+        "receipt_outbox",
+        sa.Column("id", _BIG_ID, autoincrement=True, nullable=False),
+        sa.Column("app_id", sa.String(length=40), nullable=False),
+        sa.Column("event", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.Float(), nullable=False),
+        sa.Column("due_at", sa.Float(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["app_id"], ["apps.id"], name=op.f("fk_receipt_outbox_app_id_apps"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_receipt_outbox")),
+    )
+    op.create_index(op.f("ix_receipt_outbox_due_at"), "receipt_outbox", ["due_at"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_receipt_outbox_due_at"), table_name="receipt_outbox")
+    op.drop_table("receipt_outbox")
+    op.drop_table("receipt_endpoints")
     op.drop_table("failure_notices")
     op.drop_table("fallback_steps")
     op.drop_index(op.f("ix_delivery_events_notification_id"), table_name="delivery_events")

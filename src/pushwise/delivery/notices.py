@@ -1,0 +1,52 @@
+"""Telling users once that push no longer reaches them, as an outcome listener.
+
+When a delivery's token dies and the user has no active device left, the user
+gets a friendly notice through the inbox (or e-mail): why they are missing
+messages and how to turn notifications back on. At most one per user per period.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pushwise.delivery.worker import Recorded
+from pushwise.domain.clock import Clock
+from pushwise.domain.failure_notice import render_notice
+from pushwise.domain.notification import NotificationSpec
+from pushwise.store.notices import NoticeRepository
+
+WEEK = 7 * 24 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class NoticePolicy:
+    channel: str = "inbox"  # or "email"
+    period_seconds: float = WEEK
+
+
+class FailureNotices:
+    def __init__(self, notices: NoticeRepository, clock: Clock, policy: NoticePolicy | None = None) -> None:
+        self._notices = notices
+        self._clock = clock
+        self.policy = policy or NoticePolicy()
+
+    async def recorded(self, batch: Sequence[Recorded]) -> None:
+        await self.notify(batch)
+
+    async def notify(self, batch: Sequence[Recorded]) -> list[str]:
+        """Returns the ids of the notices planned (empty when everyone was told recently)."""
+        lost: dict[str, set[str]] = {}
+        for item in batch:
+            if item.update.device_to_deactivate and item.claimed.user_id is not None:
+                lost.setdefault(item.claimed.app_id, set()).add(item.claimed.user_id)
+        planned = []
+        for app_id, user_ids in sorted(lost.items()):
+            for user in await self._notices.unreachable(app_id, sorted(user_ids)):
+                spec = NotificationSpec(render_notice(user.app_name, user.locale), priority="transactional")
+                notice = await self._notices.send_once(
+                    user, spec.to_dict(), self.policy.channel, self._clock.now(), self.policy.period_seconds
+                )
+                if notice is not None:
+                    planned.append(notice)
+        return planned

@@ -1,0 +1,106 @@
+"""Failure notices: at most one per user per period, written as a notification of its own.
+
+Claiming the period and planning the notice's delivery happen in one transaction:
+a conditional upsert on `failure_notices` lets exactly one writer through per
+period, so two workers seeing the same user's last device die send one notice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from pushwise.domain.states import TRANSACTIONAL_LANE, DeliveryState
+from pushwise.store.db import Database
+from pushwise.store.ids import new_id
+from pushwise.store.schema import apps, deliveries, devices, failure_notices, notifications, users
+from pushwise.store.upsert import upsert_into
+
+NOTICE_CATEGORY = "pushwise.failure_notice"
+
+
+@dataclass(frozen=True, slots=True)
+class Unreachable:
+    """A user whose last push device just died, with what the notice needs."""
+
+    app_id: str
+    user_id: str
+    external_id: str
+    app_name: str
+    locale: str | None
+
+
+class NoticeRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def unreachable(self, app_id: str, user_ids: list[str]) -> list[Unreachable]:
+        """Of `user_ids`, those with no active device left."""
+        has_device = (
+            select(devices.c.id).where(and_(devices.c.user_id == users.c.id, devices.c.active)).exists()
+        )
+        query = (
+            select(users.c.id, users.c.external_id, users.c.locale, apps.c.name)
+            .select_from(users.join(apps, apps.c.id == users.c.app_id))
+            .where(users.c.app_id == app_id, users.c.id.in_(user_ids), ~has_device)
+        )
+        async with self._db.read.connect() as conn:
+            rows = await conn.execute(query)
+            return [Unreachable(app_id, r.id, r.external_id, r.name, r.locale) for r in rows]
+
+    async def send_once(
+        self, user: Unreachable, spec: dict[str, Any], channel: str, now: float, period: float
+    ) -> str | None:
+        """Plan the notice unless one went out within `period`; returns the notice's notification id."""
+        async with self._db.write.begin() as conn:
+            if not await self._claim(conn, user, channel, now, period):
+                return None
+            notification_id = new_id("ntf")
+            await conn.execute(
+                insert(notifications).values(
+                    id=notification_id,
+                    app_id=user.app_id,
+                    spec=spec,
+                    target={"user_ids": [user.external_id], "device_ids": [], "all": False},
+                    priority="transactional",
+                    category=NOTICE_CATEGORY,
+                    created_at=now,
+                    send_at=None,
+                    expires_at=None,
+                    recipients=1,
+                    idempotency_key=None,
+                    request_hash=None,
+                )
+            )
+            await conn.execute(
+                insert(deliveries).values(
+                    notification_id=notification_id,
+                    app_id=user.app_id,
+                    device_id=None,
+                    user_id=user.user_id,
+                    channel=channel,
+                    state=DeliveryState.QUEUED.value,
+                    lane=TRANSACTIONAL_LANE,
+                    attempts=0,
+                    due_at=now,
+                    accepted_at=now,
+                )
+            )
+            return notification_id
+
+    async def _claim(
+        self, conn: AsyncConnection, user: Unreachable, channel: str, now: float, period: float
+    ) -> bool:
+        statement = upsert_into(self._db, failure_notices).values(
+            user_id=user.user_id, app_id=user.app_id, sent_at=now, channel=channel
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[failure_notices.c.user_id],
+            set_={"sent_at": now, "channel": channel},
+            where=failure_notices.c.sent_at <= now - period,
+        )
+        result = await conn.execute(statement)
+        return bool(result.rowcount)
