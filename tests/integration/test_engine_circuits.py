@@ -14,7 +14,7 @@ from pushwise.bootstrap import build_services
 from pushwise.delivery.engine import AcceptRequest
 from pushwise.domain.clock import ManualClock
 from pushwise.domain.notification import Content, NotificationSpec
-from pushwise.domain.outcomes import OutcomeKind, delivered
+from pushwise.domain.outcomes import Outcome, OutcomeKind, delivered
 from pushwise.settings import Settings
 from pushwise.simulators.apns import start_apns_simulator
 from pushwise.simulators.apns.harness import ApnsSimulatorHandle
@@ -146,3 +146,14 @@ async def test_simulator_outage_opens_the_circuit_and_loses_nothing(
     finally:
         await services.engine.close()
         await services.db.dispose()
+
+
+async def test_a_closed_circuit_leaves_the_retry_schedule_alone(rig: Rig) -> None:
+    await rig.user("cat", {"c3" * 32: "ios"})
+    rig.providers["apns"].answer = lambda dispatch: Outcome(OutcomeKind.RETRY, "ServiceUnavailable", 503, 30.0)
+    notification_id = await rig.send(SPEC, users=("cat",))
+    await rig.worker.run_once()
+    (row,) = await rig.deliveries(notification_id)
+    assert (row.state, row.attempts) == ("retrying", 1)
+    assert row.due_at >= rig.clock.now() + 30  # Retry-After honoured, not held by the circuit
+    assert rig.services.engine.circuits.states() == {(rig.app_id, "apns"): "closed"}

@@ -43,14 +43,12 @@ class CircuitBoard:
         else:
             self._circuits[key] = circuit
 
-    def reopens_at(self, key: CircuitKey) -> float:
-        """When a delivery held by this circuit should come back (now, if it is closed)."""
+    def reopens_at(self, key: CircuitKey) -> float | None:
+        """When a delivery held by this circuit should come back; None while it is closed."""
         circuit = self._circuits.get(key)
-        return (
-            circuit.until
-            if circuit is not None and circuit.state is not CircuitState.CLOSED
-            else self._clock.now()
-        )
+        if circuit is None or circuit.state is CircuitState.CLOSED:
+            return None
+        return circuit.until
 
     def states(self) -> dict[CircuitKey, str]:
         """Every circuit that has seen trouble: 'closed' (counting failures), 'open' or 'half_open'."""
