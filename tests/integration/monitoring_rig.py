@@ -100,8 +100,9 @@ class MonitoringRig:
         return accepted.id
 
     async def drain(self) -> None:
-        while await self.worker.run_once():
-            pass
+        for _ in range(20):  # bounded: a delivery held back to "now" would be claimed again at once
+            if not await self.worker.run_once():
+                break
         await self.services.monitoring.tally.flush()
 
     async def evaluate(self) -> list[AlertMessage]:

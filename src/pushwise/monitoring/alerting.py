@@ -17,7 +17,7 @@ from pushwise.monitoring.rules import CredentialStatus, Finding, Rule, Signals, 
 from pushwise.monitoring.sinks import AlertMessage, AlertSinks
 from pushwise.store.alerts import AlertEvent, AlertRepository
 from pushwise.store.apps import AppRepository
-from pushwise.store.rollups import RollupRepository
+from pushwise.store.rollups import QueueGauge, RollupRepository
 
 log = logging.getLogger(__name__)
 DEFAULT_SCOPE = "default"  # the key of a rules file's section for every app
@@ -87,16 +87,31 @@ class AlertEvaluator:
         return Signals(
             now=now,
             buckets=await self._rollups.recent(now - longest, app_id=app_id),
-            queues=await self._rollups.queue_gauges(app_id=app_id, now=now),
-            circuits={ch: state for (app, ch), state in self._circuits.states().items() if app == app_id},
+            queues=await self._queues(app_id, now),
+            circuits=await self._circuit_states(app_id),
             credentials=[CredentialStatus(h.channel, h.status, h.detail, h.expires_at) for h in health],
         )
+
+    async def _queues(self, app_id: str, now: float) -> list[QueueGauge]:
+        """Every configured channel's queue, empty ones too, so a drained queue resolves its lag alert."""
+        found = {q.channel: q for q in await self._rollups.queue_gauges(app_id=app_id, now=now)}
+        for _, channel in await self._alerts.configured_channels(app_id):
+            found.setdefault(channel, QueueGauge(app_id, channel, 0, None))
+        return list(found.values())
+
+    async def _circuit_states(self, app_id: str) -> dict[str, str]:
+        """Every configured channel's circuit: the board lists only circuits that have seen trouble."""
+        states = {ch: "closed" for _, ch in await self._alerts.configured_channels(app_id)}
+        states.update({ch: state for (app, ch), state in self._circuits.states().items() if app == app_id})
+        return states
 
     async def _step(
         self, app_id: str, finding: Finding, open_events: Mapping[tuple[str, str], AlertEvent], now: float
     ) -> AlertMessage | None:
         rule = finding.rule
         event = open_events.get((rule.name, finding.subject))
+        if finding.holding is None and event is not None:  # too little traffic to judge: keep firing
+            finding = Finding(rule, finding.subject, True, event.value, event.summary)
         if finding.holding is None:
             return None
         if finding.holding and event is None:
