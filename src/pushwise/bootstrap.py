@@ -99,7 +99,13 @@ def build_services(
     engine.add_listener(tally)
     monitoring = monitoring_of(settings, db, clock, credentials, tally, engine.circuits)
     return Services(
-        settings=settings, clock=clock, rng=rng, db=db, engine=engine, secret_key=secret_key, monitoring=monitoring
+        settings=settings,
+        clock=clock,
+        rng=rng,
+        db=db,
+        engine=engine,
+        secret_key=secret_key,
+        monitoring=monitoring,
     )
 
 

@@ -126,11 +126,17 @@ def demo(
     database: Annotated[
         str, typer.Option(help="Database URL for the demo.")
     ] = "sqlite:///./pushwise-demo.db",
+    keep_running: Annotated[
+        bool, typer.Option(help="After the report, keep serving the dashboard with a trickle of traffic.")
+    ] = True,
+    duration: Annotated[
+        float | None, typer.Option(min=0, help="Stop the trickle after this many seconds (scripted runs).")
+    ] = None,
 ) -> None:
     """Start pushwise and an APNs simulator with realistic faults, send, and show what happened."""
     from pushwise.demo import run_demo
 
-    run_demo(devices=devices, port=port, database_url=database)
+    run_demo(devices=devices, port=port, database_url=database, keep_running=keep_running, duration=duration)
 
 
 def _migrate_embedded(settings: Settings) -> None:

@@ -2,14 +2,18 @@
 
 Starts an APNs simulator that fails some requests the way Apple does, runs
 pushwise (API and workers) on SQLite, registers demo devices (some with dead
-tokens), sends, and shows what happened to every delivery.
+tokens), sends, and shows what happened to every delivery. Then it keeps going
+(unless told not to): a trickle of notifications, and every few minutes an APNs
+outage, so the dashboard and the alerts have something to show.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import secrets
 import tempfile
+import time
 from collections import Counter
 from contextlib import suppress
 from dataclasses import dataclass
@@ -35,6 +39,10 @@ DEMO_FAULTS: dict[str, Any] = {
     "latency_ms": {"min": 1, "max": 15},
 }
 DEAD_SHARE = 0.05
+TRICKLE_SECONDS = 2.0
+TRICKLE_DEVICES = 25
+OUTAGE_EVERY_SECONDS = 240.0
+OUTAGE_SECONDS = 60.0
 FINAL = ("delivered", "failed", "expired", "cancelled", "suppressed", "fallback")
 
 
@@ -42,9 +50,12 @@ FINAL = ("delivered", "failed", "expired", "cancelled", "suppressed", "fallback"
 class DemoApp:
     app_id: str
     server_key: str
+    device_ids: list[str]
 
 
-def run_demo(*, devices: int, port: int, database_url: str) -> None:
+def run_demo(
+    *, devices: int, port: int, database_url: str, keep_running: bool = True, duration: float | None = None
+) -> None:
     console = Console()
     workdir = tempfile.mkdtemp(prefix="pushwise-demo-")
     console.print(f"[bold]pushwise demo[/bold]: simulator and keys in {workdir}")
@@ -62,12 +73,22 @@ def run_demo(*, devices: int, port: int, database_url: str) -> None:
             log_level="warning",
         )
         prepare_database(settings)
-        asyncio.run(_demo(settings, simulator, devices, console))
+        asyncio.run(
+            _demo(settings, simulator, devices, console, keep_running=keep_running, duration=duration)
+        )
     finally:
         simulator.stop()
 
 
-async def _demo(settings: Settings, simulator: ApnsSimulatorHandle, devices: int, console: Console) -> None:
+async def _demo(
+    settings: Settings,
+    simulator: ApnsSimulatorHandle,
+    devices: int,
+    console: Console,
+    *,
+    keep_running: bool,
+    duration: float | None,
+) -> None:
     services = build_services(settings)
     app = create_app(services, background=[WorkerService(services.engine.worker())])
     server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"))
@@ -84,6 +105,9 @@ async def _demo(settings: Settings, simulator: ApnsSimulatorHandle, devices: int
             notification_id = await _send(client, demo_app, console)
             await _watch(client, demo_app, notification_id, devices, console)
             await _report(client, demo_app, notification_id, console)
+            if keep_running:
+                _how_to_watch(console, base, settings, demo_app)
+                await _trickle(client, demo_app, simulator, devices, console, duration)
     finally:
         server.should_exit = True
         with suppress(asyncio.CancelledError):
@@ -103,7 +127,7 @@ async def _set_up(
     created = (
         (await client.post("/v1/apps", json={"name": "demo shop"}, headers=admin)).raise_for_status().json()
     )
-    app = DemoApp(created["id"], created["server_key"])
+    app = DemoApp(created["id"], created["server_key"], [])
     headers = {"authorization": f"Bearer {app.server_key}"}
     (
         await client.put(
@@ -131,11 +155,12 @@ async def _set_up(
         for n in range(devices)
     ]
     for start in range(0, len(rows), 1000):
-        (
+        answer = (
             await client.post(
                 "/v1/devices:batch", headers=headers, json={"devices": rows[start : start + 1000]}
             )
         ).raise_for_status()
+        app.device_ids.extend(str(item["id"]) for item in answer.json()["items"])
     console.print(f"registered {devices} iOS devices ({dead} with tokens Apple no longer knows)")
     return app
 
@@ -217,3 +242,41 @@ def _story(item: dict[str, Any]) -> str:
     if item["state"] == "failed":
         return f"dead-lettered ({reason})"
     return f"{item['state']} ({reason})" if reason else item["state"]
+
+
+def _how_to_watch(console: Console, base: str, settings: Settings, app: DemoApp) -> None:
+    console.print(
+        f"\n[bold]Dashboard:[/bold] {base}/dashboard  (log in with the admin key "
+        f"[cyan]{settings.admin_key}[/cyan] or the app's server key [cyan]{app.server_key}[/cyan])\n"
+        f"Metrics: {base}/metrics   Alerts: GET {base}/v1/apps/{app.app_id}/alerts\n"
+        f"Sending a trickle of notifications; every {OUTAGE_EVERY_SECONDS:.0f} s APNs goes down for "
+        f"{OUTAGE_SECONDS:.0f} s. Press Ctrl-C to stop."
+    )
+
+
+async def _trickle(
+    client: httpx.AsyncClient,
+    app: DemoApp,
+    simulator: ApnsSimulatorHandle,
+    devices: int,
+    console: Console,
+    duration: float | None,
+) -> None:
+    """A few notifications every couple of seconds, and a periodic outage the alerts should catch."""
+    headers = {"authorization": f"Bearer {app.server_key}"}
+    rng = random.Random(7)
+    started = time.monotonic()
+    down = False
+    while duration is None or time.monotonic() - started < duration:
+        phase = (time.monotonic() - started) % OUTAGE_EVERY_SECONDS
+        outage = phase >= OUTAGE_EVERY_SECONDS - OUTAGE_SECONDS
+        if outage != down:
+            await simulator.aset_outage(outage)
+            console.print("APNs outage [red]begins[/red]" if outage else "APNs outage [green]ends[/green]")
+            down = outage
+        chosen = rng.sample(app.device_ids, min(TRICKLE_DEVICES, devices))
+        body = {"to": {"device_ids": chosen}, "content": {"title": "Still here", "body": "Today's deals"}}
+        (await client.post("/v1/notifications", headers=headers, json=body)).raise_for_status()
+        await asyncio.sleep(TRICKLE_SECONDS)
+    if down:
+        await simulator.aset_outage(False)

@@ -13,6 +13,7 @@ from pushwise.api.app import create_app
 from pushwise.bootstrap import Services, build_services
 from pushwise.delivery.service import WorkerService
 from pushwise.delivery.worker import DeliveryWorker
+from pushwise.monitoring.logs import configure_logging
 from pushwise.settings import Settings
 from pushwise.store import migrate
 from pushwise.store.db import Database
@@ -79,6 +80,7 @@ async def _current_revisions(settings: Settings) -> frozenset[str]:
 
 
 def run_http(settings: Settings, *, with_workers: bool) -> None:
+    configure_logging(settings.log_level)
     prepare_database(settings)
     asyncio.run(_serve_http(settings, with_workers=with_workers))
 
@@ -104,6 +106,7 @@ async def _serve_http(settings: Settings, *, with_workers: bool) -> None:
 
 
 def run_worker(settings: Settings) -> None:
+    configure_logging(settings.log_level)
     prepare_database(settings)
     asyncio.run(_serve_worker(settings))
 

@@ -88,7 +88,9 @@ class MonitoringRig:
     sent: list[AlertMessage] = field(default_factory=list)
 
     async def devices(self, count: int, prefix: str = "a1") -> list[str]:
-        rows = [DeviceRegistration("ios", prefix + secrets.token_hex(31 - len(prefix) // 2)) for _ in range(count)]
+        rows = [
+            DeviceRegistration("ios", prefix + secrets.token_hex(31 - len(prefix) // 2)) for _ in range(count)
+        ]
         registered = await DeviceRepository(self.services.db, self.clock).register_many(self.app_id, rows)
         return [r.device.id for r in registered]
 
@@ -142,7 +144,9 @@ async def monitoring_rig(tmp_path: Path, simulator: ApnsSimulatorHandle) -> Asyn
     simulator.set_outage(False)
     try:
         async with webhook_receiver() as hook:
-            await services.monitoring.alerts.put_sinks(app.app.id, [{"type": "webhook", "url": hook.url}], clock.now())
+            await services.monitoring.alerts.put_sinks(
+                app.app.id, [{"type": "webhook", "url": hook.url}], clock.now()
+            )
             yield MonitoringRig(services, clock, services.engine.worker(), app.app.id, simulator, hook)
     finally:
         await services.engine.close()

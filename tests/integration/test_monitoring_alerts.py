@@ -31,15 +31,31 @@ def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApnsSimulato
 @pytest.fixture
 async def rig(tmp_path: Path, simulator: ApnsSimulatorHandle) -> AsyncIterator[MonitoringRig]:
     async with monitoring_rig(tmp_path, simulator) as opened:
-        rules = [{"name": name, "repeat_seconds": SHORT_REPEAT} for name in
-                 ("success_rate", "throttled_or_unavailable", "dead_token_surge", "queue_lag", "circuit_open",
-                  "credentials")]
+        rules = [
+            {"name": name, "repeat_seconds": SHORT_REPEAT}
+            for name in (
+                "success_rate",
+                "throttled_or_unavailable",
+                "dead_token_surge",
+                "queue_lag",
+                "circuit_open",
+                "credentials",
+            )
+        ]
         await opened.services.monitoring.alerts.put_rules(opened.app_id, rules, opened.clock.now())
         yield opened
 
 
-async def run_until(rig: MonitoringRig, alert: str, state: str, *, limit: float, step: float = 5.0,
-                    traffic: int = 2, prefix: str = "a1") -> float:
+async def run_until(
+    rig: MonitoringRig,
+    alert: str,
+    state: str,
+    *,
+    limit: float,
+    step: float = 5.0,
+    traffic: int = 2,
+    prefix: str = "a1",
+) -> float:
     """Advance in steps with traffic until `alert` reaches the webhook in `state`; returns seconds taken."""
     waited = 0.0
     while not rig.hook.of(alert, state):
@@ -49,7 +65,9 @@ async def run_until(rig: MonitoringRig, alert: str, state: str, *, limit: float,
     return waited
 
 
-async def test_total_outage_is_detected_within_a_minute_and_resolved_after_recovery(rig: MonitoringRig) -> None:
+async def test_total_outage_is_detected_within_a_minute_and_resolved_after_recovery(
+    rig: MonitoringRig,
+) -> None:
     for _ in range(6):  # a healthy minute first
         await rig.tick(10, traffic=3)
     assert rig.hook.received == []
@@ -59,9 +77,11 @@ async def test_total_outage_is_detected_within_a_minute_and_resolved_after_recov
     await run_until(rig, "throttled_or_unavailable", "firing", limit=60)
     await run_until(rig, "circuit_open", "firing", limit=60)
     firing = rig.hook.of("success_rate", "firing")[0]
-    assert firing["app_id"] == rig.app_id and firing["subject"] == "apns"
+    assert firing["app_id"] == rig.app_id
+    assert firing["subject"] == "apns"
     assert firing["value"] < firing["threshold"] == 0.8
-    assert "FIRING" in firing["text"] and "success_rate" in firing["text"]
+    assert "FIRING" in firing["text"]
+    assert "success_rate" in firing["text"]
     # still failing a minute later: repeated, once
     for _ in range(int(SHORT_REPEAT / 10) + 1):
         await rig.tick(10, traffic=2)
@@ -73,7 +93,8 @@ async def test_total_outage_is_detected_within_a_minute_and_resolved_after_recov
     await run_until(rig, "throttled_or_unavailable", "resolved", limit=300)
     await run_until(rig, "circuit_open", "resolved", limit=300)
     resolved = rig.hook.of("success_rate", "resolved")[0]
-    assert resolved["started_at"] == firing["started_at"] and "RESOLVED" in resolved["text"]
+    assert resolved["started_at"] == firing["started_at"]
+    assert "RESOLVED" in resolved["text"]
     history = await rig.services.monitoring.alerts.events(app_id=rig.app_id, state="resolved")
     assert {e.rule for e in history} >= {"success_rate", "throttled_or_unavailable", "circuit_open"}
 
@@ -109,7 +130,8 @@ async def test_invalid_credentials_fire_and_resolve_when_replaced(rig: Monitorin
     await monitoring.check_credentials()
     await rig.evaluate()
     firing = rig.hook.of("credentials", "firing")
-    assert firing and "not a readable PEM" in firing[0]["summary"]
+    assert firing
+    assert "not a readable PEM" in firing[0]["summary"]
     rig.clock.advance(SHORT_REPEAT)
     await rig.evaluate()
     assert len(rig.hook.of("credentials", "firing")) == 2

@@ -74,9 +74,8 @@ async def test_injected_503s_are_counted_as_retries_then_deliveries(rig: Monitor
     assert metrics[("pushwise_deliveries_total", delivered)] == N
     assert metrics[("pushwise_delivery_latency_seconds_count", frozenset(labels))] == N
     assert metrics[("pushwise_provider_request_seconds_count", frozenset(labels))] == 2 * N
-    assert metrics[("pushwise_queue_depth", frozenset(labels))] == 0 if ("pushwise_queue_depth", frozenset(labels)) in metrics else True
-    assert metrics[("pushwise_dead_letters_total", frozenset({*labels, ("reason", "ServiceUnavailable")}))] == 0 if (
-        "pushwise_dead_letters_total", frozenset({*labels, ("reason", "ServiceUnavailable")})) in metrics else True
+    assert metrics.get(("pushwise_queue_depth", frozenset(labels)), 0) == 0
+    assert not [key for key in metrics if key[0] == "pushwise_dead_letters_total"]
 
 
 async def test_dead_tokens_are_counted_as_pruned(rig: MonitoringRig) -> None:
@@ -86,6 +85,8 @@ async def test_dead_tokens_are_counted_as_pruned(rig: MonitoringRig) -> None:
     metrics = await scrape(rig)
     pruned = frozenset({("app", rig.app_id), ("channel", "apns"), ("reason", "BadDeviceToken")})
     unregistered = frozenset({("app", rig.app_id), ("channel", "apns"), ("reason", "Unregistered")})
-    assert metrics.get(("pushwise_tokens_pruned_total", pruned), 0) + metrics.get(
-        ("pushwise_tokens_pruned_total", unregistered), 0
-    ) == 3
+    assert (
+        metrics.get(("pushwise_tokens_pruned_total", pruned), 0)
+        + metrics.get(("pushwise_tokens_pruned_total", unregistered), 0)
+        == 3
+    )

@@ -16,6 +16,7 @@ from pushwise.api.errors import install_error_handlers
 from pushwise.api.routes import alerts, apps, devices, health, metrics, notifications, providers, users
 from pushwise.api.routes.channel_routes import channel_routers
 from pushwise.bootstrap import Services
+from pushwise.dashboard import routes as dashboard_routes
 from pushwise.store.inbox_feed import InboxFeed
 
 
@@ -60,6 +61,7 @@ def create_app(services: Services, *, background: Sequence[BackgroundService] = 
         app.include_router(module.router)
     app.include_router(alerts.router)
     app.include_router(metrics.router)
+    app.include_router(dashboard_routes.router)
     app.state.inbox_feed = InboxFeed()  # to become services.inbox_feed: see briefs/channels_ready.md
     for router in channel_routers:
         app.include_router(router)

@@ -13,7 +13,15 @@ from dataclasses import dataclass
 
 from pushwise.domain.clock import Clock
 from pushwise.monitoring.circuits import CircuitStates
-from pushwise.monitoring.rules import CredentialStatus, Finding, Rule, Signals, effective_rules, judge, parse_rules
+from pushwise.monitoring.rules import (
+    CredentialStatus,
+    Finding,
+    Rule,
+    Signals,
+    effective_rules,
+    judge,
+    parse_rules,
+)
 from pushwise.monitoring.sinks import AlertMessage, AlertSinks
 from pushwise.store.alerts import AlertEvent, AlertRepository
 from pushwise.store.apps import AppRepository
@@ -71,7 +79,9 @@ class AlertEvaluator:
         rules = await self.rules_for(app_id)
         signals = await self._signals(app_id, rules, now)
         findings = [finding for rule in rules for finding in judge(rule, signals)]
-        open_events = {(e.rule, e.subject): e for e in await self._alerts.events(app_id=app_id, state="firing")}
+        open_events = {
+            (e.rule, e.subject): e for e in await self._alerts.events(app_id=app_id, state="firing")
+        }
         messages = [m for f in findings if (m := await self._step(app_id, f, open_events, now)) is not None]
         names = {rule.name for rule in rules}
         for (rule_name, _subject), event in open_events.items():
@@ -126,7 +136,9 @@ class AlertEvaluator:
             return await self._resolve(event, finding.summary, finding.value, now)
         return None
 
-    async def _resolve(self, event: AlertEvent, summary: str, value: float | None, now: float) -> AlertMessage:
+    async def _resolve(
+        self, event: AlertEvent, summary: str, value: float | None, now: float
+    ) -> AlertMessage:
         await self._alerts.resolve(event.id, summary, value, now)
         return _message(event, "resolved", summary, value, now)
 

@@ -17,4 +17,3 @@ class CircuitStates(Protocol):
     def states(self) -> Mapping[tuple[str, str], str]:
         """Current state ("closed" | "half_open" | "open") per (app id, channel)."""
         ...
-

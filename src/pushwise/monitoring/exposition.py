@@ -41,6 +41,10 @@ HISTOGRAMS = {
     tally.DELIVERY_LATENCY: "Seconds from acceptance to a final outcome.",
     tally.PROVIDER_LATENCY: "Seconds one provider request took.",
 }
+BOUNDS = {
+    tally.DELIVERY_LATENCY: tally.DELIVERY_LATENCY_BUCKETS,
+    tally.PROVIDER_LATENCY: tally.PROVIDER_LATENCY_BUCKETS,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +83,9 @@ def render(snapshot: ClusterSnapshot) -> bytes:
 
 def _counters(totals: Iterable[tuple[str, str, float]]) -> Iterator[Metric]:
     by_name: defaultdict[str, list[tuple[dict[str, str], float]]] = defaultdict(list)
-    for name, labels, value in totals:
+    for name, raw, value in totals:
         if name in COUNTERS:
-            by_name[name].append((orjson.loads(labels), value))
+            by_name[name].append((orjson.loads(raw), value))
     for name, doc in COUNTERS.items():
         rows = by_name.get(name, [])
         label_names = sorted(rows[0][0]) if rows else []
@@ -107,10 +111,13 @@ def _histograms(totals: Iterable[tuple[str, str, float]]) -> Iterator[Metric]:
     for name, doc in HISTOGRAMS.items():
         family = HistogramMetricFamily(name, doc, labels=["app", "channel"])
         for key, entry in series[name].items():
-            labels = dict(key)
+            series_labels = dict(key)
             buckets: dict[str, float] = entry["buckets"]  # type: ignore[assignment]
+            for bound in BOUNDS[name]:  # a bucket no observation reached was never written: it is 0
+                buckets.setdefault(tally.bucket_label(bound), 0.0)
             ordered = sorted(buckets.items(), key=lambda b: float(b[0]))
-            family.add_metric([labels["app"], labels["channel"]], ordered, float(entry["sum"]))  # type: ignore[arg-type]
+            values = [series_labels["app"], series_labels["channel"]]
+            family.add_metric(values, ordered, float(entry["sum"]))  # type: ignore[arg-type]
         yield family
 
 

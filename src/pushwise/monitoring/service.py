@@ -75,7 +75,9 @@ class Monitoring:
         self._tasks = [
             asyncio.create_task(self._every(o.flush_seconds, self.tally.flush, leader_only=False)),
             asyncio.create_task(self._every(o.evaluate_seconds, self.evaluator.evaluate, leader_only=True)),
-            asyncio.create_task(self._every(o.credential_check_seconds, self.check_credentials, leader_only=True)),
+            asyncio.create_task(
+                self._every(o.credential_check_seconds, self.check_credentials, leader_only=True)
+            ),
             asyncio.create_task(self._every(o.prune_seconds, self.prune, leader_only=True)),
         ]
 
@@ -88,7 +90,9 @@ class Monitoring:
         self._tasks = []
         await self.tally.flush()  # the last outcomes of a draining worker
 
-    async def _every(self, seconds: float, job: Callable[[], Awaitable[object]], *, leader_only: bool) -> None:
+    async def _every(
+        self, seconds: float, job: Callable[[], Awaitable[object]], *, leader_only: bool
+    ) -> None:
         while True:
             try:
                 if not leader_only or await self.is_leader():

@@ -42,8 +42,10 @@ class AlertMessage:
         mark = {"firing": ":rotating_light:", "resolved": ":white_check_mark:"}[self.state]
         again = " (still firing)" if self.repeat else ""
         since = datetime.fromtimestamp(self.started_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        return f"{mark} *[{self.state.upper()}]* pushwise `{self.alert}` for app `{self.app_id}`{again}: " \
-               f"{self.summary} (since {since})"
+        return (
+            f"{mark} *[{self.state.upper()}]* pushwise `{self.alert}` for app `{self.app_id}`{again}: "
+            f"{self.summary} (since {since})"
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -120,8 +122,13 @@ class AlertSinks:
                             await self._email(str(sink["to"]), message)
                         sent += 1
                     except (httpx.HTTPError, EndpointRefused, aiosmtplib.SMTPException, OSError) as error:
-                        log.warning("alert %s for %s not delivered to %s: %s", message.alert, message.app_id,
-                                    sink.get("type"), error)
+                        log.warning(
+                            "alert %s for %s not delivered to %s: %s",
+                            message.alert,
+                            message.app_id,
+                            sink.get("type"),
+                            error,
+                        )
         return sent
 
     async def _webhook(self, http: httpx.AsyncClient, url: str, message: AlertMessage) -> None:
@@ -137,4 +144,6 @@ class AlertSinks:
         mail["To"] = to
         mail["Subject"] = f"[pushwise {message.state}] {message.alert}: {message.summary}"[:200]
         mail.set_content(message.text)
-        await aiosmtplib.send(mail, hostname=self._smtp.host, port=self._smtp.port, timeout=self._smtp.timeout)
+        await aiosmtplib.send(
+            mail, hostname=self._smtp.host, port=self._smtp.port, timeout=self._smtp.timeout
+        )

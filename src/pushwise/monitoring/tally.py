@@ -56,19 +56,24 @@ class OutcomeTally:
         second = int(item.at)
         if update.attempt_outcome is not None:
             self._add(second, RollupKey(app, channel, "attempt", update.attempt_outcome, reason))
-            self._inc(ATTEMPTS, app=app, channel=channel, outcome=update.attempt_outcome, reason=reason)
+            self._inc(
+                ATTEMPTS,
+                {"app": app, "channel": channel, "outcome": update.attempt_outcome, "reason": reason},
+            )
             if update.state is DeliveryState.RETRYING:
-                self._inc(RETRIES, app=app, channel=channel, reason=reason)
+                self._inc(RETRIES, {"app": app, "channel": channel, "reason": reason})
         if update.state.is_final:
             latency = max(0.0, item.at - claimed.accepted_at)
             self._add(second, RollupKey(app, channel, "final", update.state.value, reason), latency)
-            self._inc(DELIVERIES, app=app, channel=channel, outcome=update.state.value, reason=reason)
+            self._inc(
+                DELIVERIES, {"app": app, "channel": channel, "outcome": update.state.value, "reason": reason}
+            )
             self._observe(DELIVERY_LATENCY, DELIVERY_LATENCY_BUCKETS, latency, app=app, channel=channel)
             if update.state is DeliveryState.FAILED:
-                self._inc(DEAD_LETTERS, app=app, channel=channel, reason=reason)
+                self._inc(DEAD_LETTERS, {"app": app, "channel": channel, "reason": reason})
         if update.device_to_deactivate is not None:
             self._add(second, RollupKey(app, channel, "pruned", "token_dead", reason))
-            self._inc(PRUNED, app=app, channel=channel, reason=reason)
+            self._inc(PRUNED, {"app": app, "channel": channel, "reason": reason})
 
     def provider_request(self, app_id: str, channel: str, seconds: float) -> None:
         self._observe(PROVIDER_LATENCY, PROVIDER_LATENCY_BUCKETS, seconds, app=app_id, channel=channel)
@@ -78,16 +83,16 @@ class OutcomeTally:
         slot[0] += 1
         slot[1] += latency
 
-    def _inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
+    def _inc(self, name: str, labels: dict[str, str], amount: float = 1.0) -> None:
         self._totals[(name, labels_key(**labels))] += amount
 
     def _observe(self, name: str, buckets: Sequence[float], value: float, **labels: str) -> None:
         for bound in buckets:
             if value <= bound:
-                self._inc(name + "_bucket", **labels, le=_le(bound))
-        self._inc(name + "_bucket", **labels, le="+Inf")
-        self._inc(name + "_sum", value, **labels)
-        self._inc(name + "_count", **labels)
+                self._inc(name + "_bucket", {**labels, "le": bucket_label(bound)})
+        self._inc(name + "_bucket", {**labels, "le": "+Inf"})
+        self._inc(name + "_sum", labels, value)
+        self._inc(name + "_count", labels)
 
     async def flush(self) -> None:
         """Add the buffered counts in one transaction; on failure keep them for the next flush."""
@@ -109,5 +114,5 @@ class OutcomeTally:
             raise
 
 
-def _le(bound: float) -> str:
+def bucket_label(bound: float) -> str:
     return repr(float(bound))

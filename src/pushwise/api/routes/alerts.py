@@ -17,7 +17,14 @@ RulesBody = Body(
     description="Rules by `name`; a rule named like a default replaces it (`enabled: false` turns it off).",
     examples=[[{"name": "success_rate", "kind": "success_rate", "threshold": 0.9, "window_seconds": 60}]],
 )
-SinksBody = Body(examples=[[{"type": "webhook", "url": "https://hooks.example/alerts"}, {"type": "email", "to": "oncall@example.com"}]])
+SinksBody = Body(
+    examples=[
+        [
+            {"type": "webhook", "url": "https://hooks.example/alerts"},
+            {"type": "email", "to": "oncall@example.com"},
+        ]
+    ]
+)
 
 
 @router.get("/alert-sinks")

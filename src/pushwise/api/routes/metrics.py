@@ -20,7 +20,8 @@ async def metrics(services: ServicesDep) -> Response:
         queues=await monitoring.rollups.queue_gauges(now=now),
         circuits=services.engine.circuits.states(),
         credentials=[
-            CredentialGauge(h.app_id, h.channel, h.status, h.expires_at) for h in await monitoring.alerts.health()
+            CredentialGauge(h.app_id, h.channel, h.status, h.expires_at)
+            for h in await monitoring.alerts.health()
         ],
         firing_alerts=await monitoring.alerts.firing_counts(),
         now=now,
