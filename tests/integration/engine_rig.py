@@ -96,7 +96,9 @@ class Rig:
         )
 
 
-async def make_rig(tmp_path: Path, channels: tuple[str, ...] = ("apns", "fcm", "webpush", "inbox", "email")) -> Rig:
+async def make_rig(
+    tmp_path: Path, channels: tuple[str, ...] = ("apns", "fcm", "webpush", "inbox", "email")
+) -> Rig:
     url = f"sqlite:///{tmp_path}/engine.db"
     await asyncio.to_thread(migrate.upgrade, url)
     settings = Settings(

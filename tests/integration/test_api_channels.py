@@ -149,7 +149,9 @@ async def live(tmp_path: Path) -> AsyncIterator[str]:
 async def test_fcm_delivery_end_to_end_with_its_trail(live: str, fcm_sim: FcmSimulatorHandle) -> None:
     async with httpx.AsyncClient(base_url=live, timeout=10) as http:
         created = (
-            await http.post("/v1/apps", json={"name": "shop"}, headers={"authorization": f"Bearer {ADMIN_KEY}"})
+            await http.post(
+                "/v1/apps", json={"name": "shop"}, headers={"authorization": f"Bearer {ADMIN_KEY}"}
+            )
         ).json()
         headers = {"authorization": f"Bearer {created['server_key']}"}
         app_id = created["id"]
@@ -173,7 +175,9 @@ async def test_fcm_delivery_end_to_end_with_its_trail(live: str, fcm_sim: FcmSim
             await asyncio.sleep(0.05)
         page = (
             await http.get(
-                f"/v1/notifications/{notification_id}/deliveries", params={"include": "trail"}, headers=headers
+                f"/v1/notifications/{notification_id}/deliveries",
+                params={"include": "trail"},
+                headers=headers,
             )
         ).json()
         item = page["items"][0]

@@ -39,7 +39,9 @@ async def test_a_user_without_devices_gets_the_notification_in_the_inbox(tmp_pat
     )
     assert set(factories) == {"apns", "fcm", "webpush", "inbox", "email", "webhook"}
     registry = ProviderRegistry(channel_credentials(credentials.get), factories, clock)
-    engine = Engine(db, registry, clock, random.Random(1), worker_options=WorkerOptions(), default_ttl_seconds=3600)
+    engine = Engine(
+        db, registry, clock, random.Random(1), worker_options=WorkerOptions(), default_ttl_seconds=3600
+    )
     try:
         app_id = (await AppRepository(db, clock).create_with_keys("shop")).app.id
         await UserRepository(db, clock).upsert(app_id, "ann", {})

@@ -27,7 +27,9 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
 
 def dead_tokens(*tokens: str) -> object:
     def answer(dispatch: Dispatch) -> Outcome:
-        return Outcome(OutcomeKind.TOKEN_DEAD, "Unregistered", 410) if dispatch.token in tokens else delivered()
+        return (
+            Outcome(OutcomeKind.TOKEN_DEAD, "Unregistered", 410) if dispatch.token in tokens else delivered()
+        )
 
     return answer
 

@@ -27,7 +27,9 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
 
 
 def spec(*channels: str, ttl: int | None = None, body: str = "Your order shipped") -> NotificationSpec:
-    return NotificationSpec(Content(title="Shop", body=body), ttl_seconds=ttl, fallback=Fallback(channels=channels))
+    return NotificationSpec(
+        Content(title="Shop", body=body), ttl_seconds=ttl, fallback=Fallback(channels=channels)
+    )
 
 
 async def test_a_user_without_devices_gets_the_first_user_channel_at_accept(rig: Rig) -> None:
@@ -63,7 +65,7 @@ async def test_fallback_waits_for_every_device_of_the_user(rig: Rig) -> None:
     await rig.user("cat", {IOS: "ios", IOS_2: "ios"})
 
     def one_dead(dispatch: object) -> Outcome:
-        token = getattr(dispatch, "token")
+        token = dispatch.token
         return Outcome(OutcomeKind.TOKEN_DEAD, "Unregistered", 410) if token == IOS else delivered()
 
     rig.providers["apns"].answer = one_dead
@@ -121,7 +123,7 @@ async def test_no_fallback_channels_means_the_failure_stands(rig: Rig) -> None:
 
 def too_large_unless_short(limit: int) -> object:
     def answer(dispatch: object) -> Outcome:
-        content = getattr(dispatch, "spec").content
+        content = dispatch.spec.content
         size = len((content.body or "").encode()) + len(str(content.data))
         return delivered() if size <= limit else Outcome(OutcomeKind.PERMANENT, "PayloadTooLarge", 413)
 
@@ -142,7 +144,9 @@ async def test_too_large_sends_the_senders_fallback_content(rig: Rig) -> None:
     sent = rig.providers["apns"].sent
     assert [d.spec.content.body for d in sent] == ["x" * 5000, "Everything 20% off"]
     events = await rig.services.engine.events.of_deliveries([rows[0].id])
-    assert [(e.kind, e.detail["content"]) for e in events[rows[0].id]] == [("content_fallback", "fallback_content")]
+    assert [(e.kind, e.detail["content"]) for e in events[rows[0].id]] == [
+        ("content_fallback", "fallback_content")
+    ]
 
 
 async def test_too_large_without_fallback_content_is_shortened_then_stripped_of_data(rig: Rig) -> None:
@@ -153,6 +157,8 @@ async def test_too_large_without_fallback_content_is_shortened_then_stripped_of_
     await rig.drain()
     assert (await rig.deliveries(notification_id))[0].state == "delivered"
     last = rig.providers["apns"].sent[-1].spec.content
-    assert last.body is not None and last.body.endswith("\u2026") and len(last.body.encode()) <= 1024
+    assert last.body is not None
+    assert last.body.endswith("\u2026")
+    assert len(last.body.encode()) <= 1024
     assert last.data == {}
     assert len(rig.providers["apns"].sent) == 3  # original, shortened, shortened without data

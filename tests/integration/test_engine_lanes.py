@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -26,12 +26,12 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
         yield made
 
 
-async def wait_for(condition: object, timeout: float = 120.0) -> None:
-    async def poll() -> None:
-        while not await condition():  # type: ignore[operator]
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), timeout)
+async def wait_for(condition: Callable[[], Awaitable[bool]], timeout: float = 120.0) -> None:
+    """Poll the database (its state changes in another task's transactions) until `condition` holds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
 
 
 async def test_transactional_is_sent_long_before_the_campaign_finishes(rig: Rig) -> None:
@@ -42,7 +42,8 @@ async def test_transactional_is_sent_long_before_the_campaign_finishes(rig: Rig)
     vip = (await rig.user("vip", {"f" * 64: "ios"}))["f" * 64]
     engine = rig.services.engine
     campaign = await engine.accept(
-        rig.app_id, AcceptRequest(NotificationSpec(Content(title="Sale", body="20% off")), Target(everyone=True))
+        rig.app_id,
+        AcceptRequest(NotificationSpec(Content(title="Sale", body="20% off")), Target(everyone=True)),
     )
     rig.providers["apns"].latency = 0.005  # every send takes a while, as over a real network
     worker = engine.worker(options=WorkerOptions(batch_size=200, concurrency=2, poll_seconds=0.01))
@@ -56,7 +57,9 @@ async def test_transactional_is_sent_long_before_the_campaign_finishes(rig: Rig)
         receipt = await engine.accept(
             rig.app_id,
             AcceptRequest(
-                NotificationSpec(Content(title="Code", body="Your login code is 123456"), priority="transactional"),
+                NotificationSpec(
+                    Content(title="Code", body="Your login code is 123456"), priority="transactional"
+                ),
                 Target(device_ids=(vip,)),
             ),
         )

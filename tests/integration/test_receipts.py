@@ -67,7 +67,9 @@ async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
         yield made, f"{base_url}/receipts"
 
 
-async def test_receipts_are_signed_batched_and_retried_until_taken(rig: Rig, receiver: tuple[Receiver, str]) -> None:
+async def test_receipts_are_signed_batched_and_retried_until_taken(
+    rig: Rig, receiver: tuple[Receiver, str]
+) -> None:
     got, url = receiver
     endpoints = ReceiptEndpoints(rig.services.db, rig.clock, Sealer(rig.services.secret_key))
     await endpoints.put_endpoint(rig.app_id, url, SECRET, ["delivered", "token_dead", "fallback"])
@@ -86,7 +88,12 @@ async def test_receipts_are_signed_batched_and_retried_until_taken(rig: Rig, rec
     policy = RetryPolicy(base_seconds=10, cap_seconds=60, max_attempts=10)
     async with httpx.AsyncClient() as client:
         sender = ReceiptSender(
-            ReceiptOutbox(rig.services.db), endpoints, rig.clock, random.Random(1), client, SenderOptions(retry=policy)
+            ReceiptOutbox(rig.services.db),
+            endpoints,
+            rig.clock,
+            random.Random(1),
+            client,
+            SenderOptions(retry=policy),
         )
         # Four receipts of the notification, and the delivery of ann's failure notice to her inbox.
         assert await sender.run_once() == 5  # one batch, refused
@@ -111,7 +118,16 @@ async def test_receipts_are_signed_batched_and_retried_until_taken(rig: Rig, rec
     ]
     dead = next(e for e in events if e["type"] == "token_dead")
     assert (dead["reason"], dead["device_id"] is not None) == ("Unregistered", True)
-    assert set(dead) == {"type", "notification_id", "delivery_id", "device_id", "user_id", "channel", "reason", "at"}
+    assert set(dead) == {
+        "type",
+        "notification_id",
+        "delivery_id",
+        "device_id",
+        "user_id",
+        "channel",
+        "reason",
+        "at",
+    }
 
 
 async def test_apps_without_a_receiver_queue_nothing(rig: Rig) -> None:
@@ -129,7 +145,11 @@ async def test_receipt_receiver_api(services: Any, admin_headers: dict[str, str]
         created = (await http.post("/v1/apps", json={"name": "shop"}, headers=admin_headers)).json()
         headers = {"authorization": f"Bearer {created['server_key']}"}
         url = f"/v1/apps/{created['id']}/receipts"
-        body = {"url": "https://127.0.0.1:9/hook", "secret": SECRET, "events": ["failed", "delivered", "failed"]}
+        body = {
+            "url": "https://127.0.0.1:9/hook",
+            "secret": SECRET,
+            "events": ["failed", "delivered", "failed"],
+        }
         put = await http.put(url, json=body, headers=headers)
         assert put.status_code == 200, put.text
         assert put.json()["events"] == ["delivered", "failed"]

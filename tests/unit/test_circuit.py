@@ -11,7 +11,8 @@ from pushwise.domain.outcomes import OutcomeKind
 POLICY = CircuitPolicy(failure_threshold=3, open_seconds=5.0, max_open_seconds=40.0, probe_seconds=2.0)
 
 
-def failures(n: int, circuit: Circuit = Circuit(), now: float = 0.0) -> Circuit:
+def failures(n: int, circuit: Circuit | None = None, now: float = 0.0) -> Circuit:
+    circuit = circuit or Circuit()
     for _ in range(n):
         circuit = observe(circuit, OutcomeKind.RETRY, "ServiceUnavailable", now, POLICY)
     return circuit
@@ -37,7 +38,8 @@ def test_open_holds_sends_until_the_cool_down_then_lets_one_probe_through() -> N
     opened = failures(3)
     assert admit(opened, 4.9, POLICY) == (opened, 5.0)
     probing, wait = admit(opened, 5.0, POLICY)
-    assert wait is None and probing.state is CircuitState.HALF_OPEN
+    assert wait is None
+    assert probing.state is CircuitState.HALF_OPEN
     assert admit(probing, 6.0, POLICY)[1] == 7.0  # the others wait for the probe
     assert admit(probing, 7.0, POLICY)[1] is None  # a lost probe does not hold it forever
 
@@ -71,7 +73,8 @@ def test_properties_hold_for_any_history(events: list[tuple[bool, OutcomeKind, f
             if before.state is CircuitState.CLOSED:
                 assert wait is None
             if wait is not None:
-                assert wait > now and circuit.state is not CircuitState.CLOSED
+                assert wait > now
+                assert circuit.state is not CircuitState.CLOSED
         else:
             circuit = observe(circuit, kind, "r", now, POLICY)
             if kind in (OutcomeKind.DELIVERED, OutcomeKind.TOKEN_DEAD, OutcomeKind.PERMANENT):

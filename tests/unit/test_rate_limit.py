@@ -65,7 +65,8 @@ def test_waiting_as_told_is_always_enough(gaps: list[float], limit: int, slots: 
         clock.advance(gap)
         wait = quota.try_acquire()
         if wait:
-            assert 0 < wait <= window + window / slots + 1e-3
+            # Waits are rounded up to the millisecond, and float error may add one more.
+            assert 0 < wait <= window + window / slots + 2e-3
             clock.advance(wait)
             assert quota.try_acquire() == 0.0
 
