@@ -12,9 +12,12 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pushwise.delivery.channels import provider_factories
+import httpx
+
+from pushwise.delivery.channels import UserChannels, channel_credentials, provider_factories
 from pushwise.delivery.engine import Engine
 from pushwise.delivery.providers import ProviderRegistry
+from pushwise.delivery.receipts import ReceiptSender, ReceiptService
 from pushwise.delivery.worker import WorkerOptions
 from pushwise.domain.backoff import RetryPolicy
 from pushwise.domain.clock import Clock, SystemClock
@@ -24,9 +27,13 @@ from pushwise.monitoring.service import Monitoring, MonitoringOptions
 from pushwise.monitoring.sinks import SmtpConfig
 from pushwise.monitoring.tally import OutcomeTally
 from pushwise.monitoring.timing import timed_factories
+from pushwise.net.public_transport import outbound_transport
 from pushwise.settings import Settings
 from pushwise.store.credentials import CredentialRepository
 from pushwise.store.db import Database, open_database
+from pushwise.store.inbox_feed import InboxFeed
+from pushwise.store.leader import Leadership
+from pushwise.store.receipts import ReceiptEndpoints, ReceiptOutbox
 from pushwise.store.rollups import RollupRepository
 from pushwise.store.sealing import Sealer
 
@@ -40,6 +47,16 @@ class Services:
     engine: Engine
     secret_key: bytes = field(repr=False)
     monitoring: Monitoring = field(repr=False)
+    inbox_feed: InboxFeed = field(repr=False)
+    leadership: Leadership = field(repr=False)
+    receipts: ReceiptService = field(repr=False)
+
+    async def close(self) -> None:
+        """Give back leads, close provider connections and the database pools."""
+        await self.leadership.close()
+        await self.engine.close()
+        await self.receipts.sender.close()
+        await self.db.dispose()
 
 
 def load_secret_key(settings: Settings) -> bytes:
@@ -86,8 +103,16 @@ def build_services(
     secret_key = load_secret_key(settings)
     credentials = CredentialRepository(db, clock, Sealer(secret_key))
     tally = OutcomeTally(RollupRepository(db))
-    factories = provider_factories(clock, timeout=settings.send_timeout_seconds)
-    registry = registry or ProviderRegistry(credentials.get, timed_factories(factories, tally), clock)
+    inbox_feed = InboxFeed()
+    factories = provider_factories(
+        clock,
+        timeout=settings.send_timeout_seconds,
+        allow_private_endpoints=settings.allow_private_endpoints,
+        user_channels=UserChannels(db, secret_key, settings.public_base_url, inbox_feed),
+    )
+    registry = registry or ProviderRegistry(
+        channel_credentials(credentials.get), timed_factories(factories, tally), clock
+    )
     engine = Engine(
         db,
         registry,
@@ -97,7 +122,19 @@ def build_services(
         default_ttl_seconds=settings.default_ttl_seconds,
     )
     engine.add_listener(tally)
+    leadership = Leadership(db)
     monitoring = monitoring_of(settings, db, clock, credentials, tally, engine.circuits)
+    # Alert evaluation, credential checks and pruning run on one process of the cluster.
+    monitoring.is_leader = lambda: leadership.acquire("monitoring")
+    receipts = ReceiptService(
+        ReceiptSender(
+            ReceiptOutbox(db),
+            ReceiptEndpoints(db, clock, Sealer(secret_key)),
+            clock,
+            rng,
+            httpx.AsyncClient(transport=outbound_transport(allow_private=settings.allow_private_endpoints)),
+        )
+    )
     return Services(
         settings=settings,
         clock=clock,
@@ -106,6 +143,9 @@ def build_services(
         engine=engine,
         secret_key=secret_key,
         monitoring=monitoring,
+        inbox_feed=inbox_feed,
+        leadership=leadership,
+        receipts=receipts,
     )
 
 

@@ -27,8 +27,7 @@ from rich.table import Table
 
 from pushwise.api.app import create_app
 from pushwise.bootstrap import build_services
-from pushwise.delivery.service import WorkerService
-from pushwise.serving import prepare_database
+from pushwise.serving import delivery_services, prepare_database
 from pushwise.settings import Settings
 from pushwise.simulators.apns.harness import ApnsSimulatorHandle, start_apns_simulator
 
@@ -90,7 +89,7 @@ async def _demo(
     duration: float | None,
 ) -> None:
     services = build_services(settings)
-    app = create_app(services, background=[WorkerService(services.engine.worker())])
+    app = create_app(services, background=delivery_services(services))
     server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 - uvicorn exposes no event for this
@@ -112,8 +111,7 @@ async def _demo(
         server.should_exit = True
         with suppress(asyncio.CancelledError):
             await serving
-        await services.engine.close()
-        await services.db.dispose()
+        await services.close()
 
 
 async def _set_up(

@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 
 from pushwise.api.app import create_app
 from pushwise.bootstrap import Services, build_services
+from pushwise.delivery.receipts import ReceiptService
 from pushwise.delivery.service import WorkerService
 from pushwise.delivery.worker import DeliveryWorker
 from pushwise.monitoring.logs import configure_logging
@@ -45,6 +46,11 @@ class Workers:
         await self._worker.stop(DRAIN_SECONDS)
         await self._service.stop()
         await self._wakeups.stop()
+
+
+def delivery_services(services: Services) -> list[Workers | ReceiptService]:
+    """What a process that delivers runs in the background: workers, then the receipt sender."""
+    return [Workers(services.db, services.engine.worker()), services.receipts]
 
 
 class OutdatedSchema(SystemExit):
@@ -87,8 +93,7 @@ def run_http(settings: Settings, *, with_workers: bool) -> None:
 
 async def _serve_http(settings: Settings, *, with_workers: bool) -> None:
     services = build_services(settings)
-    background = [Workers(services.db, services.engine.worker())] if with_workers else []
-    app = create_app(services, background=background)
+    app = create_app(services, background=delivery_services(services) if with_workers else [])
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -101,8 +106,7 @@ async def _serve_http(settings: Settings, *, with_workers: bool) -> None:
     try:
         await uvicorn.Server(config).serve()
     finally:
-        await services.engine.close()
-        await services.db.dispose()
+        await services.close()
 
 
 def run_worker(settings: Settings) -> None:
@@ -113,18 +117,19 @@ def run_worker(settings: Settings) -> None:
 
 async def _serve_worker(settings: Settings) -> None:
     services: Services = build_services(settings)
-    workers = Workers(services.db, services.engine.worker())
+    background = delivery_services(services)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
     await services.monitoring.start()  # flushes this process's counts; alert jobs run on the leader
-    await workers.start()
+    for service in background:
+        await service.start()
     try:
         await stop.wait()
     finally:
-        await workers.stop()
+        for service in reversed(background):
+            await service.stop()
         await services.monitoring.stop()
-        await services.engine.close()
-        await services.db.dispose()
+        await services.close()

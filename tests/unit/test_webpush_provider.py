@@ -35,7 +35,7 @@ class FakeTransport:
         *,
         headers: dict[str, str],
         body: bytes,
-        timeout: float,  # noqa: ASYNC109 (the protocol fixes it)
+        timeout: float,
     ) -> TransportResponse:
         self.requests.append({"method": method, "url": url, "headers": headers, "body": body})
         reply = self.replies.pop(0) if self.replies else TransportResponse(201, {"location": "m1"}, b"")

@@ -13,11 +13,20 @@ from pushwise.api.auth import KeyAuthenticator
 from pushwise.api.body_limit import BodyLimit
 from pushwise.api.deps import Stores
 from pushwise.api.errors import install_error_handlers
-from pushwise.api.routes import alerts, apps, devices, health, metrics, notifications, providers, users
+from pushwise.api.routes import (
+    alerts,
+    apps,
+    devices,
+    health,
+    metrics,
+    notifications,
+    providers,
+    receipts,
+    users,
+)
 from pushwise.api.routes.channel_routes import channel_routers
 from pushwise.bootstrap import Services
 from pushwise.dashboard import routes as dashboard_routes
-from pushwise.store.inbox_feed import InboxFeed
 
 
 class BackgroundService(Protocol):
@@ -57,12 +66,12 @@ def create_app(services: Services, *, background: Sequence[BackgroundService] = 
     app.state.authenticator = KeyAuthenticator(stores.keys, services.clock, services.settings.admin_key)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=services.settings.max_body_bytes)
-    for module in (health, apps, providers, users, devices, notifications):
+    for module in (health, apps, providers, users, devices, notifications, receipts):
         app.include_router(module.router)
     app.include_router(alerts.router)
     app.include_router(metrics.router)
     app.include_router(dashboard_routes.router)
-    app.state.inbox_feed = InboxFeed()  # to become services.inbox_feed: see briefs/channels_ready.md
+    app.state.inbox_feed = services.inbox_feed
     for router in channel_routers:
         app.include_router(router)
     return app

@@ -180,6 +180,9 @@ class ReceiptSender:
             await self._outbox.sent(dropped)
         await self._outbox.retry_later(retries)
 
+    async def close(self) -> None:
+        await self._client.aclose()
+
 
 class ReceiptService:
     """Runs the sender in the background of a long-running process."""

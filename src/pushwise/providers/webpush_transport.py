@@ -67,7 +67,7 @@ class NegotiatedTransport:
         *,
         headers: dict[str, str],
         body: bytes,
-        timeout: float,  # noqa: ASYNC109 (the protocol fixes it)
+        timeout: float,
     ) -> TransportResponse:
         async with self._slots:
             if not self._connected:
@@ -84,7 +84,7 @@ class NegotiatedTransport:
         url: str,
         headers: dict[str, str],
         body: bytes,
-        timeout: float,  # noqa: ASYNC109 (the protocol fixes it)
+        timeout: float,
     ) -> TransportResponse:
         deadline = self._timeouts.get(timeout)
         if deadline is None:
