@@ -7,7 +7,6 @@ an epoch in seconds (0 = try once), `apns-priority` 10, 5 or 1.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +31,7 @@ PUSH_TYPES = frozenset(
         "widgets",
     }
 )
-_APNS_ID_NAMESPACE = uuid.UUID("6f1c4d2e-9a57-4b8e-8a43-3d0c6b1f2e90")
+_APNS_ID_PREFIX = "6f1c4d2e-9a57-4b8e"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +49,12 @@ def payload_limit(push_type: str) -> int:
 
 
 def apns_id_for(delivery_id: int) -> str:
-    """A stable apns-id per delivery, so a retried send carries the same id."""
-    return str(uuid.uuid5(_APNS_ID_NAMESPACE, str(delivery_id)))
+    """A stable apns-id per delivery, so a retried send carries the same id.
+
+    The delivery id fills the last 64 bits of a fixed UUID: as unique as the id,
+    and formatting it costs a fraction of hashing (this runs once per send).
+    """
+    return f"{_APNS_ID_PREFIX}-{(delivery_id >> 48) & 0xFFFF:04x}-{delivery_id & 0xFFFF_FFFF_FFFF:012x}"
 
 
 def render_payload(spec: NotificationSpec, content: Content | None = None) -> dict[str, Any]:
@@ -88,11 +91,15 @@ def render_payload(spec: NotificationSpec, content: Content | None = None) -> di
 def render_headers(
     spec: NotificationSpec, *, topic: str, expires_at: float | None, delivery_id: int
 ) -> dict[str, str]:
+    return {**shared_headers(spec, topic=topic, expires_at=expires_at), "apns-id": apns_id_for(delivery_id)}
+
+
+def shared_headers(spec: NotificationSpec, *, topic: str, expires_at: float | None) -> dict[str, str]:
+    """The headers every delivery of one notification shares (all but `apns-id`)."""
     push_type = spec.apns.push_type
     headers = {
         "apns-topic": _topic_for(topic, push_type),
         "apns-push-type": push_type,
-        "apns-id": apns_id_for(delivery_id),
         "apns-expiration": str(int(expires_at)) if expires_at is not None else "0",
     }
     priority = spec.apns.priority
@@ -114,14 +121,20 @@ def render(
     delivery_id: int,
     content: Content | None = None,
 ) -> ApnsMessage:
+    shared = render_shared(spec, topic=topic, expires_at=expires_at, content=content)
+    return ApnsMessage(shared.payload, {**shared.headers, "apns-id": apns_id_for(delivery_id)})
+
+
+def render_shared(
+    spec: NotificationSpec, *, topic: str, expires_at: float | None, content: Content | None = None
+) -> ApnsMessage:
+    """Payload and shared headers: the same for every delivery of one notification."""
     body = orjson.dumps(render_payload(spec, content))
     if len(body) > payload_limit(spec.apns.push_type):
         raise PayloadTooLarge(
             f"payload is {len(body)} bytes; APNs allows {payload_limit(spec.apns.push_type)}"
         )
-    return ApnsMessage(
-        body, render_headers(spec, topic=topic, expires_at=expires_at, delivery_id=delivery_id)
-    )
+    return ApnsMessage(body, shared_headers(spec, topic=topic, expires_at=expires_at))
 
 
 def _topic_for(bundle_id: str, push_type: str) -> str:

@@ -9,6 +9,7 @@ the alert rules read, so every process sees the whole cluster.
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -31,6 +32,14 @@ DEAD_LETTERS = "pushwise_dead_letters_total"
 PRUNED = "pushwise_tokens_pruned_total"
 DELIVERY_LATENCY = "pushwise_delivery_latency_seconds"
 PROVIDER_LATENCY = "pushwise_provider_request_seconds"
+_BUCKETS = {DELIVERY_LATENCY: DELIVERY_LATENCY_BUCKETS, PROVIDER_LATENCY: PROVIDER_LATENCY_BUCKETS}
+_SLOTS = max(len(bounds) for bounds in _BUCKETS.values()) + 2  # every bound, +Inf, and the sum
+
+Labels = tuple[tuple[str, str], ...]
+
+
+def _new_observation() -> list[float]:
+    return [0.0] * _SLOTS
 
 
 def labels_key(**labels: str) -> str:
@@ -45,6 +54,8 @@ class OutcomeTally:
         self._rollups = rollups
         self._counts: defaultdict[tuple[int, RollupKey], list[float]] = defaultdict(lambda: [0, 0.0])
         self._totals: defaultdict[tuple[str, str], float] = defaultdict(float)
+        self._pending: defaultdict[tuple[str, Labels], float] = defaultdict(float)
+        self._observations: defaultdict[tuple[str, Labels], list[float]] = defaultdict(_new_observation)
 
     async def recorded(self, batch: Sequence[Recorded]) -> None:
         for item in batch:
@@ -58,44 +69,64 @@ class OutcomeTally:
             self._add(second, RollupKey(app, channel, "attempt", update.attempt_outcome, reason))
             self._inc(
                 ATTEMPTS,
-                {"app": app, "channel": channel, "outcome": update.attempt_outcome, "reason": reason},
+                (("app", app), ("channel", channel), ("outcome", update.attempt_outcome), ("reason", reason)),
             )
             if update.state is DeliveryState.RETRYING:
-                self._inc(RETRIES, {"app": app, "channel": channel, "reason": reason})
+                self._inc(RETRIES, (("app", app), ("channel", channel), ("reason", reason)))
         if update.state.is_final:
             latency = max(0.0, item.at - claimed.accepted_at)
             self._add(second, RollupKey(app, channel, "final", update.state.value, reason), latency)
             self._inc(
-                DELIVERIES, {"app": app, "channel": channel, "outcome": update.state.value, "reason": reason}
+                DELIVERIES,
+                (("app", app), ("channel", channel), ("outcome", update.state.value), ("reason", reason)),
             )
-            self._observe(DELIVERY_LATENCY, DELIVERY_LATENCY_BUCKETS, latency, app=app, channel=channel)
+            self._observe(DELIVERY_LATENCY, latency, (("app", app), ("channel", channel)))
             if update.state is DeliveryState.FAILED:
-                self._inc(DEAD_LETTERS, {"app": app, "channel": channel, "reason": reason})
+                self._inc(DEAD_LETTERS, (("app", app), ("channel", channel), ("reason", reason)))
         if update.device_to_deactivate is not None:
             self._add(second, RollupKey(app, channel, "pruned", "token_dead", reason))
-            self._inc(PRUNED, {"app": app, "channel": channel, "reason": reason})
+            self._inc(PRUNED, (("app", app), ("channel", channel), ("reason", reason)))
 
     def provider_request(self, app_id: str, channel: str, seconds: float) -> None:
-        self._observe(PROVIDER_LATENCY, PROVIDER_LATENCY_BUCKETS, seconds, app=app_id, channel=channel)
+        self._observe(PROVIDER_LATENCY, seconds, (("app", app_id), ("channel", channel)))
 
     def _add(self, second: int, key: RollupKey, latency: float = 0.0) -> None:
         slot = self._counts[(second, key)]
         slot[0] += 1
         slot[1] += latency
 
-    def _inc(self, name: str, labels: dict[str, str], amount: float = 1.0) -> None:
-        self._totals[(name, labels_key(**labels))] += amount
+    def _inc(self, name: str, labels: Labels, amount: float = 1.0) -> None:
+        # The hot path keeps label tuples; their canonical strings are built once per flush.
+        self._pending[(name, labels)] += amount
 
-    def _observe(self, name: str, buckets: Sequence[float], value: float, **labels: str) -> None:
-        for bound in buckets:
-            if value <= bound:
-                self._inc(name + "_bucket", {**labels, "le": bucket_label(bound)})
-        self._inc(name + "_bucket", {**labels, "le": "+Inf"})
-        self._inc(name + "_sum", labels, value)
-        self._inc(name + "_count", labels)
+    def _observe(self, name: str, value: float, labels: Labels) -> None:
+        """Count into the first bucket that holds `value`; `flush` makes the buckets cumulative."""
+        slot = self._observations[(name, labels)]
+        slot[bisect_left(_BUCKETS[name], value)] += 1
+        slot[-1] += value
+
+    def _drain_pending(self) -> None:
+        for (name, labels), amount in self._pending.items():
+            self._totals[(name, labels_key(**dict(labels)))] += amount
+        for (name, labels), slot in self._observations.items():
+            bounds, plain = _BUCKETS[name], dict(labels)
+            cumulative = 0.0
+            for index, bound in enumerate(bounds):
+                cumulative += slot[index]
+                if cumulative:
+                    self._totals[(name + "_bucket", labels_key(**plain, le=bucket_label(bound)))] += (
+                        cumulative
+                    )
+            count = cumulative + slot[len(bounds)]
+            self._totals[(name + "_bucket", labels_key(**plain, le="+Inf"))] += count
+            self._totals[(name + "_sum", labels_key(**plain))] += slot[-1]
+            self._totals[(name + "_count", labels_key(**plain))] += count
+        self._pending.clear()
+        self._observations.clear()
 
     async def flush(self) -> None:
         """Add the buffered counts in one transaction; on failure keep them for the next flush."""
+        self._drain_pending()
         counts, totals = self._counts, self._totals
         if not counts and not totals:
             return

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import orjson
 
 from pushwise.domain.apns_errors import classify_apns
-from pushwise.domain.apns_message import PayloadTooLarge, render
+from pushwise.domain.apns_message import ApnsMessage, PayloadTooLarge, apns_id_for, render_shared
 from pushwise.domain.clock import Clock
+from pushwise.domain.notification import NotificationSpec
 from pushwise.domain.outcomes import Outcome, OutcomeKind, local_rejection, transport_failure
 from pushwise.providers.apns_auth import CertificateIdentity, ProviderTokens, load_certificate_identity
 from pushwise.providers.base import Dispatch
@@ -54,6 +55,9 @@ class ApnsCredentials:
         return (self.endpoint or ENDPOINTS[self.environment]).rstrip("/")
 
 
+_RENDER_CACHE_SIZE = 256
+
+
 class ApnsProvider:
     channel = "apns"
 
@@ -69,6 +73,7 @@ class ApnsProvider:
         self._transport = transport
         self._clock = clock
         self._timeout = timeout
+        self._rendered: dict[tuple[int, float | None], tuple[NotificationSpec, ApnsMessage]] = {}
         self._topic = credentials.topic
         self._device_url = credentials.base_url + "/3/device/"
         self._tokens: ProviderTokens | None = None
@@ -85,18 +90,29 @@ class ApnsProvider:
             )
         self.certificate = certificate
 
+    def _shared(self, dispatch: Dispatch) -> ApnsMessage:
+        """Render once per notification: every delivery of a campaign shares payload and headers.
+
+        Keyed by the spec object (the dispatcher hands all deliveries of one notification
+        the same one) and kept alive beside its rendering so the id is never reused.
+        """
+        key = (id(dispatch.spec), dispatch.expires_at)
+        cached = self._rendered.get(key)
+        if cached is not None and cached[0] is dispatch.spec:
+            return cached[1]
+        message = render_shared(dispatch.spec, topic=self._topic, expires_at=dispatch.expires_at)
+        if len(self._rendered) >= _RENDER_CACHE_SIZE:
+            self._rendered.clear()
+        self._rendered[key] = (dispatch.spec, message)
+        return message
+
     async def send(self, dispatch: Dispatch) -> Outcome:
         try:
-            message = render(
-                dispatch.spec,
-                topic=self._topic,
-                expires_at=dispatch.expires_at,
-                delivery_id=dispatch.delivery_id,
-            )
+            message = self._shared(dispatch)
         except PayloadTooLarge:
             return local_rejection("PayloadTooLarge")
         url = self._device_url + dispatch.token
-        headers = message.headers  # a fresh dict per render, ours to extend
+        headers = {**message.headers, "apns-id": apns_id_for(dispatch.delivery_id)}
         if self._tokens is None:
             outcome = await self._post(url, headers, message.payload)
         else:
