@@ -69,7 +69,7 @@ class PushwiseServer:
         }
         self.base = f"http://127.0.0.1:{port}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "pushwise", "serve", "--port", str(port)],
+            [sys.executable, "-m", "pushwise", os.environ.get("BENCH_MODE", "serve"), "--port", str(port)],
             env=env,
         )
 

@@ -14,8 +14,8 @@ from pushwise.domain.rate_limit import SlidingWindowLimit
 from pushwise.providers.base import Dispatch
 from pushwise.providers.fcm import FcmCredentials, FcmProvider, build_fcm_provider
 from pushwise.providers.http2 import ConnectionOptions, PyreqwestTransport
-from pushwise.simulators.apns.harness import SimulatorControlError
 from pushwise.simulators.fcm import FcmSimulatorHandle, start_fcm_simulator
+from pushwise.simulators.handle import SimulatorControlError
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ import logging
 import random
 import socket
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -45,6 +45,34 @@ from pushwise.store.queue import ClaimedDelivery, DeliveryQueue, DeliveryUpdate
 log = logging.getLogger(__name__)
 
 _HELD_WHILE_OPEN = frozenset({OutcomeKind.RETRY, OutcomeKind.CONFIGURATION})
+
+
+class Doorbell:
+    """Wakes idle batch loops one at a time; a ring with nobody waiting is simply not needed."""
+
+    def __init__(self) -> None:
+        self._waiting: deque[asyncio.Future[None]] = deque()
+
+    def ring(self) -> None:
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def ring_all(self) -> None:
+        while self._waiting:
+            self.ring()
+
+    async def wait(self, timeout: float) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        try:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(waiter, timeout)
+        finally:
+            if waiter in self._waiting:
+                self._waiting.remove(waiter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,13 +159,17 @@ class DeliveryWorker:
         self._options = options
         self._specs = SpecCache(notifications)
         self.owner = owner or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
-        self._wake = asyncio.Event()
+        self._doorbell = Doorbell()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
     def wake(self) -> None:
-        """New work was accepted in this process: stop waiting for the next poll."""
-        self._wake.set()
+        """New work was accepted: one idle batch loop claims it now instead of at the next poll.
+
+        One, not all: waking every loop for a single delivery makes all but one claim nothing.
+        A loop that claims a full batch rings again, so a big send still gets every loop.
+        """
+        self._doorbell.ring()
 
     async def run_once(self) -> int:
         """Claim one batch, send it, record the outcomes. Returns how many were handled."""
@@ -291,10 +323,10 @@ class DeliveryWorker:
                 log.exception("delivery batch failed; retrying")
                 handled = 0
                 await asyncio.sleep(1.0)
-            if handled == 0 and not self._stopping.is_set():
-                self._wake.clear()
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._options.poll_seconds)
+            if handled >= self._options.batch_size:
+                self._doorbell.ring()  # likely more where that came from
+            elif handled == 0 and not self._stopping.is_set():
+                await self._doorbell.wait(self._options.poll_seconds)
 
     async def stop(self, drain_seconds: float | None = None) -> None:
         """Finish the batches in flight (their outcomes get recorded), then return.
@@ -303,7 +335,7 @@ class DeliveryWorker:
         deliveries released, so a stuck provider cannot hold a shutdown hostage.
         """
         self._stopping.set()
-        self._wake.set()
+        self._doorbell.ring_all()
         if self._tasks:
             _, pending = await asyncio.wait(self._tasks, timeout=drain_seconds)
             for task in pending:

@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from pathlib import Path
 
-from pyreqwest import exceptions as pyreqwest_errors
-from pyreqwest.client import Client, ClientBuilder
+from pyreqwest.client import Client
 
-from pushwise.providers.http2.pyreqwest_transport import transport_error_for
+from pushwise.providers.http2.pyreqwest_transport import Deadlines, Lane, push_client_builder
 from pushwise.providers.transport import TransportResponse
 
 _KEEPALIVE = timedelta(seconds=30)
@@ -38,27 +36,17 @@ class NegotiatedTransport:
         connect_timeout: float = 10.0,
         allow_http: bool = False,
     ) -> None:
-        builder = (
-            ClientBuilder()
+        client: Client = (
+            push_client_builder(connect_timeout=connect_timeout, ca_file=ca_file)
             .http2(True)
             .https_only(not allow_http)
-            .follow_redirects(False)
-            .gzip(False)
-            .brotli(False)
-            .zstd(False)
-            .deflate(False)
-            .connect_timeout(timedelta(seconds=connect_timeout))
             .pool_idle_timeout(_IDLE)
             .http2_keep_alive_interval(_KEEPALIVE)
             .http2_keep_alive_timeout(_KEEPALIVE_TIMEOUT)
+            .build()
         )
-        if ca_file:
-            builder = builder.add_root_certificate_pem(Path(ca_file).read_bytes())
-        self._client: Client = builder.build()
-        self._slots = asyncio.Semaphore(max_in_flight)
-        self._opening = asyncio.Lock()
-        self._connected = False
-        self._timeouts: dict[float, timedelta] = {}
+        self._lane = Lane(client, asyncio.Semaphore(max_in_flight))
+        self._deadline = Deadlines()
 
     async def request(
         self,
@@ -69,38 +57,7 @@ class NegotiatedTransport:
         body: bytes,
         timeout: float,
     ) -> TransportResponse:
-        async with self._slots:
-            if not self._connected:
-                async with self._opening:
-                    if not self._connected:
-                        response = await self._send(method, url, headers, body, timeout)
-                        self._connected = True
-                        return response
-            return await self._send(method, url, headers, body, timeout)
-
-    async def _send(
-        self,
-        method: str,
-        url: str,
-        headers: dict[str, str],
-        body: bytes,
-        timeout: float,
-    ) -> TransportResponse:
-        deadline = self._timeouts.get(timeout)
-        if deadline is None:
-            deadline = self._timeouts[timeout] = timedelta(seconds=timeout)
-        request = (
-            self._client.request(method, url).headers(headers).body_bytes(body).timeout(deadline).build()
-        )
-        try:
-            response = await request.send()
-            payload = await response.bytes()
-        except pyreqwest_errors.RequestError as error:
-            failure = transport_error_for(error)
-            if failure.reason != "Timeout":
-                self._connected = False
-            raise failure from error
-        return TransportResponse(response.status, dict(response.headers.items()), bytes(payload))
+        return await self._lane.request(method, url, headers, body, self._deadline(timeout))
 
     async def close(self) -> None:
-        await self._client.close()
+        await self._lane.client.close()

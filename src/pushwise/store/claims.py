@@ -92,8 +92,11 @@ _SQLITE_FILL = text(
 )
 
 
-async def claim_sqlite(conn: AsyncConnection, request: ClaimRequest, turn: int) -> list[Any]:
-    served, quota = quotas(await due_apps(conn, request.now), request.limit, turn)
+async def claim_sqlite(
+    conn: AsyncConnection, request: ClaimRequest, turn: int, apps_due: Sequence[str]
+) -> list[Any]:
+    """Claim from `apps_due` (found before the write lock; a late-comer is served next claim)."""
+    served, quota = quotas(apps_due, request.limit, turn)
     rows: list[Any] = []
     for app_id in served:
         params = {**request.params(), "app_id": app_id, "quota": quota}

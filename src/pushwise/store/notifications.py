@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import case, func, insert, literal, or_, select, update
+from sqlalchemy import Float, Integer, String, bindparam, case, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Executable
 from sqlalchemy.sql.elements import ColumnElement
 
 from pushwise.domain.states import DeliveryState
@@ -88,36 +90,35 @@ class NotificationRepository:
             previous = await self._find_by_key(new.app_id, new.idempotency_key)
             if previous is not None:
                 return self._replay(previous, new)
+        # Checked on the read pool, outside the single write lock: a device deleted in
+        # between is simply not in the audience the INSERT ... SELECT below expands.
+        await self._check_devices(new)
+        notification_id = new_id("ntf")
+        row = {
+            "id": notification_id,
+            "app_id": new.app_id,
+            "spec": new.spec,
+            "target": {
+                "user_ids": list(new.target.user_ids),
+                "device_ids": list(new.target.device_ids),
+                "all": new.target.everyone,
+            },
+            "priority": new.priority,
+            "category": new.category,
+            "created_at": now,
+            "send_at": new.send_at,
+            "expires_at": new.expires_at,
+            "recipients": 0,
+            "idempotency_key": new.idempotency_key,
+            "request_hash": new.request_hash,
+            "cancelled_at": None,
+        }
         try:
             async with self._db.write.begin() as conn:
-                await self._check_devices(conn, new)
-                notification_id = new_id("ntf")
-                await conn.execute(
-                    insert(notifications).values(
-                        id=notification_id,
-                        app_id=new.app_id,
-                        spec=new.spec,
-                        target={
-                            "user_ids": list(new.target.user_ids),
-                            "device_ids": list(new.target.device_ids),
-                            "all": new.target.everyone,
-                        },
-                        priority=new.priority,
-                        category=new.category,
-                        created_at=now,
-                        send_at=new.send_at,
-                        expires_at=new.expires_at,
-                        recipients=0,
-                        idempotency_key=new.idempotency_key,
-                        request_hash=new.request_hash,
-                    )
-                )
+                await conn.execute(_INSERT_NOTIFICATION, row)
                 recipients = await self._expand(conn, notification_id, new, now)
-                await conn.execute(
-                    update(notifications)
-                    .where(notifications.c.id == notification_id)
-                    .values(recipients=recipients)
-                )
+                if recipients:
+                    await conn.execute(_SET_RECIPIENTS, {"b_id": notification_id, "recipients": recipients})
                 if recipients:
                     await announce_work(conn)
         except IntegrityError:
@@ -146,13 +147,12 @@ class NotificationRepository:
             raise IdempotencyConflict(new.idempotency_key)
         return Accepted(previous.id, previous.recipients, previous.created_at, replayed=True)
 
-    async def _check_devices(self, conn: AsyncConnection, new: NewNotification) -> None:
+    async def _check_devices(self, new: NewNotification) -> None:
         wanted = set(new.target.device_ids)
         if not wanted:
             return
-        found = await conn.execute(
-            select(devices.c.id).where(devices.c.app_id == new.app_id, devices.c.id.in_(wanted))
-        )
+        async with self._db.read.connect() as conn:
+            found = await conn.execute(_KNOWN_DEVICES, {"app_id": new.app_id, "device_ids": list(wanted)})
         missing = wanted - {row.id for row in found}
         if missing:
             raise UnknownDevices(sorted(missing))
@@ -161,16 +161,6 @@ class NotificationRepository:
         self, conn: AsyncConnection, notification_id: str, new: NewNotification, now: float
     ) -> int:
         target = new.target
-        conditions: list[ColumnElement[bool]] = []
-        if target.everyone:
-            conditions.append(literal(True))
-        if target.device_ids:
-            conditions.append(devices.c.id.in_(target.device_ids))
-        if target.user_ids:
-            user_keys = select(users.c.id).where(
-                users.c.app_id == new.app_id, users.c.external_id.in_(target.user_ids)
-            )
-            conditions.append(devices.c.user_id.in_(user_keys))
         due_at = new.send_at if new.send_at is not None and new.send_at > now else now
         # Users with no active device skip their push channels: straight to inbox, e-mail or webhook.
         fallback_channels = tuple((new.spec.get("fallback") or {}).get("channels") or ())
@@ -185,38 +175,19 @@ class NotificationRepository:
             due_at=due_at,
             now=now,
         )
-        if not conditions:
+        if not (target.everyone or target.device_ids or target.user_ids):
             return deviceless
-        channel = case(CHANNEL_OF_PLATFORM, value=devices.c.platform, else_=devices.c.platform)
-        audience = select(
-            literal(notification_id),
-            devices.c.app_id,
-            devices.c.id,
-            devices.c.user_id,
-            channel,
-            literal(DeliveryState.QUEUED.value),
-            literal(new.lane),
-            literal(0),
-            literal(due_at),
-            literal(now),
-        ).where(devices.c.app_id == new.app_id, devices.c.active, or_(*conditions))
-        result = await conn.execute(
-            insert(deliveries).from_select(
-                [
-                    "notification_id",
-                    "app_id",
-                    "device_id",
-                    "user_id",
-                    "channel",
-                    "state",
-                    "lane",
-                    "attempts",
-                    "due_at",
-                    "accepted_at",
-                ],
-                audience,
-            )
-        )
+        statement = _audience_insert(target.everyone, bool(target.device_ids), bool(target.user_ids))
+        params = {
+            "notification_id": notification_id,
+            "app_id": new.app_id,
+            "lane": new.lane,
+            "due_at": due_at,
+            "now": now,
+            "device_ids": list(target.device_ids),
+            "user_ids": list(target.user_ids),
+        }
+        result = await conn.execute(statement, params)
         return deviceless + int(result.rowcount or 0)
 
     async def get(self, app_id: str, notification_id: str) -> NotificationRow | None:
@@ -329,3 +300,57 @@ class NotificationRepository:
             for row in rows:
                 trail.setdefault(row.delivery_id, []).append(row)
             return trail
+
+
+# Statements built once: constructing Core statements per request costs more than running them.
+_INSERT_NOTIFICATION = insert(notifications)
+_SET_RECIPIENTS = (
+    update(notifications)
+    .where(notifications.c.id == bindparam("b_id"))
+    .values(recipients=bindparam("recipients"))
+)
+_KNOWN_DEVICES = select(devices.c.id).where(
+    devices.c.app_id == bindparam("app_id"), devices.c.id.in_(bindparam("device_ids", expanding=True))
+)
+_DELIVERY_COLUMNS = [
+    "notification_id",
+    "app_id",
+    "device_id",
+    "user_id",
+    "channel",
+    "state",
+    "lane",
+    "attempts",
+    "due_at",
+    "accepted_at",
+]
+
+
+@lru_cache(maxsize=8)
+def _audience_insert(everyone: bool, by_device: bool, by_user: bool) -> Executable:
+    """`INSERT ... SELECT` of one delivery per active device in the audience, for one target shape."""
+    conditions: list[ColumnElement[bool]] = []
+    if everyone:
+        conditions.append(literal(True))
+    if by_device:
+        conditions.append(devices.c.id.in_(bindparam("device_ids", expanding=True)))
+    if by_user:
+        user_keys = select(users.c.id).where(
+            users.c.app_id == bindparam("app_id"),
+            users.c.external_id.in_(bindparam("user_ids", expanding=True)),
+        )
+        conditions.append(devices.c.user_id.in_(user_keys))
+    channel = case(CHANNEL_OF_PLATFORM, value=devices.c.platform, else_=devices.c.platform)
+    audience = select(
+        bindparam("notification_id", type_=String),
+        devices.c.app_id,
+        devices.c.id,
+        devices.c.user_id,
+        channel,
+        literal(DeliveryState.QUEUED.value),
+        bindparam("lane", type_=Integer),
+        literal(0),
+        bindparam("due_at", type_=Float),
+        bindparam("now", type_=Float),
+    ).where(devices.c.app_id == bindparam("app_id"), devices.c.active, or_(*conditions))
+    return insert(deliveries).from_select(_DELIVERY_COLUMNS, audience)

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 
 from pushwise.domain.states import DeliveryState
-from pushwise.store.claims import ClaimRequest, claim_postgres, claim_sqlite
+from pushwise.store.claims import ClaimRequest, claim_postgres, claim_sqlite, due_apps
 from pushwise.store.db import Database
 from pushwise.store.schema import attempts, deliveries, devices, users
 from pushwise.store.wakeups import announce_work
@@ -70,10 +70,17 @@ class DeliveryQueue:
         """Claim up to `limit` due deliveries, shared fairly between apps, lowest lane first."""
         request = ClaimRequest(owner, limit, now, now + lease_seconds)
         self._turn += 1
-        async with self._db.write.begin() as conn:
-            if self._db.is_sqlite:
-                rows = await claim_sqlite(conn, request, self._turn)
-            else:
+        if self._db.is_sqlite:
+            # Look for due work on the read pool first: SQLite has one writer, and an
+            # idle poll must not take the write lock from the API accepting new work.
+            async with self._db.read.connect() as conn:
+                apps_due = await due_apps(conn, now)
+            if not apps_due:
+                return []
+            async with self._db.write.begin() as conn:
+                rows = await claim_sqlite(conn, request, self._turn, apps_due)
+        else:
+            async with self._db.write.begin() as conn:
                 rows = await claim_postgres(conn, request, self._turn)
         if not rows:
             return []

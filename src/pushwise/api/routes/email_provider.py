@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from pushwise.api.deps import ManagedApp, ServicesDep, StoresDep
-from pushwise.api.errors import ApiError, not_found
+from pushwise.api.errors import ApiError
 from pushwise.api.schemas.channel_providers import EmailProviderIn, EmailProviderOut
 from pushwise.api.schemas.common import at
+from pushwise.api.stored_credentials import deleted, described
 from pushwise.domain.endpoints import IpAddress, ip_literal, is_public_address
 from pushwise.net.endpoint_guard import resolve_addresses
 from pushwise.store.credentials import CredentialSummary
@@ -58,15 +59,9 @@ async def put_email(
 
 @router.get("/email")
 async def get_email(app: ManagedApp, stores: StoresDep) -> EmailProviderOut:
-    summary = await stores.credentials.describe(app.id, "email")
-    if summary is None:
-        raise not_found("e-mail configuration")
-    return _out(summary)
+    return _out(await described(stores.credentials, app.id, "email", "e-mail configuration"))
 
 
 @router.delete("/email")
 async def delete_email(app: ManagedApp, stores: StoresDep) -> EmailProviderOut:
-    summary = await stores.credentials.delete(app.id, "email")
-    if summary is None:
-        raise not_found("e-mail configuration")
-    return _out(summary)
+    return _out(await deleted(stores.credentials, app.id, "email", "e-mail configuration"))

@@ -5,31 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from pushwise.api.deps import ManagedApp, ServicesDep, StoresDep
-from pushwise.api.errors import not_found
 from pushwise.api.provider_checks import check_apns, check_fcm, check_webpush
 from pushwise.api.schemas.common import at, when
 from pushwise.api.schemas.providers import ApnsIn, ApnsOut, FcmIn, FcmOut, WebPushIn, WebPushOut
-from pushwise.store.credentials import CredentialRepository, CredentialSummary
+from pushwise.api.stored_credentials import deleted, described
+from pushwise.store.credentials import CredentialSummary
 
 router = APIRouter(prefix="/v1/apps/{app_id}/providers", tags=["providers"])
-
-
-async def _described(
-    credentials: CredentialRepository, app_id: str, channel: str, what: str
-) -> CredentialSummary:
-    summary = await credentials.describe(app_id, channel)
-    if summary is None:
-        raise not_found(what)
-    return summary
-
-
-async def _deleted(
-    credentials: CredentialRepository, app_id: str, channel: str, what: str
-) -> CredentialSummary:
-    summary = await credentials.delete(app_id, channel)
-    if summary is None:
-        raise not_found(what)
-    return summary
 
 
 def _apns_out(summary: CredentialSummary) -> ApnsOut:
@@ -80,12 +62,12 @@ async def put_apns(body: ApnsIn, app: ManagedApp, services: ServicesDep, stores:
 
 @router.get("/apns")
 async def get_apns(app: ManagedApp, stores: StoresDep) -> ApnsOut:
-    return _apns_out(await _described(stores.credentials, app.id, "apns", "APNs configuration"))
+    return _apns_out(await described(stores.credentials, app.id, "apns", "APNs configuration"))
 
 
 @router.delete("/apns")
 async def delete_apns(app: ManagedApp, stores: StoresDep) -> ApnsOut:
-    return _apns_out(await _deleted(stores.credentials, app.id, "apns", "APNs configuration"))
+    return _apns_out(await deleted(stores.credentials, app.id, "apns", "APNs configuration"))
 
 
 @router.put("/fcm")
@@ -96,12 +78,12 @@ async def put_fcm(body: FcmIn, app: ManagedApp, services: ServicesDep, stores: S
 
 @router.get("/fcm")
 async def get_fcm(app: ManagedApp, stores: StoresDep) -> FcmOut:
-    return _fcm_out(await _described(stores.credentials, app.id, "fcm", "FCM configuration"))
+    return _fcm_out(await described(stores.credentials, app.id, "fcm", "FCM configuration"))
 
 
 @router.delete("/fcm")
 async def delete_fcm(app: ManagedApp, stores: StoresDep) -> FcmOut:
-    return _fcm_out(await _deleted(stores.credentials, app.id, "fcm", "FCM configuration"))
+    return _fcm_out(await deleted(stores.credentials, app.id, "fcm", "FCM configuration"))
 
 
 @router.put("/webpush")
@@ -112,9 +94,9 @@ async def put_webpush(body: WebPushIn, app: ManagedApp, stores: StoresDep) -> We
 
 @router.get("/webpush")
 async def get_webpush(app: ManagedApp, stores: StoresDep) -> WebPushOut:
-    return _webpush_out(await _described(stores.credentials, app.id, "webpush", "Web Push configuration"))
+    return _webpush_out(await described(stores.credentials, app.id, "webpush", "Web Push configuration"))
 
 
 @router.delete("/webpush")
 async def delete_webpush(app: ManagedApp, stores: StoresDep) -> WebPushOut:
-    return _webpush_out(await _deleted(stores.credentials, app.id, "webpush", "Web Push configuration"))
+    return _webpush_out(await deleted(stores.credentials, app.id, "webpush", "Web Push configuration"))

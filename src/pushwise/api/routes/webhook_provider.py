@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from pushwise.api.deps import ManagedApp, ServicesDep, StoresDep
-from pushwise.api.errors import ApiError, not_found
+from pushwise.api.errors import ApiError
 from pushwise.api.schemas.channel_providers import WebhookProviderIn, WebhookProviderOut
 from pushwise.api.schemas.common import at
+from pushwise.api.stored_credentials import deleted, described
 from pushwise.domain.endpoints import EndpointRefused
 from pushwise.net.endpoint_guard import check_public_endpoint
 from pushwise.store.credentials import CredentialSummary
@@ -34,15 +35,9 @@ async def put_webhook(
 
 @router.get("/webhook")
 async def get_webhook(app: ManagedApp, stores: StoresDep) -> WebhookProviderOut:
-    summary = await stores.credentials.describe(app.id, "webhook")
-    if summary is None:
-        raise not_found("webhook configuration")
-    return _out(summary)
+    return _out(await described(stores.credentials, app.id, "webhook", "webhook configuration"))
 
 
 @router.delete("/webhook")
 async def delete_webhook(app: ManagedApp, stores: StoresDep) -> WebhookProviderOut:
-    summary = await stores.credentials.delete(app.id, "webhook")
-    if summary is None:
-        raise not_found("webhook configuration")
-    return _out(summary)
+    return _out(await deleted(stores.credentials, app.id, "webhook", "webhook configuration"))

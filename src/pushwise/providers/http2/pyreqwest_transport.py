@@ -32,23 +32,68 @@ from pushwise.providers.transport import TransportError, TransportResponse
 _TLS_WORDS = ("certificate", "tls", "handshake", "alert")
 
 
+class Deadlines:
+    """One `timedelta` per distinct timeout, made once: every request of a provider has the same one."""
+
+    def __init__(self) -> None:
+        self._made: dict[float, timedelta] = {}
+
+    def __call__(self, seconds: float) -> timedelta:
+        deadline = self._made.get(seconds)
+        if deadline is None:
+            deadline = self._made[seconds] = timedelta(seconds=seconds)
+        return deadline
+
+
 @dataclass(eq=False)
-class _Lane:
+class Lane:
+    """One pyreqwest client (its own pool, hence its own connection) and the requests in flight on it.
+
+    While the lane has no live connection, one request goes alone and the rest wait for its answer,
+    then share its connection (h2) or open their own (HTTP/1.1).
+    """
+
     client: Client
     streams: asyncio.Semaphore
     opening: asyncio.Lock = field(default_factory=asyncio.Lock)
     connected: bool = False
     in_flight: int = 0
 
+    async def request(
+        self, method: str, url: str, headers: dict[str, str], body: bytes, deadline: timedelta
+    ) -> TransportResponse:
+        async with self.streams:
+            if not self.connected:
+                async with self.opening:
+                    if not self.connected:
+                        response = await self._send(method, url, headers, body, deadline)
+                        self.connected = True
+                        return response
+            return await self._send(method, url, headers, body, deadline)
+
+    async def _send(
+        self, method: str, url: str, headers: dict[str, str], body: bytes, deadline: timedelta
+    ) -> TransportResponse:
+        request = self.client.request(method, url).headers(headers).body_bytes(body).timeout(deadline).build()
+        try:
+            response = await request.send()
+            payload = await response.bytes()
+        except pyreqwest_errors.RequestError as error:
+            failure = transport_error_for(error)
+            if failure.reason != "Timeout":
+                self.connected = False
+            raise failure from error
+        return TransportResponse(response.status, dict(response.headers.items()), bytes(payload))
+
 
 class PyreqwestTransport:
     def __init__(self, options: ConnectionOptions | None = None) -> None:
         self._options = options or ConnectionOptions()
         self._lanes = [
-            _Lane(_build_client(self._options), asyncio.Semaphore(self._options.max_streams_per_connection))
+            Lane(_build_client(self._options), asyncio.Semaphore(self._options.max_streams_per_connection))
             for _ in range(self._options.connections)
         ]
-        self._timeouts: dict[float, timedelta] = {}
+        self._deadline = Deadlines()
 
     async def request(
         self,
@@ -62,45 +107,15 @@ class PyreqwestTransport:
         lane = min(self._lanes, key=_load)
         lane.in_flight += 1
         try:
-            async with lane.streams:
-                if not lane.connected:
-                    async with lane.opening:
-                        if not lane.connected:
-                            response = await self._send(lane, method, url, headers, body, timeout)
-                            lane.connected = True
-                            return response
-                return await self._send(lane, method, url, headers, body, timeout)
+            return await lane.request(method, url, headers, body, self._deadline(timeout))
         finally:
             lane.in_flight -= 1
-
-    async def _send(
-        self,
-        lane: _Lane,
-        method: str,
-        url: str,
-        headers: dict[str, str],
-        body: bytes,
-        timeout: float,
-    ) -> TransportResponse:
-        deadline = self._timeouts.get(timeout)
-        if deadline is None:
-            deadline = self._timeouts[timeout] = timedelta(seconds=timeout)
-        request = lane.client.request(method, url).headers(headers).body_bytes(body).timeout(deadline).build()
-        try:
-            response = await request.send()
-            payload = await response.bytes()
-        except pyreqwest_errors.RequestError as error:
-            failure = transport_error_for(error)
-            if failure.reason != "Timeout":
-                lane.connected = False
-            raise failure from error
-        return TransportResponse(response.status, dict(response.headers.items()), bytes(payload))
 
     async def close(self) -> None:
         await asyncio.gather(*(lane.client.close() for lane in self._lanes))
 
 
-def _load(lane: _Lane) -> int:
+def _load(lane: Lane) -> int:
     return lane.in_flight
 
 
@@ -119,23 +134,31 @@ def transport_error_for(error: pyreqwest_errors.RequestError) -> TransportError:
     return TransportError("ConnectionLost", detail)
 
 
-def _build_client(options: ConnectionOptions) -> Client:
+def push_client_builder(*, connect_timeout: float, ca_file: str | None) -> ClientBuilder:
+    """What every push client shares: no redirects, no compression, our CA when given."""
     builder = (
         ClientBuilder()
-        .http2_prior_knowledge()
-        .https_only(not options.prior_knowledge)
         .follow_redirects(False)
         .gzip(False)
         .brotli(False)
         .zstd(False)
         .deflate(False)
-        .connect_timeout(timedelta(seconds=options.connect_timeout))
+        .connect_timeout(timedelta(seconds=connect_timeout))
+    )
+    if ca_file:
+        builder = builder.add_root_certificate_pem(Path(ca_file).read_bytes())
+    return builder
+
+
+def _build_client(options: ConnectionOptions) -> Client:
+    builder = (
+        push_client_builder(connect_timeout=options.connect_timeout, ca_file=options.ca_file)
+        .http2_prior_knowledge()
+        .https_only(not options.prior_knowledge)
         .http2_keep_alive_interval(timedelta(seconds=options.keepalive_interval))
         .http2_keep_alive_timeout(timedelta(seconds=options.keepalive_timeout))
         .http2_keep_alive_while_idle(True)
     )
-    if options.ca_file:
-        builder = builder.add_root_certificate_pem(Path(options.ca_file).read_bytes())
     if options.identity_pem:
         builder = builder.identity_pem(options.identity_pem)
     return builder.build()

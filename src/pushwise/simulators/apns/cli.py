@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,21 +10,28 @@ import typer
 
 from pushwise.simulators.apns.provisioning import provision
 from pushwise.simulators.apns.server import run
+from pushwise.simulators.command_line import (
+    FaultsFile,
+    Host,
+    LatencyMs,
+    Seed,
+    Tls,
+    add_fault_rates,
+    echo_fields,
+    latency_range,
+    read_fault_file,
+)
 
 
 def run_apns(
-    host: Annotated[str, typer.Option(help="Address to bind; keep it on loopback.")] = "127.0.0.1",
+    host: Host = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (Apple's alternative APNs port by default).")] = 2197,
-    tls: Annotated[
-        bool, typer.Option("--tls/--no-tls", help="TLS with ALPN h2, or h2c (prior knowledge).")
-    ] = True,
+    tls: Tls = True,
     workdir: Annotated[
         Path | None,
         typer.Option(help="Where the CA, certificates and .p8 key are written (default: a new temp dir)."),
     ] = None,
-    faults: Annotated[
-        Path | None, typer.Option("--faults", help="Fault configuration as a JSON file.")
-    ] = None,
+    faults: FaultsFile = None,
     fault_rate: Annotated[
         list[str] | None,
         typer.Option("--fault-rate", help="REASON=P, e.g. ServiceUnavailable=0.05 (repeatable)."),
@@ -33,10 +39,8 @@ def run_apns(
     dead_token_prefix: Annotated[
         str | None, typer.Option(help="Tokens starting with this hex prefix answer 410 Unregistered.")
     ] = None,
-    latency_ms: Annotated[
-        str | None, typer.Option(help="MIN:MAX milliseconds of latency per response.")
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the fault injection's random sequence.")] = 0,
+    latency_ms: LatencyMs = None,
+    seed: Seed = 0,
     engine: Annotated[str, typer.Option(help="granian (fast), h2 (connection faults) or auto.")] = "auto",
     topic: Annotated[str, typer.Option(help="The bundle id the simulated app accepts.")] = "com.example.shop",
     auth: Annotated[str, typer.Option(help="token (JWT) or certificate (client TLS certificate).")] = "token",
@@ -72,26 +76,17 @@ def run_apns(
     }
     if made.client_identity:
         lines["client identity"] = made.client_identity.identity_file
-    for name, value in lines.items():
-        typer.echo(f"{name:>18}: {value}")
+    echo_fields(lines, 18)
     run(spec)
 
 
 def _fault_config(
     file: Path | None, rates: list[str], dead_token_prefix: str | None, latency_ms: str | None
 ) -> dict[str, Any]:
-    config: dict[str, Any] = json.loads(file.read_text()) if file else {}
-    reasons = dict(config.get("reasons") or {})
-    for rate in rates:
-        reason, sep, probability = rate.partition("=")
-        if not sep:
-            raise typer.BadParameter(f"--fault-rate wants REASON=P, got {rate!r}")
-        reasons[reason.strip()] = float(probability)
-    if reasons:
-        config["reasons"] = reasons
+    config = read_fault_file(file)
+    add_fault_rates(config, "reasons", rates, "REASON", str)
     if dead_token_prefix:
         config["dead_token_prefix"] = dead_token_prefix
     if latency_ms:
-        low, sep, high = latency_ms.partition(":")
-        config["latency_ms"] = {"min": float(low), "max": float(high if sep else low)}
+        config["latency_ms"] = latency_range(latency_ms)
     return config

@@ -12,13 +12,21 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pushwise.simulators.apns.reasons import REASON_STATUS
+from pushwise.simulators.faults import (
+    FaultConfigError,
+    check_total,
+    draw,
+    latency_s,
+    latency_to_dict,
+    parse_latency,
+    probabilities,
+    reject_unknown,
+)
+
+__all__ = ["CONNECTION_FAULTS", "FaultConfig", "FaultConfigError", "parse_faults"]
 
 # Faults that act on the HTTP/2 connection itself; only the `h2` engine can inject them.
 CONNECTION_FAULTS = ("drop_connection_rate", "goaway_after_streams")
-
-
-class FaultConfigError(ValueError):
-    """The fault configuration names an unknown reason or an impossible value."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,42 +52,27 @@ class FaultConfig:
 
     def injected_reason(self, rng: random.Random) -> str | None:
         """One draw decides whether a valid request fails, and with which reason."""
-        if not self.reasons:
-            return None
-        draw = rng.random()
-        for reason, probability in self.reasons.items():
-            draw -= probability
-            if draw < 0:
-                return reason
-        return None
+        return draw(self.reasons.items(), rng)
 
     def latency_s(self, rng: random.Random) -> float:
-        if self.latency_ms is None:
-            return 0.0
-        low, high = self.latency_ms
-        return rng.uniform(low, high) / 1000.0
+        return latency_s(self.latency_ms, rng)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["dead_tokens"] = sorted(self.dead_tokens)
-        data["latency_ms"] = (
-            None if self.latency_ms is None else {"min": self.latency_ms[0], "max": self.latency_ms[1]}
-        )
+        data["latency_ms"] = latency_to_dict(self.latency_ms)
         return data
 
 
 def parse_faults(raw: dict[str, Any] | None) -> FaultConfig:
-    """Validate a fault dict (unknown keys are errors: a typo must not silently disable a fault)."""
+    """Validate a fault dict."""
     raw = dict(raw or {})
-    unknown = set(raw) - set(FaultConfig.__dataclass_fields__)
-    if unknown:
-        raise FaultConfigError(f"unknown fault settings: {sorted(unknown)}")
-    reasons = {str(k): float(v) for k, v in (raw.get("reasons") or {}).items() if float(v) > 0}
+    reject_unknown(raw, FaultConfig.__dataclass_fields__)
+    reasons = probabilities(raw.get("reasons"), str)
     bad = sorted(set(reasons) - set(REASON_STATUS))
     if bad:
         raise FaultConfigError(f"unknown APNs reasons: {bad}")
-    if sum(reasons.values()) > 1.0 + 1e-9:
-        raise FaultConfigError("reason probabilities add up to more than 1")
+    check_total(reasons, "reason")
     drop_rate = float(raw.get("drop_connection_rate") or 0.0)
     if not 0.0 <= drop_rate <= 1.0:
         raise FaultConfigError("drop_connection_rate must be within [0, 1]")
@@ -94,19 +87,9 @@ def parse_faults(raw: dict[str, Any] | None) -> FaultConfig:
         retry_after_seconds=None if retry_after is None else int(retry_after),
         dead_tokens=frozenset(str(t) for t in raw.get("dead_tokens") or ()),
         dead_token_prefix=str(prefix).lower() if prefix else None,
-        latency_ms=_parse_latency(raw.get("latency_ms")),
+        latency_ms=parse_latency(raw.get("latency_ms")),
         drop_connection_rate=drop_rate,
         goaway_after_streams=None if goaway is None else int(goaway),
         outage=bool(raw.get("outage", False)),
         token_max_age_s=None if max_age is None else float(max_age),
     )
-
-
-def _parse_latency(raw: Any) -> tuple[float, float] | None:
-    if raw is None:
-        return None
-    low, high = (raw["min"], raw["max"]) if isinstance(raw, dict) else raw
-    low, high = float(low), float(high)
-    if not 0 <= low <= high:
-        raise FaultConfigError("latency_ms needs 0 <= min <= max")
-    return low, high

@@ -31,7 +31,7 @@ from hyperframe.frame import GoAwayFrame
 from pushwise.simulators.apns.control import CONTROL_PREFIX, ControlApi
 from pushwise.simulators.apns.peer import Reply, SimulatedApns
 from pushwise.simulators.apns.provisioning import LaunchSpec
-from pushwise.simulators.apns.rsgi_engine import MAX_CONCURRENT_STREAMS
+from pushwise.simulators.rsgi import MAX_CONCURRENT_STREAMS
 
 _GOAWAY_DEBUG_DATA = b'{"reason":"Shutdown"}'
 

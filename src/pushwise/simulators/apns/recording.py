@@ -1,9 +1,4 @@
-"""What the simulated APNs saw: per-token counts, overall counters and recent requests.
-
-Per-token counts are two plain dicts so that 100k tokens cost a few MB and the
-hot path one dict update each; full requests are kept only for the most recent
-`history_size` requests, so memory stays bounded during benchmarks.
-"""
+"""What the simulated APNs (and FCM) saw: per-token counts, overall counters and recent requests."""
 
 from __future__ import annotations
 
@@ -11,9 +6,9 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
+from pushwise.simulators.recording import DEFAULT_HISTORY_SIZE, DeliveryCounts, json_or_text
 
-DEFAULT_HISTORY_SIZE = 10_000
+__all__ = ["DEFAULT_HISTORY_SIZE", "ReceivedRequest", "Recorder"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,15 +21,11 @@ class ReceivedRequest:
     reason: str
 
     def to_dict(self) -> dict[str, Any]:
-        try:
-            payload: Any = orjson.loads(self.body) if self.body else None
-        except orjson.JSONDecodeError:
-            payload = self.body.decode(errors="replace")
         return {
             "token": self.token,
             "at": self.at,
             "headers": self.headers,
-            "payload": payload,
+            "payload": json_or_text(self.body) if self.body else None,
             "status": self.status,
             "reason": self.reason,
         }
@@ -46,9 +37,7 @@ class Recorder:
         self.reset()
 
     def reset(self) -> None:
-        self.received: dict[str, int] = {}
-        self.delivered: dict[str, int] = {}
-        self.by_status: Counter[int] = Counter()
+        self.deliveries = DeliveryCounts(success_status=200)
         self.by_reason: Counter[str] = Counter()
         self.connection_events: Counter[str] = Counter()
         self.history: deque[ReceivedRequest] = deque(maxlen=self._history_size)
@@ -56,33 +45,25 @@ class Recorder:
     def record(
         self, token: str | None, headers: dict[str, str], body: bytes, status: int, reason: str, at: float
     ) -> None:
-        self.by_status[status] += 1
+        self.deliveries.count(token, status)
         if reason:
             self.by_reason[reason] += 1
         if token is None:
             return
-        self.received[token] = self.received.get(token, 0) + 1
-        if status == 200:
-            self.delivered[token] = self.delivered.get(token, 0) + 1
         self.history.append(ReceivedRequest(token, at, headers, body, status, reason))
 
     def stats(self) -> dict[str, Any]:
-        total = sum(self.by_status.values())
+        deliveries = self.deliveries
         return {
-            "total": total,
-            "delivered": self.by_status.get(200, 0),
-            "dropped": self.by_status.get(0, 0),
-            "by_status": {str(status): n for status, n in sorted(self.by_status.items())},
+            **deliveries.totals(),
+            "dropped": deliveries.by_status.get(0, 0),
             "by_reason": dict(sorted(self.by_reason.items())),
-            "tokens": len(self.received),
+            "tokens": len(deliveries.received),
             "connection_events": dict(self.connection_events),
         }
 
     def token_counts(self) -> dict[str, dict[str, int]]:
-        delivered = self.delivered
-        return {
-            token: {"received": n, "delivered": delivered.get(token, 0)} for token, n in self.received.items()
-        }
+        return self.deliveries.per_recipient()
 
     def requests_for(self, token: str) -> list[dict[str, Any]]:
         return [entry.to_dict() for entry in self.history if entry.token == token]

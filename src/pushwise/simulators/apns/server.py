@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import sys
-from pathlib import Path
 
 from pushwise.simulators.apns.auth import ProviderTokenVerifier
 from pushwise.simulators.apns.faults import parse_faults
@@ -20,6 +17,7 @@ from pushwise.simulators.apns.provisioning import LaunchSpec
 from pushwise.simulators.apns.recording import Recorder
 from pushwise.simulators.apns.rsgi_engine import serve_granian
 from pushwise.simulators.apns.validation import TopicRule
+from pushwise.simulators.rsgi import run_event_loop, spec_argument, stop_on_signals
 
 
 def build_apns(spec: LaunchSpec) -> SimulatedApns:
@@ -35,10 +33,7 @@ def build_apns(spec: LaunchSpec) -> SimulatedApns:
 
 
 async def serve(spec: LaunchSpec) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_on_signals()
     watchdog = None
     if spec.parent_pid is not None:
         watchdog = asyncio.create_task(_stop_when_orphaned(spec.parent_pid, stop))
@@ -66,19 +61,11 @@ async def _stop_when_orphaned(parent_pid: int, stop: asyncio.Event) -> None:
 
 def run(spec: LaunchSpec) -> None:
     """Serve in the foreground until SIGTERM or SIGINT."""
-    try:
-        import uvloop
-    except ImportError:  # uvloop is optional (uvicorn[standard] brings it); plain asyncio works too
-        asyncio.run(serve(spec))
-    else:
-        uvloop.run(serve(spec))
+    run_event_loop(serve(spec))
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        raise SystemExit("usage: python -m pushwise.simulators.apns.server SPEC.json")
-    run(LaunchSpec.read(Path(args[0])))
+    run(LaunchSpec.read(spec_argument(argv, "pushwise.simulators.apns.server")))
 
 
 if __name__ == "__main__":

@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from pushwise.simulators.command_line import (
+    FaultsFile,
+    Host,
+    LatencyMs,
+    Seed,
+    Tls,
+    add_fault_rates,
+    echo_fields,
+    latency_range,
+    read_fault_file,
+)
 from pushwise.simulators.fcm.provisioning import provision_fcm
 from pushwise.simulators.fcm.server import run
 
 
 def run_fcm(
-    host: Annotated[str, typer.Option(help="Address to bind; keep it on loopback.")] = "127.0.0.1",
+    host: Host = "127.0.0.1",
     port: Annotated[
         int, typer.Option(help="Port for FCM, its OAuth2 token endpoint and /_sim control.")
     ] = 8443,
-    tls: Annotated[
-        bool, typer.Option("--tls/--no-tls", help="TLS with ALPN h2, or h2c (prior knowledge).")
-    ] = True,
+    tls: Tls = True,
     workdir: Annotated[
         Path | None,
         typer.Option(
@@ -30,9 +38,7 @@ def run_fcm(
     project_id: Annotated[
         str, typer.Option(help="The Firebase project id the simulator serves.")
     ] = "pushwise-sim",
-    faults: Annotated[
-        Path | None, typer.Option("--faults", help="Fault configuration as a JSON file.")
-    ] = None,
+    faults: FaultsFile = None,
     fault_rate: Annotated[
         list[str] | None,
         typer.Option("--fault-rate", help="ERROR_CODE=P, e.g. UNAVAILABLE=0.05 (repeatable)."),
@@ -43,8 +49,8 @@ def run_fcm(
     dead_token_prefix: Annotated[
         str | None, typer.Option(help="Tokens starting with this prefix answer 404 UNREGISTERED.")
     ] = None,
-    latency_ms: Annotated[str | None, typer.Option(help="MIN:MAX milliseconds of latency per send.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the fault injection's random sequence.")] = 0,
+    latency_ms: LatencyMs = None,
+    seed: Seed = 0,
 ) -> None:
     """Simulate Firebase Cloud Messaging's HTTP v1 API and Google's OAuth2 token endpoint, with faults."""
     fault_config = _fault_config(faults, fault_rate or [], retry_after, dead_token_prefix, latency_ms)
@@ -65,8 +71,7 @@ def run_fcm(
         "project id": spec.project_id,
         "control url": f"{spec.endpoint}/_sim",
     }
-    for name, value in lines.items():
-        typer.echo(f"{name:>16}: {value}")
+    echo_fields(lines, 16)
     run(spec)
 
 
@@ -77,20 +82,12 @@ def _fault_config(
     dead_token_prefix: str | None,
     latency_ms: str | None,
 ) -> dict[str, Any]:
-    config: dict[str, Any] = json.loads(file.read_text()) if file else {}
-    codes = dict(config.get("error_codes") or {})
-    for rate in rates:
-        code, sep, probability = rate.partition("=")
-        if not sep:
-            raise typer.BadParameter(f"--fault-rate wants ERROR_CODE=P, got {rate!r}")
-        codes[code.strip().upper()] = float(probability)
-    if codes:
-        config["error_codes"] = codes
+    config = read_fault_file(file)
+    add_fault_rates(config, "error_codes", rates, "ERROR_CODE", str.upper)
     if retry_after is not None:
         config["retry_after_seconds"] = retry_after
     if dead_token_prefix:
         config["dead_token_prefix"] = dead_token_prefix
     if latency_ms:
-        low, sep, high = latency_ms.partition(":")
-        config["latency_ms"] = {"min": float(low), "max": float(high if sep else low)}
+        config["latency_ms"] = latency_range(latency_ms)
     return config

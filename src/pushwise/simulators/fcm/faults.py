@@ -11,7 +11,16 @@ import random
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from pushwise.simulators.apns.faults import FaultConfigError, _parse_latency
+from pushwise.simulators.faults import (
+    FaultConfigError,
+    check_total,
+    draw,
+    latency_s,
+    latency_to_dict,
+    parse_latency,
+    probabilities,
+    reject_unknown,
+)
 from pushwise.simulators.fcm.errors import ERROR_CODES
 
 ACCESS_TOKEN_LIFETIME_S = 3600
@@ -36,42 +45,27 @@ class FcmFaultConfig:
 
     def injected_code(self, rng: random.Random) -> str | None:
         """One draw decides whether a valid request fails, and with which error code."""
-        if not self.error_codes:
-            return None
-        draw = rng.random()
-        for code, probability in self.error_codes.items():
-            draw -= probability
-            if draw < 0:
-                return code
-        return None
+        return draw(self.error_codes.items(), rng)
 
     def latency_s(self, rng: random.Random) -> float:
-        if self.latency_ms is None:
-            return 0.0
-        low, high = self.latency_ms
-        return rng.uniform(low, high) / 1000.0
+        return latency_s(self.latency_ms, rng)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["dead_tokens"] = sorted(self.dead_tokens)
-        data["latency_ms"] = (
-            None if self.latency_ms is None else {"min": self.latency_ms[0], "max": self.latency_ms[1]}
-        )
+        data["latency_ms"] = latency_to_dict(self.latency_ms)
         return data
 
 
 def parse_fcm_faults(raw: dict[str, Any] | None) -> FcmFaultConfig:
-    """Validate a fault dict (unknown keys are errors: a typo must not silently disable a fault)."""
+    """Validate a fault dict."""
     raw = dict(raw or {})
-    unknown = set(raw) - set(FcmFaultConfig.__dataclass_fields__)
-    if unknown:
-        raise FaultConfigError(f"unknown fault settings: {sorted(unknown)}")
-    codes = {str(k): float(v) for k, v in (raw.get("error_codes") or {}).items() if float(v) > 0}
+    reject_unknown(raw, FcmFaultConfig.__dataclass_fields__)
+    codes = probabilities(raw.get("error_codes"), str)
     bad = sorted(set(codes) - set(ERROR_CODES))
     if bad:
         raise FaultConfigError(f"unknown FCM error codes: {bad}")
-    if sum(codes.values()) > 1.0 + 1e-9:
-        raise FaultConfigError("error code probabilities add up to more than 1")
+    check_total(codes, "error code")
     retry_after = raw.get("retry_after_seconds")
     lifetime = int(raw.get("access_token_lifetime_s", ACCESS_TOKEN_LIFETIME_S))
     if lifetime < 1:
@@ -82,7 +76,7 @@ def parse_fcm_faults(raw: dict[str, Any] | None) -> FcmFaultConfig:
         retry_after_seconds=None if retry_after is None else int(retry_after),
         dead_tokens=frozenset(str(t) for t in raw.get("dead_tokens") or ()),
         dead_token_prefix=str(prefix) if prefix else None,
-        latency_ms=_parse_latency(raw.get("latency_ms")),
+        latency_ms=parse_latency(raw.get("latency_ms")),
         outage=bool(raw.get("outage", False)),
         access_token_lifetime_s=lifetime,
         check_assertion_time=bool(raw.get("check_assertion_time", True)),

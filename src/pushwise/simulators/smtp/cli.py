@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 import orjson
 import typer
 
+from pushwise.simulators.command_line import Seed, wait_for_interrupt
 from pushwise.simulators.smtp.harness import start_smtp_simulator
 
 
@@ -16,7 +16,7 @@ def run_smtp(
     starttls: Annotated[bool, typer.Option(help="Offer and require STARTTLS, with a CA of its own.")] = False,
     user: Annotated[str | None, typer.Option(help="Require AUTH with this user name.")] = None,
     password: Annotated[str | None, typer.Option(help="Password for --user.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the fault draws.")] = 0,
+    seed: Seed = 0,
     faults: Annotated[
         str | None,
         typer.Option(help='Fault JSON, e.g. \'{"codes": {"450": 0.05, "550": 0.01}, "auth_failure": 0.1}\'.'),
@@ -27,18 +27,11 @@ def run_smtp(
         raise typer.BadParameter("--user and --password go together")
     credentials = (user, password) if user is not None and password is not None else None
     fault_config = orjson.loads(faults) if faults else None
-    simulator = start_smtp_simulator(
+    with start_smtp_simulator(
         starttls=starttls, auth=credentials, faults=fault_config, seed=seed, port=port
-    )
-    try:
+    ) as simulator:
         typer.echo(f"smtp:    {simulator.host}:{simulator.port}")
         typer.echo(f"control: {simulator.control_url}  (GET messages?to=, PUT faults, POST reset)")
         if simulator.ca_file:
             typer.echo(f"ca_file: {simulator.ca_file}")
-        typer.echo("serving; Ctrl-C stops")
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        simulator.stop()
+        wait_for_interrupt()

@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from pushwise.simulators.apns.faults import FaultConfigError
+from pushwise.simulators.faults import FaultConfigError, check_total, draw, probabilities, reject_unknown
 
 RCPT_CODES = frozenset({450, 452, 550, 551, 553})
 DATA_CODES = frozenset({421, 451, 552, 554})
@@ -42,14 +42,7 @@ class SmtpFaults:
     dead_mailboxes: frozenset[str] = frozenset()
 
     def injected_code(self, rng: random.Random) -> int | None:
-        if not self.codes:
-            return None
-        draw = rng.random()
-        for code, probability in self.codes:
-            draw -= probability
-            if draw < 0:
-                return code
-        return None
+        return draw(self.codes, rng)
 
     def auth_fails(self, rng: random.Random) -> bool:
         return self.auth_failure > 0 and rng.random() < self.auth_failure
@@ -65,17 +58,14 @@ class SmtpFaults:
 def parse_faults(raw: dict[str, Any] | None) -> SmtpFaults:
     """Validate a fault dict; unknown keys are errors, so a typo cannot silently disable a fault."""
     raw = dict(raw or {})
-    unknown = set(raw) - _KNOWN
-    if unknown:
-        raise FaultConfigError(f"unknown fault settings: {sorted(unknown)}")
-    codes = tuple(sorted((int(c), float(p)) for c, p in (raw.get("codes") or {}).items() if float(p) > 0))
-    bad = sorted(code for code, _ in codes if code not in RCPT_CODES | DATA_CODES)
+    reject_unknown(raw, _KNOWN)
+    table = probabilities(raw.get("codes"), int)
+    bad = sorted(code for code in table if code not in RCPT_CODES | DATA_CODES)
     if bad:
         raise FaultConfigError(f"cannot inject codes {bad}; choose from {sorted(RCPT_CODES | DATA_CODES)}")
-    if sum(p for _, p in codes) > 1.0 + 1e-9:
-        raise FaultConfigError("code probabilities add up to more than 1")
+    check_total(table, "code")
     auth_failure = float(raw.get("auth_failure") or 0.0)
     if not 0.0 <= auth_failure <= 1.0:
         raise FaultConfigError("auth_failure must be a probability")
     dead = frozenset(str(address).lower() for address in raw.get("dead_mailboxes") or ())
-    return SmtpFaults(codes, auth_failure, dead)
+    return SmtpFaults(tuple(sorted(table.items())), auth_failure, dead)

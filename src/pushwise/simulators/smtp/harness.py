@@ -7,28 +7,25 @@ with start_smtp_simulator(starttls=True, auth=("mailer", "s3cret")) as sim:
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-import httpx
-
 from pushwise.simulators.apns.certs import issue_server_tls
-from pushwise.simulators.apns.harness import SimulatorControlError, _free_port
+from pushwise.simulators.handle import SimulatorHandle, free_port, spawn
 from pushwise.simulators.smtp.faults import parse_faults
 from pushwise.simulators.smtp.server import SmtpLaunchSpec
 
-_READY_TIMEOUT_S = 30.0
-
 
 @dataclass(frozen=True)
-class SmtpSimulatorHandle:
+class SmtpSimulatorHandle(SimulatorHandle):
+    """stats(): {"replies": {"250": n, "550": n, ...}}: every reply code the sink gave."""
+
+    LABEL = "SMTP simulator"
+    CONTROL_TIMEOUT_S = 30.0
+
     host: str
     port: int
     control_port: int
@@ -45,47 +42,9 @@ class SmtpSimulatorHandle:
         result: list[dict[str, Any]] = self._call("GET", "messages", params={"to": to} if to else None)
         return result
 
-    def stats(self) -> dict[str, Any]:
-        """{"replies": {"250": n, "550": n, ...}}: every reply code the sink gave."""
-        result: dict[str, Any] = self._call("GET", "stats")
-        return result
-
     def set_faults(self, faults: dict[str, Any]) -> None:
-        parse_faults(faults)
-        self._call("PUT", "faults", json=faults)
-
-    def reset(self) -> None:
-        """Forget messages and faults; restart the fault draws from the seed."""
-        self._call("POST", "reset")
-
-    def stop(self) -> None:
-        process = self._process
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if self._owned_workdir:
-            shutil.rmtree(self._owned_workdir, ignore_errors=True)
-
-    def __enter__(self) -> SmtpSimulatorHandle:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    def _call(
-        self, method: str, route: str, *, json: Any = None, params: dict[str, str] | None = None
-    ) -> Any:
-        with httpx.Client(timeout=30.0) as client:
-            response = client.request(method, f"{self.control_url}/{route}", json=json, params=params)
-        if response.status_code != 200:
-            raise SimulatorControlError(response.json().get("error", response.text))
-        return response.json()
+        parse_faults(faults)  # fail here, in the caller, with the parser's own message
+        super().set_faults(faults)
 
 
 def start_smtp_simulator(
@@ -105,42 +64,11 @@ def start_smtp_simulator(
     workdir = tempfile.mkdtemp(prefix="pushwise-smtp-sim-")
     directory = Path(workdir)
     tls = issue_server_tls(directory)[0] if starttls else None
-    spec = SmtpLaunchSpec(
-        "127.0.0.1", port or _free_port(), _free_port(), tls, auth, dict(faults or {}), seed
-    )
+    spec = SmtpLaunchSpec("127.0.0.1", port or free_port(), free_port(), tls, auth, dict(faults or {}), seed)
     spec_file = directory / "smtp-simulator.json"
     spec.write(spec_file)
     log_file = directory / "smtp-simulator.log"
-    with log_file.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "pushwise.simulators.smtp.server", str(spec_file)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    handle = SmtpSimulatorHandle(
+    process = spawn("pushwise.simulators.smtp.server", spec_file, log_file)
+    return SmtpSimulatorHandle(
         spec.host, spec.port, spec.control_port, tls.ca_file if tls else None, process, workdir
-    )
-    try:
-        _wait_until_ready(handle, process, log_file)
-    except BaseException:
-        handle.stop()
-        raise
-    return handle
-
-
-def _wait_until_ready(handle: SmtpSimulatorHandle, process: subprocess.Popen[bytes], log_file: Path) -> None:
-    deadline = time.monotonic() + _READY_TIMEOUT_S
-    with httpx.Client(timeout=2.0) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"SMTP simulator exited with {process.returncode}:\n{log_file.read_text()}"
-                )
-            try:
-                if client.get(f"{handle.control_url}/health").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-    raise TimeoutError(f"SMTP simulator did not start within {_READY_TIMEOUT_S}s:\n{log_file.read_text()}")
+    ).wait_until_ready(log_file)

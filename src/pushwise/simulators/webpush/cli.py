@@ -8,13 +8,13 @@ control URL, and can create subscriptions up front (written as JSON, one
 from __future__ import annotations
 
 import signal
-import time
 from pathlib import Path
 from typing import Annotated
 
 import orjson
 import typer
 
+from pushwise.simulators.command_line import Seed, wait_for_interrupt
 from pushwise.simulators.webpush.harness import start_webpush_simulator
 
 
@@ -23,7 +23,7 @@ def webpush(
     tls: Annotated[
         bool, typer.Option(help="Serve https (h2 and http/1.1 by ALPN) with a CA of its own.")
     ] = False,
-    seed: Annotated[int, typer.Option(help="Seed of the fault draws.")] = 0,
+    seed: Seed = 0,
     faults: Annotated[
         str | None,
         typer.Option(help='Fault JSON, e.g. \'{"statuses": {"410": 0.01}, "retry_after_seconds": 2}\'.'),
@@ -39,10 +39,11 @@ def webpush(
 ) -> None:
     """Run a loopback Web Push service that verifies VAPID and decrypts what it accepts."""
     fault_config = orjson.loads(faults) if faults else None
-    # A process manager stops us with SIGTERM: leave through `finally` so the service process stops too.
+    # A process manager stops us with SIGTERM: leave through `with` so the service process stops too.
     signal.signal(signal.SIGTERM, _exit_quietly)
-    simulator = start_webpush_simulator(faults=fault_config, seed=seed, port=port, tls=tls, decrypt=decrypt)
-    try:
+    with start_webpush_simulator(
+        faults=fault_config, seed=seed, port=port, tls=tls, decrypt=decrypt
+    ) as simulator:
         typer.echo(f"origin:  {simulator.origin}")
         typer.echo(f"control: {simulator.control_url}")
         if simulator.ca_file:
@@ -55,13 +56,7 @@ def webpush(
             else:
                 for subscription in made:
                     typer.echo(orjson.dumps(subscription).decode())
-        typer.echo("serving; Ctrl-C stops")
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        simulator.stop()
+        wait_for_interrupt()
 
 
 def _exit_quietly(signum: int, frame: object) -> None:

@@ -14,7 +14,16 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from pushwise.simulators.apns.faults import FaultConfigError
+from pushwise.simulators.faults import (
+    FaultConfigError,
+    check_total,
+    draw,
+    latency_s,
+    latency_to_dict,
+    parse_latency,
+    probabilities,
+    reject_unknown,
+)
 
 INJECTABLE_STATUSES = frozenset({404, 410, 413, 429, 500, 503})
 _KNOWN = frozenset({"statuses", "retry_after_seconds", "gone", "latency_ms", "outage"})
@@ -31,28 +40,17 @@ class PushFaults:
     outage: bool = False  # every push answers 503
 
     def injected_status(self, rng: random.Random) -> int | None:
-        if not self.statuses:
-            return None
-        draw = rng.random()
-        for status, probability in self.statuses:
-            draw -= probability
-            if draw < 0:
-                return status
-        return None
+        return draw(self.statuses, rng)
 
     def latency_s(self, rng: random.Random) -> float:
-        if self.latency_ms is None:
-            return 0.0
-        return rng.uniform(*self.latency_ms) / 1000.0
+        return latency_s(self.latency_ms, rng)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "statuses": {str(status): p for status, p in self.statuses},
             "retry_after_seconds": self.retry_after_seconds,
             "gone": sorted(self.gone),
-            "latency_ms": None
-            if self.latency_ms is None
-            else {"min": self.latency_ms[0], "max": self.latency_ms[1]},
+            "latency_ms": latency_to_dict(self.latency_ms),
             "outage": self.outage,
         }
 
@@ -60,33 +58,19 @@ class PushFaults:
 def parse_faults(raw: dict[str, Any] | None) -> PushFaults:
     """Validate a fault dict; unknown keys are errors, so a typo cannot silently disable a fault."""
     raw = dict(raw or {})
-    unknown = set(raw) - _KNOWN
-    if unknown:
-        raise FaultConfigError(f"unknown fault settings: {sorted(unknown)}")
-    statuses = tuple(
-        sorted((int(status), float(p)) for status, p in (raw.get("statuses") or {}).items() if float(p) > 0)
-    )
-    bad = sorted(status for status, _ in statuses if status not in INJECTABLE_STATUSES)
+    reject_unknown(raw, _KNOWN)
+    table = probabilities(raw.get("statuses"), int)
+    bad = sorted(status for status in table if status not in INJECTABLE_STATUSES)
     if bad:
         raise FaultConfigError(f"cannot inject statuses {bad}; choose from {sorted(INJECTABLE_STATUSES)}")
-    if sum(p for _, p in statuses) > 1.0 + 1e-9:
-        raise FaultConfigError("status probabilities add up to more than 1")
+    check_total(table, "status")
     retry_after = raw.get("retry_after_seconds")
     if retry_after is not None and int(retry_after) < 0:
         raise FaultConfigError("retry_after_seconds must not be negative")
     return PushFaults(
-        statuses=statuses,
+        statuses=tuple(sorted(table.items())),
         retry_after_seconds=None if retry_after is None else int(retry_after),
         gone=frozenset(str(s).rsplit("/", 1)[-1] for s in raw.get("gone") or ()),
-        latency_ms=_latency(raw.get("latency_ms")),
+        latency_ms=parse_latency(raw.get("latency_ms")),
         outage=bool(raw.get("outage", False)),
     )
-
-
-def _latency(raw: Any) -> tuple[float, float] | None:
-    if raw is None:
-        return None
-    low, high = (raw["min"], raw["max"]) if isinstance(raw, dict) else raw
-    if not 0 <= float(low) <= float(high):
-        raise FaultConfigError("latency_ms needs 0 <= min <= max")
-    return float(low), float(high)

@@ -1,19 +1,12 @@
-"""What the simulated push service saw: counters, per-subscription counts, recent decrypted messages.
-
-Per-subscription counts are two plain dicts (cheap for 100k subscriptions); full
-messages are kept only for the most recent `history_size` pushes so a benchmark's
-memory stays bounded.
-"""
+"""What the simulated push service saw: counters, per-subscription counts, recent decrypted messages."""
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
-DEFAULT_HISTORY_SIZE = 10_000
+from pushwise.simulators.recording import DEFAULT_HISTORY_SIZE, DeliveryCounts, json_or_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,12 +21,6 @@ class ReceivedPush:
     decrypt_error: str
 
     def to_dict(self) -> dict[str, Any]:
-        payload: Any = None
-        if self.plaintext is not None:
-            try:
-                payload = orjson.loads(self.plaintext)
-            except orjson.JSONDecodeError:
-                payload = self.plaintext.decode(errors="replace")
         return {
             "subscription": self.subscription,
             "at": self.at,
@@ -42,7 +29,7 @@ class ReceivedPush:
             "headers": self.headers,
             "body_bytes": self.body_bytes,
             "plaintext": None if self.plaintext is None else self.plaintext.decode(errors="replace"),
-            "payload": payload,
+            "payload": None if self.plaintext is None else json_or_text(self.plaintext),
             "decrypt_error": self.decrypt_error or None,
         }
 
@@ -53,20 +40,13 @@ class PushRecorder:
         self.reset()
 
     def reset(self) -> None:
-        self.received: dict[str, int] = {}
-        self.delivered: dict[str, int] = {}
-        self.by_status: Counter[int] = Counter()
+        self.deliveries = DeliveryCounts(success_status=201)
         self.undecryptable = 0
         self.history: deque[ReceivedPush] = deque(maxlen=self._history_size)
 
     def count(self, subscription: str | None, status: int) -> None:
         """The hot path: counters only."""
-        self.by_status[status] += 1
-        if subscription is None:
-            return
-        self.received[subscription] = self.received.get(subscription, 0) + 1
-        if status == 201:
-            self.delivered[subscription] = self.delivered.get(subscription, 0) + 1
+        self.deliveries.count(subscription, status)
 
     def keep(self, push: ReceivedPush) -> None:
         if push.decrypt_error:
@@ -75,16 +55,13 @@ class PushRecorder:
 
     def stats(self) -> dict[str, Any]:
         return {
-            "total": sum(self.by_status.values()),
-            "delivered": self.by_status.get(201, 0),
+            **self.deliveries.totals(),
             "undecryptable": self.undecryptable,
-            "by_status": {str(status): n for status, n in sorted(self.by_status.items())},
-            "subscriptions": len(self.received),
+            "subscriptions": len(self.deliveries.received),
         }
 
     def counts(self) -> dict[str, dict[str, int]]:
-        delivered = self.delivered
-        return {sub: {"received": n, "delivered": delivered.get(sub, 0)} for sub, n in self.received.items()}
+        return self.deliveries.per_recipient()
 
     def pushes_for(self, subscription: str) -> list[dict[str, Any]]:
         return [push.to_dict() for push in self.history if push.subscription == subscription]

@@ -8,25 +8,26 @@ services; over plain http it speaks HTTP/1.1 (and h2c to clients that insist).
 
 from __future__ import annotations
 
-import asyncio
-import signal
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
-from granian.constants import HTTPModes, Interfaces
-from granian.http import HTTP2Settings
-from granian.server.embed import Server
 
 from pushwise.simulators.apns.certs import TlsFiles
-from pushwise.simulators.webpush.control import CONTROL_PREFIX, PushControlApi
+from pushwise.simulators.apns.peer import Reply
+from pushwise.simulators.rsgi import (
+    SimulatorRsgiApp,
+    run_event_loop,
+    serve_rsgi,
+    server_tls,
+    spec_argument,
+    stop_on_signals,
+)
+from pushwise.simulators.webpush.control import PushControlApi
 from pushwise.simulators.webpush.faults import parse_faults
 from pushwise.simulators.webpush.recording import PushRecorder
 from pushwise.simulators.webpush.service import SimulatedPushService
-
-MAX_CONCURRENT_STREAMS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,23 +54,6 @@ class PushLaunchSpec:
         return cls(**raw, tls=TlsFiles(**tls) if tls else None)
 
 
-class PushRsgiApp:
-    def __init__(self, service: SimulatedPushService) -> None:
-        self._service = service
-        self._control = PushControlApi(service)
-
-    async def __rsgi__(self, scope: Any, proto: Any) -> None:
-        body = await proto()
-        path = scope.path
-        if path.startswith(CONTROL_PREFIX):
-            reply = self._control.answer(scope.method, path, body)
-        else:
-            reply = self._service.answer(scope.method, path, scope.headers, body, scope.http_version)
-            if reply.delay_s:
-                await asyncio.sleep(reply.delay_s)
-        proto.response_bytes(reply.status, reply.headers, reply.body)
-
-
 def build_service(spec: PushLaunchSpec) -> SimulatedPushService:
     return SimulatedPushService(
         spec.origin,
@@ -81,44 +65,19 @@ def build_service(spec: PushLaunchSpec) -> SimulatedPushService:
 
 
 async def serve(spec: PushLaunchSpec) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    tls: dict[str, Any] = {}
-    if spec.tls:
-        tls = {"ssl_cert": Path(spec.tls.cert_file), "ssl_key": Path(spec.tls.key_file)}
-    server = Server(
-        PushRsgiApp(build_service(spec)),
-        address=spec.host,
-        port=spec.port,
-        interface=Interfaces.RSGI,
-        http=HTTPModes.auto,
-        http2_settings=HTTP2Settings(max_concurrent_streams=MAX_CONCURRENT_STREAMS),
-        websockets=False,
-        log_enabled=False,
-        **tls,
-    )
-    serving = asyncio.ensure_future(server.serve())
-    stopping = asyncio.ensure_future(stop.wait())
-    await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    if not serving.done():
-        server.stop()  # type: ignore[no-untyped-call]
-        await serving
-    stopping.cancel()
+    stop = stop_on_signals()
+    service = build_service(spec)
+
+    def answer(scope: Any, body: bytes) -> Reply:
+        return service.answer(scope.method, scope.path, scope.headers, body, scope.http_version)
+
+    app = SimulatorRsgiApp(answer, PushControlApi(service))
+    await serve_rsgi(app, spec.host, spec.port, server_tls(spec.tls), stop)
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        raise SystemExit("usage: python -m pushwise.simulators.webpush.server SPEC.json")
-    spec = PushLaunchSpec.read(Path(args[0]))
-    try:
-        import uvloop
-    except ImportError:  # optional: plain asyncio works too
-        asyncio.run(serve(spec))
-    else:
-        uvloop.run(serve(spec))
+    spec = PushLaunchSpec.read(spec_argument(argv, "pushwise.simulators.webpush.server"))
+    run_event_loop(serve(spec))
 
 
 if __name__ == "__main__":
