@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 
 import httpx
+import orjson
+from pyreqwest.client import ClientBuilder
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -189,10 +191,18 @@ async def single_device_latency(
         "priority": "transactional",
     }
     latencies: list[float] = []
+    # The load generator must not be the bottleneck: a Rust client costs far less CPU per request
+    # than httpx, which matters when it shares two cores with the server and the simulator.
+    sender = ClientBuilder().http1_only().build()
+    payload = orjson.dumps(body)
+    request_headers = {**headers, "content-type": "application/json"}
 
     async def one() -> None:
         began = time.perf_counter()
-        (await client.post(f"{base}/v1/notifications", headers=headers, json=body)).raise_for_status()
+        request = sender.post(f"{base}/v1/notifications").headers(request_headers).body_bytes(payload).build()
+        response = await request.send()
+        await response.bytes()
+        assert response.status == 202, response.status
         latencies.append((time.perf_counter() - began) * 1000)
 
     tasks = []
@@ -203,6 +213,7 @@ async def single_device_latency(
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(one()))
     await asyncio.gather(*tasks)
+    await sender.close()
     return statistics.median(latencies), percentile(latencies, 0.99)
 
 

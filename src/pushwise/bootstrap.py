@@ -83,6 +83,7 @@ def worker_options(settings: Settings) -> WorkerOptions:
         concurrency=settings.worker_concurrency,
         lease_seconds=settings.worker_lease_seconds,
         poll_seconds=settings.worker_poll_seconds,
+        linger_seconds=settings.worker_linger_seconds,
         retry=RetryPolicy(
             settings.retry_base_seconds, settings.retry_cap_seconds, settings.retry_max_attempts
         ),

@@ -45,6 +45,8 @@ class Settings:
     worker_concurrency: int = 4
     worker_lease_seconds: float = 60.0
     worker_poll_seconds: float = 0.2
+    # After a wake-up, wait this long so a burst of small notifications is claimed together.
+    worker_linger_seconds: float = 0.01
     send_timeout_seconds: float = 10.0
     retry_base_seconds: float = 1.0
     retry_cap_seconds: float = 600.0

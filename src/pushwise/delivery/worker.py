@@ -15,7 +15,6 @@ import socket
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Sequence
-from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -64,15 +63,18 @@ class Doorbell:
         while self._waiting:
             self.ring()
 
-    async def wait(self, timeout: float) -> None:
+    async def wait(self, timeout: float) -> bool:
+        """Wait for a ring or the timeout; True when rung."""
         waiter = asyncio.get_running_loop().create_future()
         self._waiting.append(waiter)
         try:
-            with suppress(TimeoutError):
-                await asyncio.wait_for(waiter, timeout)
+            await asyncio.wait_for(waiter, timeout)
+        except TimeoutError:
+            return False
         finally:
             if waiter in self._waiting:
                 self._waiting.remove(waiter)
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,7 @@ class WorkerOptions:
     concurrency: int = 4
     lease_seconds: float = 60.0
     poll_seconds: float = 0.2
+    linger_seconds: float = 0.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
@@ -325,8 +328,15 @@ class DeliveryWorker:
                 await asyncio.sleep(1.0)
             if handled >= self._options.batch_size:
                 self._doorbell.ring()  # likely more where that came from
-            elif handled == 0 and not self._stopping.is_set():
-                await self._doorbell.wait(self._options.poll_seconds)
+            elif (
+                handled == 0
+                and not self._stopping.is_set()
+                and await self._doorbell.wait(self._options.poll_seconds)
+                and self._options.linger_seconds
+            ):
+                # Let a burst of single notifications gather into one claim: one write
+                # transaction for many, instead of competing with the API for each.
+                await asyncio.sleep(self._options.linger_seconds)
 
     async def stop(self, drain_seconds: float | None = None) -> None:
         """Finish the batches in flight (their outcomes get recorded), then return.
