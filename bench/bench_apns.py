@@ -147,8 +147,7 @@ async def end_to_end(sim: ApnsSimulatorHandle, devices: int, workdir: str, port:
                 ).json()["counts"]
                 if sum(counts[s] for s in FINAL) >= accepted["recipients"]:
                     break
-                await asyncio.sleep(0.05)
-            total_seconds = time.perf_counter() - began
+                await asyncio.sleep(0.5)  # polling costs the server work; the clock is read from the rows
             peak = peak_rss_mib(server.process.pid)
             one_device = await single_device_latency(
                 client, server.base, headers, f"{0:064x}", rate=200, seconds=10
@@ -156,13 +155,18 @@ async def end_to_end(sim: ApnsSimulatorHandle, devices: int, workdir: str, port:
     finally:
         server.stop()
     with sqlite3.connect(server.db_path) as db:
+        campaign = (accepted["id"],)
         latencies = [
             row[0]
             for row in db.execute(
-                "SELECT outcome_at - accepted_at FROM deliveries WHERE outcome_at IS NOT NULL"
+                "SELECT outcome_at - accepted_at FROM deliveries WHERE notification_id = ?", campaign
             )
         ]
-        delivered = db.execute("SELECT count(*) FROM deliveries WHERE state='delivered'").fetchone()[0]
+        delivered = db.execute(
+            "SELECT count(*) FROM deliveries WHERE state = 'delivered' AND notification_id = ?", campaign
+        ).fetchone()[0]
+    # Accepted to last outcome, both stamped by the server: no polling interval in the figure.
+    total_seconds = max(latencies)
     return {
         "deliveries": float(accepted["recipients"]),
         "delivered": float(delivered),
