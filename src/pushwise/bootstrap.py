@@ -16,6 +16,7 @@ import httpx
 
 from pushwise.delivery.channels import UserChannels, channel_credentials, provider_factories
 from pushwise.delivery.engine import Engine
+from pushwise.delivery.follow_ups import FollowUpService
 from pushwise.delivery.providers import ProviderRegistry
 from pushwise.delivery.receipts import ReceiptSender, ReceiptService
 from pushwise.delivery.worker import WorkerOptions
@@ -50,6 +51,7 @@ class Services:
     inbox_feed: InboxFeed = field(repr=False)
     leadership: Leadership = field(repr=False)
     receipts: ReceiptService = field(repr=False)
+    follow_ups: FollowUpService = field(repr=False)
 
     async def close(self) -> None:
         """Give back leads, close provider connections and the database pools."""
@@ -136,6 +138,8 @@ def build_services(
             httpx.AsyncClient(transport=outbound_transport(allow_private=settings.allow_private_endpoints)),
         )
     )
+    # Fallback steps and failure notices a crash kept from being written: one process catches up.
+    follow_ups = FollowUpService(engine.follow_ups, lambda: leadership.acquire("follow-ups"))
     return Services(
         settings=settings,
         clock=clock,
@@ -147,6 +151,7 @@ def build_services(
         inbox_feed=inbox_feed,
         leadership=leadership,
         receipts=receipts,
+        follow_ups=follow_ups,
     )
 
 

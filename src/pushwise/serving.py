@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 
 from pushwise.api.app import create_app
 from pushwise.bootstrap import Services, build_services
+from pushwise.delivery.follow_ups import FollowUpService
 from pushwise.delivery.receipts import ReceiptService
 from pushwise.delivery.service import WorkerService
 from pushwise.delivery.worker import DeliveryWorker
@@ -48,9 +49,10 @@ class Workers:
         await self._wakeups.stop()
 
 
-def delivery_services(services: Services) -> list[Workers | ReceiptService]:
-    """What a process that delivers runs in the background: workers, then the receipt sender."""
-    return [Workers(services.db, services.engine.worker()), services.receipts]
+def delivery_services(services: Services) -> list[Workers | ReceiptService | FollowUpService]:
+    """What a process that delivers runs in the background: workers, the receipt sender, and
+    the follow-up sweep (leader only) for fallback steps and notices a crash left unwritten."""
+    return [Workers(services.db, services.engine.worker()), services.receipts, services.follow_ups]
 
 
 class OutdatedSchema(SystemExit):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from pushwise.delivery.circuits import CircuitBoard
 from pushwise.delivery.fallback import FallbackPlanner
+from pushwise.delivery.follow_ups import FollowUpSweep
 from pushwise.delivery.notices import FailureNotices
 from pushwise.delivery.providers import ProviderRegistry
 from pushwise.delivery.rates import RateLimits, SendRates
@@ -22,7 +23,7 @@ from pushwise.domain.states import lane_for
 from pushwise.store.db import Database
 from pushwise.store.events import EventLog
 from pushwise.store.fallback import FallbackRepository
-from pushwise.store.notices import NoticeRepository
+from pushwise.store.notices import NoticeRepository, NoticeTemplates
 from pushwise.store.notifications import Accepted, NewNotification, NotificationRepository, Target
 from pushwise.store.queue import DeliveryQueue
 from pushwise.store.receipts import ReceiptOutbox
@@ -62,13 +63,16 @@ class Engine:
         self._worker_options = worker_options
         self._default_ttl = default_ttl_seconds
         self._local_workers: list[DeliveryWorker] = []
-        self.failure_notices = FailureNotices(NoticeRepository(db), clock)
+        notices = NoticeRepository(db)
+        self.failure_notices = FailureNotices(notices, NoticeTemplates(db), clock)
         self.receipts = ReceiptRecorder(ReceiptOutbox(db), clock)
         planner = FallbackPlanner(
             self.notifications, self.fallback, clock, on_fallback=self.receipts.fallback_taken
         )
         # Built in: fallback channels, failure notices and receipts follow every committed outcome.
         self._listeners: list[OutcomeListener] = [planner, self.failure_notices, self.receipts]
+        # ...and the sweep catches up on the steps a crash between commit and listener lost.
+        self.follow_ups = FollowUpSweep(self.fallback, planner, notices, self.failure_notices, clock)
 
     async def accept(self, app_id: str, request: AcceptRequest) -> Accepted:
         now = self._clock.now()

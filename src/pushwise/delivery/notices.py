@@ -2,19 +2,20 @@
 
 When a delivery's token dies and the user has no active device left, the user
 gets a friendly notice through the inbox (or e-mail): why they are missing
-messages and how to turn notifications back on. At most one per user per period.
+messages and how to turn notifications back on, in the app's own words when it
+gave some for the user's locale. At most one per user per period.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 
 from pushwise.delivery.worker import Recorded
 from pushwise.domain.clock import Clock
 from pushwise.domain.failure_notice import render_notice
 from pushwise.domain.notification import NotificationSpec
-from pushwise.store.notices import NoticeRepository
+from pushwise.store.notices import NoticeRepository, NoticeTemplates
 
 WEEK = 7 * 24 * 3600.0
 
@@ -26,8 +27,15 @@ class NoticePolicy:
 
 
 class FailureNotices:
-    def __init__(self, notices: NoticeRepository, clock: Clock, policy: NoticePolicy | None = None) -> None:
+    def __init__(
+        self,
+        notices: NoticeRepository,
+        templates: NoticeTemplates,
+        clock: Clock,
+        policy: NoticePolicy | None = None,
+    ) -> None:
         self._notices = notices
+        self._templates = templates
         self._clock = clock
         self.policy = policy or NoticePolicy()
 
@@ -40,10 +48,21 @@ class FailureNotices:
         for item in batch:
             if item.update.device_to_deactivate and item.claimed.user_id is not None:
                 lost.setdefault(item.claimed.app_id, set()).add(item.claimed.user_id)
+        return await self.tell(lost)
+
+    async def tell(self, lost: Mapping[str, Set[str]]) -> list[str]:
+        """Notify those of `lost` ({app id: user ids}) left without an active device, once per period."""
         planned = []
         for app_id, user_ids in sorted(lost.items()):
-            for user in await self._notices.unreachable(app_id, sorted(user_ids)):
-                spec = NotificationSpec(render_notice(user.app_name, user.locale), priority="transactional")
+            unreachable = await self._notices.unreachable(app_id, sorted(user_ids))
+            if not unreachable:
+                continue
+            own = await self._templates.of_app(app_id)
+            for user in unreachable:
+                content = render_notice(
+                    user.app_name, user.locale, own.templates if own else None, user_id=user.external_id
+                )
+                spec = NotificationSpec(content, priority="transactional")
                 notice = await self._notices.send_once(
                     user, spec.to_dict(), self.policy.channel, self._clock.now(), self.policy.period_seconds
                 )

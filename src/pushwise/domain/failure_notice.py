@@ -1,14 +1,19 @@
 """The words of the failure notice: why a user is missing messages and how to turn them back on.
 
 Templates are Jinja2 in a sandbox (an app's own templates must never run code),
-one per locale with English as the default; the app's name is filled in. A locale
-such as `de-AT` uses `de` when there is no exact match.
+one per locale with English as the default; the app's name, the user's id and
+locale are filled in. A locale such as `de-AT` uses `de` when there is no exact
+match. An app may replace the text for any locale (`check_template` vets it when
+it is stored); the built-in text covers the locales it leaves out.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from jinja2 import StrictUndefined, TemplateError, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from pushwise.domain.notification import Content
@@ -49,12 +54,68 @@ DEFAULT_TEMPLATES: dict[str, NoticeTemplate] = {
     ),
 }
 
-_SANDBOX = SandboxedEnvironment(autoescape=False)
+VARIABLES = ("app_name", "user_id", "locale")
+# A notice is a few sentences: templates have no need for loops, macros or arithmetic,
+# and refusing them keeps an app's template from spending the worker's time or memory.
+_REFUSED_NODES = (
+    nodes.For,
+    nodes.Macro,
+    nodes.CallBlock,
+    nodes.Import,
+    nodes.FromImport,
+    nodes.Include,
+    nodes.Extends,
+    nodes.Mul,
+    nodes.Pow,
+)
+_LARGEST_NUMBER = 1000
 
 
-def template_for(locale: str | None, templates: dict[str, NoticeTemplate]) -> NoticeTemplate:
+class NoticeSandbox(SandboxedEnvironment):
+    """No `*` or `**` even inside expressions Jinja would fold at compile time."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        raise TemplateError(f"the {operator} operator is not allowed in notice templates")
+
+
+_SANDBOX = NoticeSandbox(autoescape=False, undefined=StrictUndefined)
+
+
+class BadTemplate(ValueError):
+    """An app's template that cannot be stored; `part` is "title" or "body"."""
+
+    def __init__(self, part: str, message: str) -> None:
+        super().__init__(message)
+        self.part = part
+
+
+def normal_locale(locale: str) -> str:
+    """`de_AT` and `de-AT` are the same locale: stored and looked up as `de-at`."""
+    return locale.replace("_", "-").lower()
+
+
+def check_template(template: NoticeTemplate, locale: str) -> None:
+    """Refuse what would fail or misbehave at send time: syntax, unknown variables, loops, big numbers."""
+    sample = {"app_name": "Shop", "user_id": "user-1", "locale": locale}
+    for part, source in (("title", template.title), ("body", template.body)):
+        try:
+            tree = _SANDBOX.parse(source)
+            refused = next(iter(tree.find_all(_REFUSED_NODES)), None)
+            if refused is not None:
+                raise BadTemplate(part, f"{type(refused).__name__} is not allowed in notice templates")
+            for const in tree.find_all(nodes.Const):
+                if isinstance(const.value, int) and abs(const.value) > _LARGEST_NUMBER:
+                    raise BadTemplate(part, f"numbers above {_LARGEST_NUMBER} are not allowed")
+            _SANDBOX.from_string(source).render(sample)
+        except TemplateError as error:
+            raise BadTemplate(part, f"{type(error).__name__}: {error.message or error}") from error
+
+
+def template_for(locale: str | None, templates: Mapping[str, NoticeTemplate]) -> NoticeTemplate:
     if locale:
-        wanted = locale.replace("_", "-").lower()
+        wanted = normal_locale(locale)
         for candidate in (wanted, wanted.split("-")[0]):
             if candidate in templates:
                 return templates[candidate]
@@ -62,12 +123,28 @@ def template_for(locale: str | None, templates: dict[str, NoticeTemplate]) -> No
 
 
 def render_notice(
-    app_name: str, locale: str | None, templates: dict[str, NoticeTemplate] | None = None
+    app_name: str,
+    locale: str | None,
+    app_templates: Mapping[str, NoticeTemplate] | None = None,
+    *,
+    user_id: str = "",
 ) -> Content:
-    template = template_for(locale, templates or DEFAULT_TEMPLATES)
-    context = {"app_name": app_name}
-    return Content(
-        title=_SANDBOX.from_string(template.title).render(context),
-        body=_SANDBOX.from_string(template.body).render(context),
-        data={"pushwise": "failure_notice"},
+    """The notice in the user's locale: the app's template when it has one, else the built-in text.
+
+    An app's template that still fails here (it passed `check_template`, but a branch
+    it took at send time did not) gives way to the built-in text: the notice must go out.
+    """
+    context = {"app_name": app_name, "user_id": user_id, "locale": locale or ""}
+    template = template_for(locale, {**DEFAULT_TEMPLATES, **(app_templates or {})})
+    try:
+        title, body = _render(template, context)
+    except TemplateError:
+        title, body = _render(template_for(locale, DEFAULT_TEMPLATES), context)
+    return Content(title=title, body=body, data={"pushwise": "failure_notice"})
+
+
+def _render(template: NoticeTemplate, context: dict[str, str]) -> tuple[str, str]:
+    return (
+        _SANDBOX.from_string(template.title).render(context),
+        _SANDBOX.from_string(template.body).render(context),
     )

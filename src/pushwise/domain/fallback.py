@@ -17,13 +17,14 @@ USER_CHANNELS = frozenset({"inbox", "email", "webhook"})
 PLATFORM_OF_CHANNEL = {"apns": "ios", "fcm": "android", "webpush": "web"}
 CHANNELS = ("inbox", "email", "apns", "fcm", "webpush", "webhook")
 
-_GAVE_UP = frozenset({DeliveryState.FAILED, DeliveryState.EXPIRED, DeliveryState.FALLBACK})
+# Every delivery of a user in one of these: the user is unreached (a fallback step may follow).
+ENDED_UNDELIVERED = frozenset({DeliveryState.FAILED, DeliveryState.EXPIRED, DeliveryState.FALLBACK})
 
 
 def unreached(states: Iterable[str]) -> bool:
     """True when the user's deliveries all gave up (suppressed and cancelled ones never fall back)."""
     seen = [DeliveryState(state) for state in states]
-    return bool(seen) and all(state in _GAVE_UP for state in seen)
+    return bool(seen) and all(state in ENDED_UNDELIVERED for state in seen)
 
 
 def remaining_steps(

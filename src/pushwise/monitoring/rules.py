@@ -12,6 +12,7 @@ recovery the window fills with successes and the alert resolves within a minute.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -75,26 +76,31 @@ DEFAULT_RULES: tuple[Rule, ...] = (
 
 
 class RuleError(ValueError):
-    pass
+    """`field` is the index of the offending rule in the list given (the API's error field)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def parse_rules(raw: Iterable[Mapping[str, Any]]) -> tuple[Rule, ...]:
     """Validate rules from the API or a file; a rule named like a default replaces it."""
     rules: dict[str, Rule] = {}
-    for item in raw:
+    for index, item in enumerate(raw):
         data = dict(item)
         base = next((r for r in DEFAULT_RULES if r.name == data.get("name", data.get("kind"))), None)
         kind = data.get("kind") or (base.kind if base else data.get("name"))
         if kind not in RULE_KINDS:
-            raise RuleError(f"unknown rule kind {kind!r}; known: {', '.join(RULE_KINDS)}")
+            raise RuleError(f"unknown rule kind {kind!r}; known: {', '.join(RULE_KINDS)}", str(index))
         try:
             rule = _rule_from(data, kind, base)
         except (TypeError, ValueError) as error:
-            raise RuleError(f"rule {data.get('name', kind)!r}: {error}") from error
+            raise RuleError(f"rule {data.get('name', kind)!r}: {error}", str(index)) from error
         if rule.window_seconds < FINE_SECONDS or rule.repeat_seconds <= 0 or rule.threshold < 0:
             raise RuleError(
                 f"rule {rule.name!r}: window_seconds >= {FINE_SECONDS}, repeat_seconds > 0 and "
-                "threshold >= 0 are required"
+                "threshold >= 0 are required",
+                str(index),
             )
         rules[rule.name] = rule
     return tuple(rules.values())
@@ -109,16 +115,34 @@ def _rule_from(data: dict[str, Any], kind: str, base: Rule | None) -> Rule:
     values.setdefault("name", kind)
     if "threshold" not in values:
         raise ValueError("threshold is required")
+    min_attempts = _number(values, "min_attempts", 0)
+    if min_attempts != int(min_attempts):
+        raise ValueError("min_attempts must be a whole number")
+    reasons = values.get("reasons", ())
+    if not isinstance(reasons, list | tuple) or not all(isinstance(r, str) for r in reasons):
+        raise ValueError("reasons must be a list of strings")
+    if not isinstance(values["name"], str) or not values["name"]:
+        raise ValueError("name must be a non-empty string")
+    if not isinstance(values.get("enabled", True), bool):  # "false" must not read as true
+        raise ValueError("enabled must be true or false")
     return Rule(
-        name=str(values["name"]),
+        name=values["name"],
         kind=kind,  # type: ignore[arg-type]
-        threshold=float(values["threshold"]),
-        window_seconds=float(values.get("window_seconds", 60.0)),
-        min_attempts=int(values.get("min_attempts", 0)),
-        reasons=tuple(str(r) for r in values.get("reasons", ())),
-        repeat_seconds=float(values.get("repeat_seconds", 3600.0)),
-        enabled=bool(values.get("enabled", True)),
+        threshold=_number(values, "threshold"),
+        window_seconds=_number(values, "window_seconds", 60.0),
+        min_attempts=int(min_attempts),
+        reasons=tuple(reasons),
+        repeat_seconds=_number(values, "repeat_seconds", 3600.0),
+        enabled=values.get("enabled", True),
     )
+
+
+def _number(values: Mapping[str, Any], key: str, default: float | None = None) -> float:
+    """JSON numbers only: a quoted "0.9" or a `true` is a mistake in the rule, not a value."""
+    value = values.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{key} must be a finite number")
+    return float(value)
 
 
 def effective_rules(overrides: Sequence[Rule]) -> tuple[Rule, ...]:

@@ -41,11 +41,32 @@ class AlertMessage:
     def text(self) -> str:
         mark = {"firing": ":rotating_light:", "resolved": ":white_check_mark:"}[self.state]
         again = " (still firing)" if self.repeat else ""
-        since = datetime.fromtimestamp(self.started_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         return (
             f"{mark} *[{self.state.upper()}]* pushwise `{self.alert}` for app `{self.app_id}`{again}: "
-            f"{self.summary} (since {since})"
+            f"{self.summary} (since {_utc(self.started_at)})"
         )
+
+    @property
+    def mail_subject(self) -> str:
+        """One line: a summary quoting a provider's error may span several, and headers must not."""
+        again = " (still firing)" if self.repeat else ""
+        line = f"[pushwise {self.state}] {self.alert} for app {self.app_id}{again}: {self.summary}"
+        return " ".join(line.split())[:200]
+
+    @property
+    def mail_text(self) -> str:
+        """Plain text for people: `text` carries Slack markup that reads as noise in a mail client."""
+        lines = [
+            f"Alert {self.alert} is {self.state.upper()} for app {self.app_id} ({self.subject}).",
+            "",
+            self.summary,
+            "",
+            f"Value: {self.value if self.value is not None else 'n/a'}",
+            f"Threshold: {self.threshold if self.threshold is not None else 'n/a'}",
+            f"Since: {_utc(self.started_at)}",
+            f"{'Resolved' if self.state == 'resolved' else 'Reported'}: {_utc(self.at)}",
+        ]
+        return "\n".join(lines) + "\n"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +82,10 @@ class AlertMessage:
             "repeat": self.repeat,
             "text": self.text,
         }
+
+
+def _utc(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,8 +167,8 @@ class AlertSinks:
         mail = EmailMessage()
         mail["From"] = self._smtp.sender
         mail["To"] = to
-        mail["Subject"] = f"[pushwise {message.state}] {message.alert}: {message.summary}"[:200]
-        mail.set_content(message.text)
+        mail["Subject"] = message.mail_subject
+        mail.set_content(message.mail_text)
         await aiosmtplib.send(
             mail, hostname=self._smtp.host, port=self._smtp.port, timeout=self._smtp.timeout
         )

@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, literal, null, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, insert, literal, null, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pushwise.domain.fallback import (
+    ENDED_UNDELIVERED,
     PLATFORM_OF_CHANNEL,
     USER_CHANNELS,
     first_user_channel,
@@ -55,6 +56,31 @@ class Unreached:
 
 
 @dataclass(frozen=True, slots=True)
+class GaveUp:
+    """A delivery that ended undelivered: where the sweep resumes, and whom it concerns."""
+
+    outcome_at: float
+    delivery_id: int
+    notification_id: str
+    app_id: str
+    user_id: str
+
+
+# Spelled as in the partial index `ix_deliveries_gave_up`, so both engines see the query can use it.
+_GAVE_UP = text("deliveries.state IN ('failed', 'expired')")
+
+
+def gave_up_after(after: tuple[float, int], until: float) -> ColumnElement[bool]:
+    """Deliveries that gave up after `after` (outcome time, id) and by `until`: a keyset page."""
+    at, delivery_id = after
+    return and_(
+        _GAVE_UP,
+        (deliveries.c.outcome_at > at) | ((deliveries.c.outcome_at == at) & (deliveries.c.id > delivery_id)),
+        deliveries.c.outcome_at <= until,
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class FallbackTaken:
     notification_id: str
     user_id: str
@@ -67,6 +93,34 @@ class FallbackTaken:
 class FallbackRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    async def gave_up(self, *, after: tuple[float, int], until: float, limit: int) -> list[GaveUp]:
+        """Deliveries to users that gave up after `after`, up to `until`, oldest first, whose
+        user has nothing of the notification left pending or delivered: fallback candidates.
+
+        Whether a next step exists is for the planner to say (it knows the spec's channels).
+        """
+        alive = deliveries.alias("alive")
+        still_reaching = exists().where(
+            alive.c.notification_id == deliveries.c.notification_id,
+            alive.c.user_id == deliveries.c.user_id,
+            alive.c.state.not_in(sorted(state.value for state in ENDED_UNDELIVERED)),
+        )
+        query = (
+            select(
+                deliveries.c.outcome_at,
+                deliveries.c.id,
+                deliveries.c.notification_id,
+                deliveries.c.app_id,
+                deliveries.c.user_id,
+            )
+            .where(gave_up_after(after, until), deliveries.c.user_id.is_not(None), ~still_reaching)
+            .order_by(deliveries.c.outcome_at, deliveries.c.id)
+            .limit(limit)
+        )
+        async with self._db.read.connect() as conn:
+            rows = await conn.execute(query)
+            return [GaveUp(r.outcome_at, r.id, r.notification_id, r.app_id, r.user_id) for r in rows]
 
     async def advance(self, user: Unreached, now: float) -> FallbackTaken | None:
         """Plan the next step for `user` if they are still unreached; None if nothing was planned."""

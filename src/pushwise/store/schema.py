@@ -359,3 +359,27 @@ receipt_outbox = Table(
     Column("attempts", Integer, nullable=False),
     Index(None, "due_at"),
 )
+
+# --- failure notice templates and the follow-up sweep (issue 3; migration 0006) ---
+
+# An app's own words for the failure notice, one row per locale (lower case, e.g. "de" or
+# "pt-br"); locales without a row use the built-in text (`pushwise.domain.failure_notice`).
+failure_notice_templates = Table(
+    "failure_notice_templates",
+    metadata,
+    Column("app_id", String(40), ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True),
+    Column("locale", String(35), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+# The follow-up sweep pages through deliveries that recently gave up, by outcome time.
+# Partial, so delivered deliveries (nearly all of them) never touch it.
+Index(
+    "ix_deliveries_gave_up",
+    deliveries.c.outcome_at,
+    deliveries.c.id,
+    sqlite_where=text("state IN ('failed', 'expired')"),
+    postgresql_where=text("state IN ('failed', 'expired')"),
+)

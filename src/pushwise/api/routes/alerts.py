@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Query
 
 from pushwise.api.deps import ManagedApp, ServicesDep
 from pushwise.api.errors import ApiError
+from pushwise.bootstrap import Services
 from pushwise.monitoring.rules import DEFAULT_RULES, RuleError, parse_rules
 from pushwise.monitoring.sinks import SinkError, validate_sinks
 
@@ -44,7 +45,7 @@ async def put_sinks(
     return valid
 
 
-async def _rules_view(app_id: str, services: Any) -> dict[str, Any]:
+async def _rules_view(app_id: str, services: Services) -> dict[str, Any]:
     effective = await services.monitoring.evaluator.rules_for(app_id)
     return {"rules": [r.to_dict() for r in effective], "defaults": [r.to_dict() for r in DEFAULT_RULES]}
 
@@ -62,7 +63,7 @@ async def put_rules(
     try:
         parsed = parse_rules(rules)
     except RuleError as error:
-        raise ApiError(422, "invalid_rule", str(error)) from error
+        raise ApiError(422, "invalid_rule", str(error), error.field) from error
     await services.monitoring.alerts.put_rules(app.id, [r.to_dict() for r in parsed], services.clock.now())
     return await _rules_view(app.id, services)
 

@@ -1,0 +1,80 @@
+"""`/v1/apps/{app_id}/failure-notice`: set, show and remove an app's failure-notice templates."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from pushwise.api.deps import ManagedApp, ServicesDep
+from pushwise.api.errors import ApiError, not_found
+from pushwise.api.schemas.common import at
+from pushwise.api.schemas.failure_notice import FailureNoticeIn, FailureNoticeOut, NoticeTextOut
+from pushwise.domain.failure_notice import (
+    DEFAULT_TEMPLATES,
+    BadTemplate,
+    NoticeTemplate,
+    check_template,
+    normal_locale,
+)
+from pushwise.store.notices import AppNoticeTemplates, NoticeTemplates
+
+router = APIRouter(prefix="/v1/apps/{app_id}/failure-notice", tags=["failure notice"])
+
+
+def _templates(services: ServicesDep) -> NoticeTemplates:
+    return NoticeTemplates(services.db)
+
+
+Templates = Annotated[NoticeTemplates, Depends(_templates)]
+
+
+def _out(stored: AppNoticeTemplates) -> FailureNoticeOut:
+    return FailureNoticeOut(
+        templates={
+            locale: NoticeTextOut(title=t.title, body=t.body)
+            for locale, t in sorted(stored.templates.items())
+        },
+        builtin_locales=sorted(DEFAULT_TEMPLATES),
+        updated_at=at(stored.updated_at),
+    )
+
+
+def _checked(body: FailureNoticeIn) -> dict[str, NoticeTemplate]:
+    """Templates by normalised locale, each one compiled and tried out before it is stored."""
+    checked: dict[str, NoticeTemplate] = {}
+    for given, text in body.templates.items():
+        locale = normal_locale(given)
+        if locale in checked:
+            raise ApiError(422, "duplicate_locale", f"locale {given!r} is given twice", f"templates.{given}")
+        template = NoticeTemplate(text.title, text.body)
+        try:
+            check_template(template, locale)
+        except BadTemplate as error:
+            raise ApiError(422, "invalid_template", str(error), f"templates.{given}.{error.part}") from error
+        checked[locale] = template
+    return checked
+
+
+@router.put("")
+async def put_failure_notice(
+    body: FailureNoticeIn, app: ManagedApp, services: ServicesDep, templates: Templates
+) -> FailureNoticeOut:
+    checked = _checked(body)
+    now = services.clock.now()
+    await templates.put(app.id, checked, now)
+    return _out(AppNoticeTemplates(checked, now))
+
+
+@router.get("")
+async def get_failure_notice(app: ManagedApp, templates: Templates) -> FailureNoticeOut:
+    stored = await templates.of_app(app.id)
+    if stored is None:
+        raise not_found("failure notice templates")
+    return _out(stored)
+
+
+@router.delete("", status_code=204)
+async def delete_failure_notice(app: ManagedApp, templates: Templates) -> None:
+    if not await templates.delete(app.id):
+        raise not_found("failure notice templates")
