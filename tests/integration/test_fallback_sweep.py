@@ -9,13 +9,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 
-from pushwise.delivery.follow_ups import FollowUpService, SweepOptions
+from pushwise.delivery.fallback import FallbackPlanner
+from pushwise.delivery.follow_ups import FollowUpService, FollowUpSweep, SweepOptions
 from pushwise.delivery.worker import DeliveryWorker, WorkerOptions
 from pushwise.domain.notification import Content, Fallback, NotificationSpec
 from pushwise.domain.outcomes import OutcomeKind
 from pushwise.serving import delivery_services
+from pushwise.store.notices import NoticeRepository
 from pushwise.store.schema import failure_notices, fallback_steps
 from tests.integration.engine_rig import Rig, failing, rig_fixture
 
@@ -31,7 +33,9 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
 
 
 def spec(*channels: str) -> NotificationSpec:
-    return NotificationSpec(Content(title="Shop", body="Your order shipped"), fallback=Fallback(channels=channels))
+    return NotificationSpec(
+        Content(title="Shop", body="Your order shipped"), fallback=Fallback(channels=channels)
+    )
 
 
 def crashing_worker(rig: Rig) -> DeliveryWorker:
@@ -56,9 +60,9 @@ async def drain(worker: DeliveryWorker) -> None:
         pass
 
 
-async def count(rig: Rig, table: object) -> int:
+async def count(rig: Rig, table: Table) -> int:
     async with rig.services.db.read.connect() as conn:
-        return int(await conn.scalar(select(func.count()).select_from(table)) or 0)  # type: ignore[arg-type]
+        return int(await conn.scalar(select(func.count()).select_from(table)) or 0)
 
 
 def inbox_sent(rig: Rig, *, notices: bool) -> list[str]:
@@ -95,11 +99,12 @@ async def test_a_crash_before_the_listeners_is_caught_up_once(rig: Rig) -> None:
     assert len(inbox_sent(rig, notices=True)) == 1
     assert (await count(rig, fallback_steps), await count(rig, failure_notices)) == (1, 1)
 
-    fresh = type(sweep)(
-        rig.services.engine.fallback,
-        sweep._planner,
-        sweep._notices,
-        rig.services.engine.failure_notices,
+    engine = rig.services.engine
+    fresh = FollowUpSweep(
+        engine.fallback,
+        FallbackPlanner(engine.notifications, engine.fallback, rig.clock),
+        NoticeRepository(rig.services.db),
+        engine.failure_notices,
         rig.clock,
     )
     rig.clock.advance(GRACE + 1)
@@ -151,7 +156,7 @@ async def test_each_sweep_reads_one_bounded_page_and_resumes(rig: Rig) -> None:
     names = [f"user{i}" for i in range(5)]
     for i, name in enumerate(names):
         await rig.user(name, {f"{i:02d}" * 32: "ios"})
-    rig.providers["apns"].answer = failing(OutcomeKind.PERMANENT, "BadTopic", 400)
+    rig.providers["apns"].answer = failing(OutcomeKind.PERMANENT, "BadExpirationDate", 400)
     notification_id = await rig.send(spec("inbox"), users=tuple(names))
     await drain(crashing_worker(rig))
     rig.clock.advance(GRACE + 1)
@@ -171,7 +176,7 @@ async def test_each_sweep_reads_one_bounded_page_and_resumes(rig: Rig) -> None:
 
 async def test_outcomes_older_than_the_lookback_are_not_swept(rig: Rig) -> None:
     await rig.user("dan", {"e5" * 32: "ios"})
-    rig.providers["apns"].answer = failing(OutcomeKind.PERMANENT, "BadTopic", 400)
+    rig.providers["apns"].answer = failing(OutcomeKind.PERMANENT, "BadExpirationDate", 400)
     notification_id = await rig.send(spec("inbox"), users=("dan",))
     await drain(crashing_worker(rig))
     rig.clock.advance(SweepOptions().lookback_seconds + 1)
@@ -182,7 +187,7 @@ async def test_outcomes_older_than_the_lookback_are_not_swept(rig: Rig) -> None:
 
 async def test_the_service_sweeps_only_while_leading(rig: Rig) -> None:
     await rig.user("eve", {"f6" * 32: "ios"})
-    rig.providers["apns"].answer = failing(OutcomeKind.PERMANENT, "BadTopic", 400)
+    rig.providers["apns"].answer = failing(OutcomeKind.PERMANENT, "BadExpirationDate", 400)
     notification_id = await rig.send(spec("inbox"), users=("eve",))
     await drain(crashing_worker(rig))
     rig.clock.advance(GRACE + 1)
