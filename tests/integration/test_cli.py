@@ -77,3 +77,13 @@ def test_serve_answers_with_the_stored_keys_and_stops_cleanly_on_sigterm(tmp_pat
         server.send_signal(signal.SIGTERM)
         # uvicorn re-raises the signal after its graceful shutdown, as init systems expect.
         assert server.wait(timeout=30) in (0, -signal.SIGTERM)
+
+
+def test_demo_runs_to_its_report(tmp_path: Path) -> None:
+    """The README's first command ends in `pushwise demo`; a short scripted run must reach its report."""
+    report = pushwise(
+        "demo", "--devices", "200", "--port", str(free_port()), "--no-keep-running", cwd=tmp_path
+    )
+    assert "What happened" in report
+    assert "delivered first time" in report
+    assert "token dead, device pruned (Unregistered)" in report
