@@ -109,7 +109,6 @@ async def test_a_crash_before_the_listeners_is_caught_up_once(rig: Rig) -> None:
     )
     rig.clock.advance(GRACE + 1)
     after_restart = await fresh.run_once()  # a new leader looks back over the same outcomes
-    assert after_restart.seen > 0
     assert (after_restart.fallback_steps, after_restart.notices) == (0, 0)
     assert len(await rig.deliveries(notification_id)) == 2
 
@@ -117,11 +116,14 @@ async def test_a_crash_before_the_listeners_is_caught_up_once(rig: Rig) -> None:
 async def test_nothing_to_catch_up_when_the_listeners_ran(rig: Rig) -> None:
     await rig.user("bob", {"b2" * 32: "ios"})
     rig.providers["apns"].answer = failing(OutcomeKind.TOKEN_DEAD, "Unregistered", 410)
-    notification_id = await rig.send(spec("inbox"), users=("bob",))
+    rig.providers["email"].answer = failing(OutcomeKind.PERMANENT, "MailboxUnavailable", 550)
+    notification_id = await rig.send(spec("email"), users=("bob",))
     await rig.drain()
+    states = [(r.channel, r.state) for r in await rig.deliveries(notification_id)]
+    assert states == [("apns", "fallback"), ("email", "failed")]
     rig.clock.advance(GRACE + 1)
     swept = await rig.services.engine.follow_ups.run_once()
-    assert swept.seen > 0
+    assert swept.seen == 1  # the e-mail that failed: no step is left to take
     assert (swept.fallback_steps, swept.notices) == (0, 0)
     assert len(await rig.deliveries(notification_id)) == 2
     assert len(inbox_sent(rig, notices=True)) == 1

@@ -67,14 +67,15 @@ class GaveUp:
 
 
 # Spelled as in the partial index `ix_deliveries_gave_up`, so both engines see the query can use it.
-_GAVE_UP = text("deliveries.state IN ('failed', 'expired')")
+_ENDED_UNDELIVERED = text("deliveries.state IN ('failed', 'expired', 'fallback')")
 
 
-def gave_up_after(after: tuple[float, int], until: float) -> ColumnElement[bool]:
-    """Deliveries that gave up after `after` (outcome time, id) and by `until`: a keyset page."""
+def ended_undelivered_after(after: tuple[float, int], until: float) -> ColumnElement[bool]:
+    """Deliveries that ended undelivered (replaced by a fallback step or not) after `after`
+    (outcome time, id) and by `until`: a keyset page."""
     at, delivery_id = after
     return and_(
-        _GAVE_UP,
+        _ENDED_UNDELIVERED,
         (deliveries.c.outcome_at > at) | ((deliveries.c.outcome_at == at) & (deliveries.c.id > delivery_id)),
         deliveries.c.outcome_at <= until,
     )
@@ -114,7 +115,12 @@ class FallbackRepository:
                 deliveries.c.app_id,
                 deliveries.c.user_id,
             )
-            .where(gave_up_after(after, until), deliveries.c.user_id.is_not(None), ~still_reaching)
+            .where(
+                ended_undelivered_after(after, until),
+                deliveries.c.state != DeliveryState.FALLBACK.value,  # already followed by a step
+                deliveries.c.user_id.is_not(None),
+                ~still_reaching,
+            )
             .order_by(deliveries.c.outcome_at, deliveries.c.id)
             .limit(limit)
         )

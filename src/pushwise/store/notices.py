@@ -18,7 +18,7 @@ from pushwise.domain.failure_notice import NoticeTemplate
 from pushwise.domain.outcomes import OutcomeKind
 from pushwise.domain.states import TRANSACTIONAL_LANE, DeliveryState
 from pushwise.store.db import Database
-from pushwise.store.fallback import gave_up_after
+from pushwise.store.fallback import ended_undelivered_after
 from pushwise.store.ids import new_id
 from pushwise.store.schema import (
     apps,
@@ -66,7 +66,9 @@ class NoticeRepository:
         """Token-dead deliveries after `after` (outcome time, id), up to `until`, oldest first,
         of users with no active device who were not told within `period` before `until`.
 
-        Uses the partial index on deliveries that gave up; the checks per row are key lookups.
+        A delivery a fallback step replaced counts too: its step may have been planned just
+        before a crash kept the notice from being. Uses the partial index
+        `ix_deliveries_gave_up`; the checks per row are key lookups.
         """
         token_died = exists().where(
             attempts.c.delivery_id == deliveries.c.id, attempts.c.outcome == OutcomeKind.TOKEN_DEAD.value
@@ -82,7 +84,7 @@ class NoticeRepository:
         query = (
             select(deliveries.c.outcome_at, deliveries.c.id, deliveries.c.app_id, deliveries.c.user_id)
             .where(
-                gave_up_after(after, until),
+                ended_undelivered_after(after, until),
                 deliveries.c.user_id.is_not(None),
                 token_died,
                 ~has_device,

@@ -374,12 +374,13 @@ failure_notice_templates = Table(
     Column("updated_at", Float, nullable=False),
 )
 
-# The follow-up sweep pages through deliveries that recently gave up, by outcome time.
-# Partial, so delivered deliveries (nearly all of them) never touch it.
+# The follow-up sweep pages through deliveries that recently ended undelivered (including
+# those a fallback step already replaced), by outcome time. Partial, so delivered
+# deliveries (nearly all of them) never touch it.
 Index(
     "ix_deliveries_gave_up",
     deliveries.c.outcome_at,
     deliveries.c.id,
-    sqlite_where=text("state IN ('failed', 'expired')"),
-    postgresql_where=text("state IN ('failed', 'expired')"),
+    sqlite_where=text("state IN ('failed', 'expired', 'fallback')"),
+    postgresql_where=text("state IN ('failed', 'expired', 'fallback')"),
 )

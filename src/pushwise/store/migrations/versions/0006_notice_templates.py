@@ -1,4 +1,4 @@
-"""failure notice templates per app and locale; index of deliveries that gave up
+"""failure notice templates per app and locale; index of deliveries that ended undelivered
 
 Revision ID: 0006
 Revises: 0005
@@ -35,8 +35,8 @@ def upgrade() -> None:
         "deliveries",
         ["outcome_at", "id"],
         unique=False,
-        sqlite_where=sa.text("state IN ('failed', 'expired')"),
-        postgresql_where=sa.text("state IN ('failed', 'expired')"),
+        sqlite_where=sa.text("state IN ('failed', 'expired', 'fallback')"),
+        postgresql_where=sa.text("state IN ('failed', 'expired', 'fallback')"),
     )
 
 
