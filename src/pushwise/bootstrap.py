@@ -30,6 +30,7 @@ from pushwise.monitoring.tally import OutcomeTally
 from pushwise.monitoring.timing import timed_factories
 from pushwise.net.public_transport import outbound_transport
 from pushwise.settings import Settings
+from pushwise.store.checkpoints import WalCheckpoints
 from pushwise.store.credentials import CredentialRepository
 from pushwise.store.db import Database, open_database
 from pushwise.store.inbox_feed import InboxFeed
@@ -52,6 +53,7 @@ class Services:
     leadership: Leadership = field(repr=False)
     receipts: ReceiptService = field(repr=False)
     follow_ups: FollowUpService = field(repr=False)
+    checkpoints: WalCheckpoints = field(repr=False)
 
     async def close(self) -> None:
         """Give back leads, close provider connections and the database pools."""
@@ -152,6 +154,7 @@ def build_services(
         leadership=leadership,
         receipts=receipts,
         follow_ups=follow_ups,
+        checkpoints=WalCheckpoints(db),
     )
 
 

@@ -126,6 +126,7 @@ async def _serve_worker(settings: Settings) -> None:
         with suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
     await services.monitoring.start()  # flushes this process's counts; alert jobs run on the leader
+    await services.checkpoints.start()
     for service in background:
         await service.start()
     try:
@@ -133,5 +134,6 @@ async def _serve_worker(settings: Settings) -> None:
     finally:
         for service in reversed(background):
             await service.stop()
+        await services.checkpoints.stop()
         await services.monitoring.stop()
         await services.close()

@@ -42,7 +42,9 @@ def create_app(services: Services, *, background: Sequence[BackgroundService] = 
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         started: list[BackgroundService] = []
         try:
-            for service in (services.monitoring, *background):  # monitoring first: it flushes last
+            # monitoring first: it flushes last
+            own: tuple[BackgroundService, ...] = (services.monitoring, services.checkpoints)
+            for service in (*own, *background):
                 await service.start()
                 started.append(service)
             yield

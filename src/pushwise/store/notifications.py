@@ -114,7 +114,7 @@ class NotificationRepository:
             "cancelled_at": None,
         }
         try:
-            async with self._db.write.begin() as conn:
+            async with self._db.writing(urgent=True) as conn:
                 await conn.execute(_INSERT_NOTIFICATION, row)
                 recipients = await self._expand(conn, notification_id, new, now)
                 if recipients:

@@ -77,10 +77,10 @@ class DeliveryQueue:
                 apps_due = await due_apps(conn, now)
             if not apps_due:
                 return []
-            async with self._db.write.begin() as conn:
+            async with self._db.writing() as conn:
                 rows = await claim_sqlite(conn, request, self._turn, apps_due)
         else:
-            async with self._db.write.begin() as conn:
+            async with self._db.writing() as conn:
                 rows = await claim_postgres(conn, request, self._turn)
         if not rows:
             return []
@@ -113,7 +113,7 @@ class DeliveryQueue:
         """Heartbeat: push the lease of our in-flight claims forward; returns how many are still ours."""
         if not delivery_ids:
             return 0
-        async with self._db.write.begin() as conn:
+        async with self._db.writing() as conn:
             result = await conn.execute(
                 update(deliveries)
                 .where(
@@ -166,7 +166,7 @@ class DeliveryQueue:
             for u in updates
             if u.device_to_deactivate
         ]
-        async with self._db.write.begin() as conn:
+        async with self._db.writing() as conn:
             await conn.execute(_RECORD, delivery_rows)
             if attempt_rows:
                 await conn.execute(insert(attempts), attempt_rows)
@@ -177,7 +177,7 @@ class DeliveryQueue:
         """Give unsent claims back at once (graceful shutdown), instead of waiting out the lease."""
         if not delivery_ids:
             return
-        async with self._db.write.begin() as conn:
+        async with self._db.writing() as conn:
             await conn.execute(
                 update(deliveries)
                 .where(
