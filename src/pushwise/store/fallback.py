@@ -30,7 +30,8 @@ from pushwise.store.db import Database
 from pushwise.store.events import DeliveryEvent, append_events
 from pushwise.store.schema import deliveries, devices, fallback_steps, users
 
-_DELIVERY_COLUMNS = [
+# The columns every planner fills when it creates deliveries with INSERT ... SELECT.
+PLANNED_COLUMNS = [
     "notification_id",
     "app_id",
     "device_id",
@@ -207,7 +208,7 @@ async def _plan_channel(conn: AsyncConnection, user: Unreached, channel: str, no
         devices.c.platform == PLATFORM_OF_CHANNEL[channel],
         devices.c.active,
     )
-    result = await conn.execute(insert(deliveries).from_select(_DELIVERY_COLUMNS, audience))
+    result = await conn.execute(insert(deliveries).from_select(PLANNED_COLUMNS, audience))
     return int(result.rowcount or 0)
 
 
@@ -262,7 +263,7 @@ async def plan_deviceless_users(
         literal(due_at),
         literal(now),
     ).where(condition)
-    result = await conn.execute(insert(deliveries).from_select(_DELIVERY_COLUMNS, audience))
+    result = await conn.execute(insert(deliveries).from_select(PLANNED_COLUMNS, audience))
     planned = int(result.rowcount or 0)
     if planned:
         steps = select(

@@ -21,7 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from pushwise.domain.states import DeliveryState
 from pushwise.store.db import Database
-from pushwise.store.fallback import plan_deviceless_users
+from pushwise.store.fallback import PLANNED_COLUMNS, plan_deviceless_users
 from pushwise.store.ids import new_id
 from pushwise.store.schema import attempts, deliveries, devices, notifications, users
 from pushwise.store.wakeups import announce_work
@@ -312,18 +312,6 @@ _SET_RECIPIENTS = (
 _KNOWN_DEVICES = select(devices.c.id).where(
     devices.c.app_id == bindparam("app_id"), devices.c.id.in_(bindparam("device_ids", expanding=True))
 )
-_DELIVERY_COLUMNS = [
-    "notification_id",
-    "app_id",
-    "device_id",
-    "user_id",
-    "channel",
-    "state",
-    "lane",
-    "attempts",
-    "due_at",
-    "accepted_at",
-]
 
 
 @lru_cache(maxsize=8)
@@ -353,4 +341,4 @@ def _audience_insert(everyone: bool, by_device: bool, by_user: bool) -> Executab
         bindparam("due_at", type_=Float),
         bindparam("now", type_=Float),
     ).where(devices.c.app_id == bindparam("app_id"), devices.c.active, or_(*conditions))
-    return insert(deliveries).from_select(_DELIVERY_COLUMNS, audience)
+    return insert(deliveries).from_select(PLANNED_COLUMNS, audience)
