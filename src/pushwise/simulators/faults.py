@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Collection
-from typing import Any, TypeVar
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar, TypeVar
 
 Outcome = TypeVar("Outcome")
 
@@ -70,3 +71,30 @@ def latency_s(latency_ms: tuple[float, float] | None, rng: random.Random) -> flo
 
 def latency_to_dict(latency_ms: tuple[float, float] | None) -> dict[str, float] | None:
     return None if latency_ms is None else {"min": latency_ms[0], "max": latency_ms[1]}
+
+
+@dataclass(frozen=True, slots=True)
+class TokenFaults:
+    """What the push simulators' fault settings share: dead tokens and response latency."""
+
+    # APNs tokens are hex, so a dead prefix matches whatever the case; FCM tokens are case-sensitive.
+    fold_case: ClassVar[bool] = False
+
+    dead_tokens: frozenset[str] = frozenset()
+    dead_token_prefix: str | None = None
+    latency_ms: tuple[float, float] | None = None
+
+    def is_dead(self, token: str) -> bool:
+        prefix = self.dead_token_prefix
+        if token in self.dead_tokens:
+            return True
+        return prefix is not None and (token.lower() if self.fold_case else token).startswith(prefix)
+
+    def latency_s(self, rng: random.Random) -> float:
+        return latency_s(self.latency_ms, rng)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["dead_tokens"] = sorted(self.dead_tokens)
+        data["latency_ms"] = latency_to_dict(self.latency_ms)
+        return data

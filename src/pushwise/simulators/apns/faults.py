@@ -8,16 +8,15 @@ injects the same faults.
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from pushwise.simulators.apns.reasons import REASON_STATUS
 from pushwise.simulators.faults import (
     FaultConfigError,
+    TokenFaults,
     check_total,
     draw,
-    latency_s,
-    latency_to_dict,
     parse_latency,
     probabilities,
     reject_unknown,
@@ -30,12 +29,11 @@ CONNECTION_FAULTS = ("drop_connection_rate", "goaway_after_streams")
 
 
 @dataclass(frozen=True, slots=True)
-class FaultConfig:
+class FaultConfig(TokenFaults):
+    fold_case: ClassVar[bool] = True
+
     reasons: dict[str, float] = field(default_factory=dict)
     retry_after_seconds: int | None = None
-    dead_tokens: frozenset[str] = frozenset()
-    dead_token_prefix: str | None = None
-    latency_ms: tuple[float, float] | None = None
     drop_connection_rate: float = 0.0
     goaway_after_streams: int | None = None
     outage: bool = False
@@ -46,22 +44,9 @@ class FaultConfig:
     def needs_connection_control(self) -> bool:
         return self.drop_connection_rate > 0 or self.goaway_after_streams is not None
 
-    def is_dead(self, token: str) -> bool:
-        prefix = self.dead_token_prefix
-        return token in self.dead_tokens or (prefix is not None and token.lower().startswith(prefix))
-
     def injected_reason(self, rng: random.Random) -> str | None:
         """One draw decides whether a valid request fails, and with which reason."""
         return draw(self.reasons.items(), rng)
-
-    def latency_s(self, rng: random.Random) -> float:
-        return latency_s(self.latency_ms, rng)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["dead_tokens"] = sorted(self.dead_tokens)
-        data["latency_ms"] = latency_to_dict(self.latency_ms)
-        return data
 
 
 def parse_faults(raw: dict[str, Any] | None) -> FaultConfig:

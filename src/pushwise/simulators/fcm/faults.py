@@ -8,15 +8,14 @@ the same seed and request order inject the same faults.
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from pushwise.simulators.faults import (
     FaultConfigError,
+    TokenFaults,
     check_total,
     draw,
-    latency_s,
-    latency_to_dict,
     parse_latency,
     probabilities,
     reject_unknown,
@@ -27,34 +26,18 @@ ACCESS_TOKEN_LIFETIME_S = 3600
 
 
 @dataclass(frozen=True, slots=True)
-class FcmFaultConfig:
+class FcmFaultConfig(TokenFaults):
     error_codes: dict[str, float] = field(default_factory=dict)
     retry_after_seconds: int | None = None
-    dead_tokens: frozenset[str] = frozenset()
-    dead_token_prefix: str | None = None
-    latency_ms: tuple[float, float] | None = None
     outage: bool = False
     # `expires_in` of issued access tokens; after it a send answers 401 UNAUTHENTICATED.
     access_token_lifetime_s: int = ACCESS_TOKEN_LIFETIME_S
     # False accepts assertions signed at any time, for callers on a simulated clock.
     check_assertion_time: bool = True
 
-    def is_dead(self, token: str) -> bool:
-        prefix = self.dead_token_prefix
-        return token in self.dead_tokens or (prefix is not None and token.startswith(prefix))
-
     def injected_code(self, rng: random.Random) -> str | None:
         """One draw decides whether a valid request fails, and with which error code."""
         return draw(self.error_codes.items(), rng)
-
-    def latency_s(self, rng: random.Random) -> float:
-        return latency_s(self.latency_ms, rng)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["dead_tokens"] = sorted(self.dead_tokens)
-        data["latency_ms"] = latency_to_dict(self.latency_ms)
-        return data
 
 
 def parse_fcm_faults(raw: dict[str, Any] | None) -> FcmFaultConfig:
