@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from structlog.contextvars import bound_contextvars
+
 from pushwise.delivery.attempt import attempt
 from pushwise.delivery.circuits import CircuitBoard
 from pushwise.delivery.providers import ProviderRegistry
@@ -229,6 +231,11 @@ class DeliveryWorker:
                 log.exception("outcome listener %r failed", listener)
 
     async def _handle(self, item: ClaimedDelivery, planned: PlannedNotification | None) -> Handled:
+        # Each delivery runs in its own task (gather), so these ids stay on this delivery's log lines.
+        with bound_contextvars(app_id=item.app_id, notification_id=item.notification_id, delivery_id=item.id):
+            return await self._handle_bound(item, planned)
+
+    async def _handle_bound(self, item: ClaimedDelivery, planned: PlannedNotification | None) -> Handled:
         now = self._clock.now()
         if planned is None:
             return Handled(_update(item, device_gone("NotificationMissing"), item.attempts))
