@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, cast
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 
 from pushwise.api.auth import Server
 from pushwise.api.deps import ServicesDep, StoresDep
@@ -72,68 +73,47 @@ async def remove_item(
     feed.publish(app_id, user_id)
 
 
-async def _user_id(stores: StoresDep, app_id: str, external_id: str) -> str:
+@dataclass(frozen=True, slots=True)
+class InboxOwner:
+    """The app and the (internal) user whose inbox the path names."""
+
+    app_id: str
+    user_id: str
+
+
+async def inbox_owner(external_id: ExternalIdPath, principal: Server, stores: StoresDep) -> InboxOwner:
+    app_id = principal.app_id_required
     user = await stores.users.get(app_id, external_id)
     if user is None:
         raise not_found("user")
-    return user.id
+    return InboxOwner(app_id, user.id)
+
+
+Owner = Annotated[InboxOwner, Depends(inbox_owner)]
 
 
 @router.get("/inbox")
 async def list_inbox(
-    external_id: ExternalIdPath,
-    principal: Server,
-    stores: StoresDep,
-    services: ServicesDep,
-    cursor: Cursor = None,
-    unread: bool = False,
-    limit: Limit = 50,
+    owner: Owner, services: ServicesDep, cursor: Cursor = None, unread: bool = False, limit: Limit = 50
 ) -> InboxPageOut:
-    app_id = principal.app_id_required
-    user_id = await _user_id(stores, app_id, external_id)
-    return await inbox_page(inbox_items(services), app_id, user_id, cursor, unread, limit)
+    return await inbox_page(inbox_items(services), owner.app_id, owner.user_id, cursor, unread, limit)
 
 
 @router.post("/inbox/{item_id}/read")
-async def mark_read(
-    external_id: ExternalIdPath,
-    item_id: str,
-    principal: Server,
-    stores: StoresDep,
-    services: ServicesDep,
-    request: Request,
-) -> InboxItemOut:
-    app_id = principal.app_id_required
-    user_id = await _user_id(stores, app_id, external_id)
-    return await change_read(inbox_items(services), inbox_feed(request), app_id, user_id, item_id, read=True)
+async def mark_read(owner: Owner, item_id: str, services: ServicesDep, request: Request) -> InboxItemOut:
+    items, feed = inbox_items(services), inbox_feed(request)
+    return await change_read(items, feed, owner.app_id, owner.user_id, item_id, read=True)
 
 
 @router.post("/inbox/{item_id}/unread")
-async def mark_unread(
-    external_id: ExternalIdPath,
-    item_id: str,
-    principal: Server,
-    stores: StoresDep,
-    services: ServicesDep,
-    request: Request,
-) -> InboxItemOut:
-    app_id = principal.app_id_required
-    user_id = await _user_id(stores, app_id, external_id)
-    return await change_read(inbox_items(services), inbox_feed(request), app_id, user_id, item_id, read=False)
+async def mark_unread(owner: Owner, item_id: str, services: ServicesDep, request: Request) -> InboxItemOut:
+    items, feed = inbox_items(services), inbox_feed(request)
+    return await change_read(items, feed, owner.app_id, owner.user_id, item_id, read=False)
 
 
 @router.delete("/inbox/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_item(
-    external_id: ExternalIdPath,
-    item_id: str,
-    principal: Server,
-    stores: StoresDep,
-    services: ServicesDep,
-    request: Request,
-) -> None:
-    app_id = principal.app_id_required
-    user_id = await _user_id(stores, app_id, external_id)
-    await remove_item(inbox_items(services), inbox_feed(request), app_id, user_id, item_id)
+async def delete_item(owner: Owner, item_id: str, services: ServicesDep, request: Request) -> None:
+    await remove_item(inbox_items(services), inbox_feed(request), owner.app_id, owner.user_id, item_id)
 
 
 @router.post("/token")
