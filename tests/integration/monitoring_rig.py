@@ -34,6 +34,7 @@ from pushwise.store import migrate
 from pushwise.store.apps import AppRepository
 from pushwise.store.devices import DeviceRegistration, DeviceRepository
 from pushwise.store.notifications import Target
+from tests.integration.apns_app import apns_public
 
 from .conftest import serve_app
 
@@ -63,18 +64,6 @@ async def webhook_receiver() -> AsyncIterator[WebhookReceiver]:
     async with serve_app(Starlette(routes=[Route("/hook", hook, methods=["POST"])])) as base:  # type: ignore[arg-type]
         receiver.url = f"{base}/hook"
         yield receiver
-
-
-def apns_public(simulator: ApnsSimulatorHandle) -> dict[str, Any]:
-    return {
-        "auth": "token",
-        "team_id": simulator.team_id,
-        "key_id": simulator.key_id,
-        "topic": simulator.topic,
-        "environment": "development",
-        "endpoint": simulator.endpoint,
-        "ca_file": simulator.ca_file,
-    }
 
 
 @dataclass

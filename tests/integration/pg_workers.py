@@ -21,11 +21,9 @@ from pushwise.delivery.engine import AcceptRequest
 from pushwise.domain.notification import Content, NotificationSpec
 from pushwise.settings import Settings
 from pushwise.simulators.apns.harness import ApnsSimulatorHandle
-from pushwise.store.apps import AppRepository
-from pushwise.store.credentials import CredentialRepository
 from pushwise.store.devices import DeviceRegistration, DeviceRepository
 from pushwise.store.notifications import Target
-from pushwise.store.sealing import Sealer
+from tests.integration.apns_app import app_sending_to
 
 SECRET = "pg-workers-test-secret-0123456789abcdef"
 FINAL_STATES = ("delivered", "failed", "expired", "cancelled", "suppressed", "fallback")
@@ -46,20 +44,7 @@ async def prepare_send(db_url: str, simulator: ApnsSimulatorHandle, devices: int
         rng=random.Random(7),
     )
     try:
-        app_id = (await AppRepository(services.db, services.clock).create_with_keys("scale")).app.id
-        await CredentialRepository(services.db, services.clock, Sealer(services.secret_key)).put(
-            app_id,
-            "apns",
-            {
-                "team_id": simulator.team_id,
-                "key_id": simulator.key_id,
-                "topic": simulator.topic,
-                "environment": "development",
-                "endpoint": simulator.endpoint,
-                "ca_file": simulator.ca_file,
-            },
-            {"private_key": simulator.private_key_pem},
-        )
+        app_id = await app_sending_to(services, simulator, "scale")
         tokens = [f"{n:064x}" for n in range(devices)]
         await DeviceRepository(services.db, services.clock).register_many(
             app_id, [DeviceRegistration("ios", token) for token in tokens]

@@ -26,11 +26,9 @@ from pushwise.settings import Settings
 from pushwise.simulators.apns import start_apns_simulator
 from pushwise.simulators.apns.harness import ApnsSimulatorHandle
 from pushwise.store import migrate
-from pushwise.store.apps import AppRepository
-from pushwise.store.credentials import CredentialRepository
 from pushwise.store.devices import DeviceRegistration, DeviceRepository
 from pushwise.store.notifications import Target
-from pushwise.store.sealing import Sealer
+from tests.integration.apns_app import app_sending_to
 
 pytestmark = pytest.mark.integration
 
@@ -81,20 +79,7 @@ async def test_sigkill_mid_send_loses_nothing_and_bounds_duplicates(
     db_url = f"sqlite:///{db_path}"
     await asyncio.to_thread(migrate.upgrade, db_url)
     services = build_services(Settings(database_url=db_url, secret_key=SECRET, allow_private_endpoints=True))
-    app_id = (await AppRepository(services.db, services.clock).create_with_keys("crash")).app.id
-    await CredentialRepository(services.db, services.clock, Sealer(services.secret_key)).put(
-        app_id,
-        "apns",
-        {
-            "team_id": simulator.team_id,
-            "key_id": simulator.key_id,
-            "topic": simulator.topic,
-            "environment": "development",
-            "endpoint": simulator.endpoint,
-            "ca_file": simulator.ca_file,
-        },
-        {"private_key": simulator.private_key_pem},
-    )
+    app_id = await app_sending_to(services, simulator, "crash")
     tokens = [f"{n:064x}" for n in range(DEVICES)]
     await DeviceRepository(services.db, services.clock).register_many(
         app_id, [DeviceRegistration("ios", token) for token in tokens]

@@ -19,11 +19,9 @@ from pushwise.settings import Settings
 from pushwise.simulators.apns import start_apns_simulator
 from pushwise.simulators.apns.harness import ApnsSimulatorHandle
 from pushwise.store import migrate
-from pushwise.store.apps import AppRepository
-from pushwise.store.credentials import CredentialRepository
 from pushwise.store.devices import DeviceRegistration, DeviceRepository
 from pushwise.store.notifications import Target
-from pushwise.store.sealing import Sealer
+from tests.integration.apns_app import app_sending_to
 from tests.integration.engine_rig import Rig, failing, rig_fixture
 
 pytestmark = pytest.mark.integration
@@ -103,20 +101,7 @@ async def test_simulator_outage_opens_the_circuit_and_loses_nothing(
     clock = ManualClock(start=time.time())
     services = build_services(settings, clock=clock, rng=random.Random(3))
     try:
-        app_id = (await AppRepository(services.db, clock).create_with_keys("shop")).app.id
-        await CredentialRepository(services.db, clock, Sealer(services.secret_key)).put(
-            app_id,
-            "apns",
-            {
-                "team_id": simulator.team_id,
-                "key_id": simulator.key_id,
-                "topic": simulator.topic,
-                "environment": "development",
-                "endpoint": simulator.endpoint,
-                "ca_file": simulator.ca_file,
-            },
-            {"private_key": simulator.private_key_pem},
-        )
+        app_id = await app_sending_to(services, simulator, "shop")
         tokens = [f"{i:02x}" * 32 for i in range(40)]
         registered = await DeviceRepository(services.db, clock).register_many(
             app_id, [DeviceRegistration("ios", t) for t in tokens]

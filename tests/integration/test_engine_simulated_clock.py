@@ -24,11 +24,9 @@ from pushwise.settings import Settings
 from pushwise.simulators.apns import start_apns_simulator
 from pushwise.simulators.apns.harness import ApnsSimulatorHandle
 from pushwise.store import migrate
-from pushwise.store.apps import AppRepository
-from pushwise.store.credentials import CredentialRepository
 from pushwise.store.devices import DeviceRegistration, DeviceRepository
 from pushwise.store.notifications import Target
-from pushwise.store.sealing import Sealer
+from tests.integration.apns_app import app_sending_to
 
 pytestmark = pytest.mark.integration
 
@@ -85,21 +83,7 @@ async def rig(tmp_path: Path, simulator: ApnsSimulatorHandle) -> AsyncIterator[R
     )
     clock = ManualClock(start=time.time())
     services = build_services(settings, clock=clock, rng=random.Random(42))
-    provisioned = await AppRepository(services.db, clock).create_with_keys("shop")
-    app_id = provisioned.app.id
-    await CredentialRepository(services.db, clock, Sealer(services.secret_key)).put(
-        app_id,
-        "apns",
-        {
-            "team_id": simulator.team_id,
-            "key_id": simulator.key_id,
-            "topic": simulator.topic,
-            "environment": "development",
-            "endpoint": simulator.endpoint,
-            "ca_file": simulator.ca_file,
-        },
-        {"private_key": simulator.private_key_pem},
-    )
+    app_id = await app_sending_to(services, simulator)
     registered = await DeviceRepository(services.db, clock).register_many(
         app_id, [DeviceRegistration("ios", LIVE), DeviceRegistration("ios", DEAD)]
     )
