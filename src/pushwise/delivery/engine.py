@@ -65,13 +65,12 @@ class Engine:
         self._local_workers: list[DeliveryWorker] = []
         notices = NoticeRepository(db)
         self.failure_notices = FailureNotices(notices, NoticeTemplates(db), clock)
+        # Receipts are written with what they report: outcomes (workers) and fallback steps (planner).
         self.receipts = ReceiptRecorder(ReceiptOutbox(db), clock)
-        planner = FallbackPlanner(
-            self.notifications, self.fallback, clock, on_fallback=self.receipts.fallback_taken
-        )
-        # Built in: fallback channels, failure notices and receipts follow every committed outcome.
-        self._listeners: list[OutcomeListener] = [planner, self.failure_notices, self.receipts]
-        # ...and the sweep catches up on the steps a crash between commit and listener lost.
+        planner = FallbackPlanner(self.notifications, self.fallback, clock, receipts=self.receipts)
+        # Built in: fallback channels and failure notices follow every committed outcome...
+        self._listeners: list[OutcomeListener] = [planner, self.failure_notices]
+        # ...and the sweep catches up on the steps (and their receipts) a crash before the listeners lost.
         self.follow_ups = FollowUpSweep(self.fallback, planner, notices, self.failure_notices, clock)
 
     async def accept(self, app_id: str, request: AcceptRequest) -> Accepted:
@@ -113,6 +112,7 @@ class Engine:
             options or self._worker_options,
             owner=owner,
             listeners=self._listeners,
+            receipts=self.receipts,
             circuits=self.circuits,
             events=self.events,
             rates=self.rates,

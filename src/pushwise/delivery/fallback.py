@@ -2,13 +2,16 @@
 
 It runs after the outcomes are committed, so it sees the user's deliveries as they
 are stored. Planning is idempotent (see `pushwise.store.fallback`): running it again
-for the same outcomes plans nothing new.
+for the same outcomes plans nothing new. A step's `fallback` receipts are written
+in its transaction, so the follow-up sweep re-planning a step a crash lost also
+writes its receipts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
+from pushwise.delivery.receipts import ReceiptRecorder
 from pushwise.delivery.worker import Recorded
 from pushwise.domain.clock import Clock
 from pushwise.domain.notification import NotificationSpec
@@ -18,9 +21,6 @@ from pushwise.store.notifications import NotificationRepository
 
 _GIVING_UP = frozenset({DeliveryState.FAILED, DeliveryState.EXPIRED})
 
-# (app id, the step taken): e.g. a `fallback` delivery receipt.
-FallbackHook = Callable[[str, FallbackTaken], Awaitable[None]]
-
 
 class FallbackPlanner:
     def __init__(
@@ -29,12 +29,12 @@ class FallbackPlanner:
         fallback: FallbackRepository,
         clock: Clock,
         *,
-        on_fallback: FallbackHook | None = None,
+        receipts: ReceiptRecorder | None = None,
     ) -> None:
         self._notifications = notifications
         self._fallback = fallback
         self._clock = clock
-        self._on_fallback = on_fallback
+        self._receipts = receipts
 
     async def recorded(self, batch: Sequence[Recorded]) -> None:
         await self.plan(self.candidates(batch))
@@ -61,9 +61,8 @@ class FallbackPlanner:
             user = Unreached(
                 notification_id, app_id, user_id, spec.fallback.channels, lane_for(spec.priority)
             )
-            step = await self._fallback.advance(user, self._clock.now())
+            receipts = await self._receipts.fallback_receipts(app_id) if self._receipts is not None else None
+            step = await self._fallback.advance(user, self._clock.now(), receipts=receipts)
             if step is not None:
                 taken.append(step)
-                if self._on_fallback is not None:
-                    await self._on_fallback(app_id, step)
         return taken

@@ -1,9 +1,11 @@
 """Delivery receipts for senders: what happened to each delivery, posted in signed batches.
 
-The outbox listener turns committed outcomes (and fallback steps) into receipt
-rows for apps that asked for them; the sender posts them in batches signed with
-`Pushwise-Signature` (see `pushwise.domain.signatures`), deletes what the receiver
-took and retries the rest with exponential backoff and full jitter.
+The recorder words the receipts an app subscribed to; they are committed with
+what they report (`DeliveryQueue.record` for outcomes, `FallbackRepository.advance`
+for fallback steps), so a crash after a commit loses none. The sender posts them
+in batches signed with `Pushwise-Signature` (see `pushwise.domain.signatures`),
+deletes what the receiver took and retries the rest with exponential backoff and
+full jitter.
 """
 
 from __future__ import annotations
@@ -27,12 +29,16 @@ from pushwise.domain.clock import Clock
 from pushwise.domain.outcomes import OutcomeKind
 from pushwise.domain.signatures import SIGNATURE_HEADER, sign
 from pushwise.domain.states import DeliveryState
-from pushwise.store.fallback import FallbackTaken
-from pushwise.store.receipts import PendingReceipt, ReceiptEndpoints, ReceiptOutbox
+from pushwise.store.fallback import FallbackReceipts, FallbackTaken
+from pushwise.store.receipts import OutcomeReceipt, PendingReceipt, ReceiptEndpoints, ReceiptOutbox
 
 log = logging.getLogger(__name__)
 
 RECEIPT_EVENTS = ("delivered", "failed", "token_dead", "fallback", "suppressed")
+
+# How long a worker trusts what it read of an app's subscriptions: a receiver set up
+# (or changed) now sees the outcomes recorded from a few seconds later.
+SUBSCRIPTIONS_TTL_SECONDS = 5.0
 
 
 def _iso(epoch: float) -> str:
@@ -50,10 +56,7 @@ def receipt_type(item: Recorded) -> str | None:
     return None  # still pending: no receipt yet
 
 
-def receipt_of(item: Recorded) -> dict[str, Any] | None:
-    kind = receipt_type(item)
-    if kind is None:
-        return None
+def outcome_event(item: Recorded, kind: str) -> dict[str, Any]:
     claimed = item.claimed
     reason = item.update.reason or ("Expired" if item.update.state is DeliveryState.EXPIRED else None)
     return {
@@ -68,43 +71,70 @@ def receipt_of(item: Recorded) -> dict[str, Any] | None:
     }
 
 
-class ReceiptRecorder:
-    """Outcome listener: outbox rows for every receipt an app subscribed to."""
+def fallback_events(taken: FallbackTaken, at: float) -> list[dict[str, Any]]:
+    """One `fallback` receipt per delivery the step replaced."""
+    return [
+        {
+            "type": "fallback",
+            "notification_id": taken.notification_id,
+            "delivery_id": str(delivery_id),
+            "device_id": None,
+            "user_id": taken.user_id,
+            "channel": taken.channel,
+            "reason": f"fallback step {taken.step}",
+            "at": _iso(at),
+        }
+        for delivery_id in taken.replaced
+    ]
 
-    def __init__(self, outbox: ReceiptOutbox, clock: Clock) -> None:
+
+class ReceiptRecorder:
+    """Words the receipts each app subscribed to, for the transaction that commits what they report.
+
+    It runs before every batch is recorded, so an app's subscriptions are read at
+    most once per `ttl_seconds` per process, not once per batch.
+    """
+
+    def __init__(
+        self, outbox: ReceiptOutbox, clock: Clock, *, ttl_seconds: float = SUBSCRIPTIONS_TTL_SECONDS
+    ) -> None:
         self._outbox = outbox
         self._clock = clock
+        self._ttl = ttl_seconds
+        self._subscriptions: dict[str, tuple[float, frozenset[str]]] = {}
 
-    async def recorded(self, batch: Sequence[Recorded]) -> None:
-        by_app: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    async def rows_for(self, batch: Sequence[Recorded]) -> list[OutcomeReceipt]:
+        """The outcome receipts owed for `batch`, to be written with it (`DeliveryQueue.record`)."""
+        wanted = {app_id: await self.subscriptions(app_id) for app_id in {r.claimed.app_id for r in batch}}
+        if not any(wanted.values()):
+            return []
+        rows = []
         for item in batch:
-            receipt = receipt_of(item)
-            if receipt is not None:
-                by_app[item.claimed.app_id].append(receipt)
-        for app_id, receipts in by_app.items():
-            await self._enqueue(app_id, receipts)
+            kind = receipt_type(item)
+            if kind is not None and kind in wanted[item.claimed.app_id]:
+                rows.append(
+                    OutcomeReceipt(
+                        item.claimed.app_id,
+                        item.claimed.id,
+                        item.update.state.value,
+                        outcome_event(item, kind),
+                    )
+                )
+        return rows
 
-    async def fallback_taken(self, app_id: str, taken: FallbackTaken) -> None:
-        at = _iso(self._clock.now())
-        receipts = [
-            {
-                "type": "fallback",
-                "notification_id": taken.notification_id,
-                "delivery_id": str(delivery_id),
-                "device_id": None,
-                "user_id": taken.user_id,
-                "channel": taken.channel,
-                "reason": f"fallback step {taken.step}",
-                "at": at,
-            }
-            for delivery_id in taken.replaced
-        ]
-        await self._enqueue(app_id, receipts)
+    async def fallback_receipts(self, app_id: str) -> FallbackReceipts | None:
+        """How to word the app's receipts for a fallback step (None: it wants none)."""
+        return fallback_events if "fallback" in await self.subscriptions(app_id) else None
 
-    async def _enqueue(self, app_id: str, receipts: list[dict[str, Any]]) -> None:
-        wanted = await self._outbox.subscriptions(app_id)
-        chosen = [r for r in receipts if r["type"] in wanted]
-        await self._outbox.enqueue(app_id, chosen, self._clock.now())
+    async def subscriptions(self, app_id: str) -> frozenset[str]:
+        """The event types `app_id` wants receipts for, as read at most `ttl_seconds` ago."""
+        now = self._clock.now()
+        cached = self._subscriptions.get(app_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        events = await self._outbox.subscriptions(app_id)
+        self._subscriptions[app_id] = (now + self._ttl, events)
+        return events
 
 
 @dataclass(frozen=True, slots=True)

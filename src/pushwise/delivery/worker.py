@@ -42,6 +42,7 @@ from pushwise.providers.base import Dispatch
 from pushwise.store.events import DeliveryEvent, EventLog
 from pushwise.store.notifications import NotificationRepository
 from pushwise.store.queue import ClaimedDelivery, DeliveryQueue, DeliveryUpdate
+from pushwise.store.receipts import OutcomeReceipt
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +90,19 @@ class Recorded:
 
 
 class OutcomeListener(Protocol):
-    """Sees every committed batch of outcomes (metrics, receipts, alerts). Must be quick."""
+    """Sees every committed batch of outcomes (metrics, fallback, notices). Must be quick.
+
+    A process can die between the commit and its listeners: what must not be lost
+    is written with the outcomes (`OutcomeReceipts`) or caught up by the follow-up sweep.
+    """
 
     async def recorded(self, batch: Sequence[Recorded]) -> None: ...
+
+
+class OutcomeReceipts(Protocol):
+    """Words the delivery receipts a batch owes, written in the transaction that records it."""
+
+    async def rows_for(self, batch: Sequence[Recorded]) -> list[OutcomeReceipt]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,11 +160,13 @@ class DeliveryWorker:
         *,
         owner: str | None = None,
         listeners: Sequence[OutcomeListener] = (),
+        receipts: OutcomeReceipts | None = None,
         circuits: CircuitBoard,
         events: EventLog,
         rates: SendRates,
     ) -> None:
         self._listeners = tuple(listeners)
+        self._receipts = receipts
         self._circuits = circuits
         self._rates = rates
         self._events = events
@@ -198,13 +211,15 @@ class DeliveryWorker:
             raise
         finally:
             heartbeat.cancel()
-        updates = [h.update for h in handled]
         recorded_at = self._clock.now()
-        await self._queue.record(self.owner, updates, recorded_at)
+        batch = [Recorded(item, h.update, recorded_at) for item, h in zip(claimed, handled, strict=True)]
+        # Receipts are committed with the outcomes, or neither is: an unrecorded batch is sent again.
+        receipts = await self._receipts.rows_for(batch) if self._receipts is not None else []
+        await self._queue.record(self.owner, [h.update for h in handled], recorded_at, receipts=receipts)
         events = [event for h in handled for event in h.events]
         if events:  # the trail is informative: written after the outcomes, never instead of them
             await self._events.append(events)
-        await self._tell_listeners(claimed, updates, recorded_at)
+        await self._tell_listeners(batch)
         return len(claimed)
 
     async def _heartbeat(self, delivery_ids: list[int]) -> None:
@@ -217,17 +232,12 @@ class DeliveryWorker:
             except Exception:  # the database is away: the lease may lapse, the record guard still holds
                 log.warning("lease heartbeat failed for %d deliveries", len(delivery_ids), exc_info=True)
 
-    async def _tell_listeners(
-        self, claimed: Sequence[ClaimedDelivery], updates: Sequence[DeliveryUpdate], at: float
-    ) -> None:
+    async def _tell_listeners(self, batch: Sequence[Recorded]) -> None:
         """Report durable results only: listeners run after the batch is committed."""
-        if not self._listeners:
-            return
-        batch = [Recorded(item, update, at) for item, update in zip(claimed, updates, strict=True)]
         for listener in self._listeners:
             try:
                 await listener.recorded(batch)
-            except Exception:  # metrics or receipts must never stop deliveries
+            except Exception:  # metrics or fallback must never stop deliveries
                 log.exception("outcome listener %r failed", listener)
 
     async def _handle(self, item: ClaimedDelivery, planned: PlannedNotification | None) -> Handled:

@@ -2,14 +2,15 @@
 
 Each step is a row in `fallback_steps` keyed by (notification, user, step), written
 in the same transaction as the deliveries it plans and the `fallback` state of the
-deliveries it replaces. Planning the same step twice (a listener re-run, two
-workers finishing a user's last two devices at once) conflicts on that key and
-rolls back whole, so at-least-once processing never makes two fallback rows.
+deliveries it replaces (and the `fallback` delivery receipts the app asked for).
+Planning the same step twice (a listener re-run, two workers finishing a user's
+last two devices at once) conflicts on that key and rolls back whole, so
+at-least-once processing never makes two fallback rows, nor two receipts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from pushwise.domain.fallback import (
 from pushwise.domain.states import DeliveryState
 from pushwise.store.db import Database
 from pushwise.store.events import DeliveryEvent, append_events
+from pushwise.store.receipts import add_receipts
 from pushwise.store.schema import deliveries, devices, fallback_steps, users
 
 # The columns every planner fills when it creates deliveries with INSERT ... SELECT.
@@ -92,6 +94,10 @@ class FallbackTaken:
     replaced: tuple[int, ...]
 
 
+# The receipt events (one per replaced delivery) a step owes its app, given the step and its time.
+FallbackReceipts = Callable[[FallbackTaken, float], list[dict[str, Any]]]
+
+
 class FallbackRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -129,11 +135,19 @@ class FallbackRepository:
             rows = await conn.execute(query)
             return [GaveUp(r.outcome_at, r.id, r.notification_id, r.app_id, r.user_id) for r in rows]
 
-    async def advance(self, user: Unreached, now: float) -> FallbackTaken | None:
-        """Plan the next step for `user` if they are still unreached; None if nothing was planned."""
+    async def advance(
+        self, user: Unreached, now: float, *, receipts: FallbackReceipts | None = None
+    ) -> FallbackTaken | None:
+        """Plan the next step for `user` if they are still unreached; None if nothing was planned.
+
+        `receipts` words the step's receipts, committed with it (None: the app wants none).
+        """
         try:
             async with self._db.write.begin() as conn:
-                return await self._advance(conn, user, now)
+                taken = await self._advance(conn, user, now)
+                if taken is not None and receipts is not None:
+                    await add_receipts(conn, user.app_id, receipts(taken, now), now)
+                return taken
         except IntegrityError:
             return None  # another worker planned this step first
 

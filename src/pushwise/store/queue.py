@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from pushwise.domain.states import DeliveryState
 from pushwise.store.claims import ClaimRequest, claim_postgres, claim_sqlite, due_apps
 from pushwise.store.db import Database
+from pushwise.store.receipts import OutcomeReceipt, add_outcome_receipts
 from pushwise.store.schema import attempts, deliveries, devices, users
 from pushwise.store.wakeups import announce_work
 
@@ -125,11 +126,19 @@ class DeliveryQueue:
             )
         return int(result.rowcount or 0)
 
-    async def record(self, owner: str, updates: Sequence[DeliveryUpdate], now: float) -> None:
-        """Write a batch of outcomes in one transaction.
+    async def record(
+        self,
+        owner: str,
+        updates: Sequence[DeliveryUpdate],
+        now: float,
+        *,
+        receipts: Sequence[OutcomeReceipt] = (),
+    ) -> None:
+        """Write a batch of outcomes, and the delivery receipts they owe, in one transaction.
 
         The `lease_owner` guard means a worker whose lease ran out (and whose
-        delivery another worker took over) cannot overwrite the new owner's result.
+        delivery another worker took over) cannot overwrite the new owner's result,
+        nor send a receipt for it. No receipts, no extra statement.
         """
         if not updates:
             return
@@ -172,6 +181,7 @@ class DeliveryQueue:
                 await conn.execute(insert(attempts), attempt_rows)
             if dead:
                 await conn.execute(_DEACTIVATE, dead)
+            await add_outcome_receipts(conn, receipts, now)
 
     async def release(self, owner: str, delivery_ids: Sequence[int], now: float) -> None:
         """Give unsent claims back at once (graceful shutdown), instead of waiting out the lease."""

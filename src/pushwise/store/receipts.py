@@ -1,8 +1,11 @@
 """Delivery receipts: each app's receiver, and the outbox of receipts waiting to be posted.
 
-The outbox is a small queue of its own, claimed with a lease like deliveries: a
-sender that dies mid-post leaves its rows to come back when the lease runs out, so
-a receipt is posted at least once. Receivers de-duplicate by (delivery_id, type).
+Receipts enter the outbox in the transaction that commits what they report (a
+batch of outcomes, a fallback step), so a process that dies after the commit
+cannot lose them. The outbox is a small queue of its own, claimed with a lease
+like deliveries: a sender that dies mid-post leaves its rows to come back when the
+lease runs out, so a receipt is posted at least once. Receivers de-duplicate by
+(delivery_id, type).
 """
 
 from __future__ import annotations
@@ -11,11 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, text, update
+from sqlalchemy import JSON, Float, String, bindparam, delete, exists, insert, literal, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pushwise.domain.clock import Clock
 from pushwise.store.db import Database
-from pushwise.store.schema import receipt_endpoints, receipt_outbox
+from pushwise.store.schema import deliveries, receipt_endpoints, receipt_outbox
 from pushwise.store.sealing import Sealer
 from pushwise.store.upsert import upsert_into
 
@@ -36,6 +40,16 @@ class PendingReceipt:
     event: dict[str, Any]
     attempts: int
     created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeReceipt:
+    """A receipt for the outcome being recorded for `delivery_id`, which sets `state`."""
+
+    app_id: str
+    delivery_id: int
+    state: str
+    event: dict[str, Any]
 
 
 def _context(app_id: str) -> bytes:
@@ -113,16 +127,6 @@ class ReceiptOutbox:
             )
         return frozenset(events or ())
 
-    async def enqueue(self, app_id: str, events: Sequence[dict[str, Any]], now: float) -> None:
-        if not events:
-            return
-        rows = [
-            {"app_id": app_id, "event": event, "created_at": now, "due_at": now, "attempts": 0}
-            for event in events
-        ]
-        async with self._db.write.begin() as conn:
-            await conn.execute(insert(receipt_outbox), rows)
-
     async def claim(self, *, now: float, lease_seconds: float, limit: int) -> list[PendingReceipt]:
         async with self._db.write.begin() as conn:
             rows = await conn.execute(
@@ -150,3 +154,58 @@ class ReceiptOutbox:
                 await conn.execute(
                     statement, [{"b_id": i, "b_attempts": a, "b_due": due} for i, a, due in retries]
                 )
+
+
+async def add_receipts(
+    conn: AsyncConnection, app_id: str, events: Sequence[dict[str, Any]], now: float
+) -> None:
+    """Queue receipts in the caller's transaction, which commits what they report."""
+    if events:
+        await conn.execute(
+            insert(receipt_outbox),
+            [
+                {"app_id": app_id, "event": event, "created_at": now, "due_at": now, "attempts": 0}
+                for event in events
+            ],
+        )
+
+
+async def add_outcome_receipts(conn: AsyncConnection, receipts: Sequence[OutcomeReceipt], now: float) -> None:
+    """Queue outcome receipts in the transaction that records the outcomes (`DeliveryQueue.record`).
+
+    Each row is written only if its outcome was: the delivery now has that state,
+    stamped `now`. An outcome the lease guard rejected (another worker took the
+    delivery over) gets no receipt; the new owner's outcome will have one.
+    """
+    if receipts:
+        await conn.execute(
+            _ADD_OUTCOME_RECEIPT,
+            [
+                {
+                    "b_app": r.app_id,
+                    "b_event": r.event,
+                    "b_now": now,
+                    "b_id": r.delivery_id,
+                    "b_state": r.state,
+                }
+                for r in receipts
+            ],
+        )
+
+
+_ADD_OUTCOME_RECEIPT = insert(receipt_outbox).from_select(
+    ["app_id", "event", "created_at", "due_at", "attempts"],
+    select(
+        bindparam("b_app", type_=String),
+        bindparam("b_event", type_=JSON),
+        bindparam("b_now", type_=Float),
+        bindparam("b_now", type_=Float),
+        literal(0),
+    ).where(
+        exists().where(
+            deliveries.c.id == bindparam("b_id"),
+            deliveries.c.state == bindparam("b_state"),
+            deliveries.c.outcome_at == bindparam("b_now", type_=Float),
+        )
+    ),
+)
