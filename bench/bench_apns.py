@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -58,7 +59,7 @@ def current_rss_mib(pid: int) -> float:
 
 
 class PushwiseServer:
-    def __init__(self, workdir: str, port: int) -> None:
+    def __init__(self, workdir: str, port: int, env: Mapping[str, str] | None = None) -> None:
         self.db_path = f"{workdir}/bench.db"
         self.admin_key = "pw_admin_bench_" + secrets.token_hex(12)
         env = {
@@ -68,6 +69,7 @@ class PushwiseServer:
             "PUSHWISE_ALLOW_PRIVATE_ENDPOINTS": "true",
             "PUSHWISE_SECRET_KEY_FILE": f"{workdir}/pushwise.key",
             "PUSHWISE_LOG_LEVEL": "warning",
+            **(env or {}),
         }
         self.base = f"http://127.0.0.1:{port}"
         self.process = subprocess.Popen(
@@ -85,34 +87,43 @@ class PushwiseServer:
             await asyncio.sleep(0.1)
         raise RuntimeError("pushwise did not become ready")
 
+    async def apns_app(
+        self, client: httpx.AsyncClient, sim: ApnsSimulatorHandle
+    ) -> tuple[str, dict[str, str]]:
+        """A new app whose APNs provider is the simulator: its id and server-key headers."""
+        admin = {"authorization": f"Bearer {self.admin_key}"}
+        app = (await client.post(f"{self.base}/v1/apps", json={"name": "bench"}, headers=admin)).json()
+        headers = {"authorization": f"Bearer {app['server_key']}"}
+        (
+            await client.put(
+                f"{self.base}/v1/apps/{app['id']}/providers/apns",
+                headers=headers,
+                json={
+                    "team_id": sim.team_id,
+                    "key_id": sim.key_id,
+                    "private_key": sim.private_key_pem,
+                    "topic": sim.topic,
+                    "environment": "development",
+                    "endpoint": sim.endpoint,
+                    "ca_file": sim.ca_file,
+                },
+            )
+        ).raise_for_status()
+        return app["id"], headers
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
 
 
-async def end_to_end(sim: ApnsSimulatorHandle, devices: int, workdir: str, port: int) -> dict[str, float]:
-    server = PushwiseServer(workdir, port)
+async def end_to_end(
+    sim: ApnsSimulatorHandle, devices: int, workdir: str, port: int, env: Mapping[str, str] | None = None
+) -> dict[str, float]:
+    server = PushwiseServer(workdir, port, env)
     try:
         async with httpx.AsyncClient(timeout=60) as client:
             await server.wait_ready(client)
-            admin = {"authorization": f"Bearer {server.admin_key}"}
-            app = (await client.post(f"{server.base}/v1/apps", json={"name": "bench"}, headers=admin)).json()
-            headers = {"authorization": f"Bearer {app['server_key']}"}
-            (
-                await client.put(
-                    f"{server.base}/v1/apps/{app['id']}/providers/apns",
-                    headers=headers,
-                    json={
-                        "team_id": sim.team_id,
-                        "key_id": sim.key_id,
-                        "private_key": sim.private_key_pem,
-                        "topic": sim.topic,
-                        "environment": "development",
-                        "endpoint": sim.endpoint,
-                        "ca_file": sim.ca_file,
-                    },
-                )
-            ).raise_for_status()
+            _app_id, headers = await server.apns_app(client, sim)
             for start in range(0, devices, 1000):
                 batch = [
                     {"platform": "ios", "token": f"{start + n:064x}"}
@@ -227,6 +238,11 @@ async def main() -> None:
     parser.add_argument("--client-requests", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=200)
     parser.add_argument("--port", type=int, default=18080)
+    parser.add_argument(
+        "--compare-monitoring",
+        action="store_true",
+        help="run (d) also with PUSHWISE_MONITORING=0 and print what metrics and rollups cost",
+    )
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="pushwise-bench-")
     sim = start_apns_simulator(tls=True, seed=1, workdir=workdir, engine="granian")
@@ -238,6 +254,13 @@ async def main() -> None:
         client = await measure_pushwise_client(sim, n, c)
         sim.reset()
         e2e = await end_to_end(sim, args.devices, workdir, args.port)
+        unmonitored = None
+        if args.compare_monitoring:
+            sim.reset()
+            quiet_dir = tempfile.mkdtemp(prefix="unmonitored-", dir=workdir)
+            unmonitored = await end_to_end(
+                sim, args.devices, quiet_dir, args.port, {"PUSHWISE_MONITORING": "0"}
+            )
     finally:
         sim.stop()
     ceiling = max(raw_pyreqwest, raw_h2)
@@ -264,6 +287,12 @@ async def main() -> None:
         f"POST /v1/notifications for one device at 200 req/s: p50 {e2e['single_p50_ms']:.1f} ms, "
         f"p99 {e2e['single_p99_ms']:.1f} ms"
     )
+    if unmonitored is not None:
+        on, off = e2e["throughput"], unmonitored["throughput"]
+        print(
+            f"\n(d) with monitoring {on:.0f} deliveries/s, without (PUSHWISE_MONITORING=0) {off:.0f} "
+            f"deliveries/s: ratio on/off {on / off:.2f}"
+        )
 
 
 if __name__ == "__main__":

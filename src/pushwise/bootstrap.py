@@ -23,7 +23,7 @@ from pushwise.delivery.worker import WorkerOptions
 from pushwise.domain.backoff import RetryPolicy
 from pushwise.domain.clock import Clock, SystemClock
 from pushwise.monitoring.assembly import build_monitoring, load_rule_file
-from pushwise.monitoring.circuits import CircuitStates
+from pushwise.monitoring.circuits import CircuitStates, ConnectionCounts
 from pushwise.monitoring.service import Monitoring, MonitoringOptions
 from pushwise.monitoring.sinks import SmtpConfig
 from pushwise.monitoring.tally import OutcomeTally
@@ -115,9 +115,9 @@ def build_services(
         allow_private_endpoints=settings.allow_private_endpoints,
         user_channels=UserChannels(db, secret_key, settings.public_base_url, inbox_feed),
     )
-    registry = registry or ProviderRegistry(
-        channel_credentials(credentials.get), timed_factories(factories, tally), clock
-    )
+    if settings.monitoring:
+        factories = timed_factories(factories, tally)
+    registry = registry or ProviderRegistry(channel_credentials(credentials.get), factories, clock)
     engine = Engine(
         db,
         registry,
@@ -126,9 +126,10 @@ def build_services(
         worker_options=worker_options(settings),
         default_ttl_seconds=settings.default_ttl_seconds,
     )
-    engine.add_listener(tally)
+    if settings.monitoring:
+        engine.add_listener(tally)
     leadership = Leadership(db)
-    monitoring = monitoring_of(settings, db, clock, credentials, tally, engine.circuits)
+    monitoring = monitoring_of(settings, db, clock, credentials, tally, engine.circuits, engine.providers)
     # Alert evaluation, credential checks and pruning run on one process of the cluster.
     monitoring.is_leader = lambda: leadership.acquire("monitoring")
     receipts = ReceiptService(
@@ -165,6 +166,7 @@ def monitoring_of(
     credentials: CredentialRepository,
     tally: OutcomeTally,
     circuits: CircuitStates,
+    pools: ConnectionCounts,
 ) -> Monitoring:
     """Monitoring settings are read from the settings file's extra keys until they become fields."""
     extra = settings.extra
@@ -178,8 +180,9 @@ def monitoring_of(
         credentials,
         tally,
         circuits,
+        pools,
         allow_private_endpoints=settings.allow_private_endpoints,
         smtp=smtp,
         rule_file=load_rule_file(extra.get("alert_rules_file")),
-        options=MonitoringOptions(retention_seconds=retention_days * 86400),
+        options=MonitoringOptions(retention_seconds=retention_days * 86400, loops=settings.monitoring),
     )

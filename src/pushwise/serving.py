@@ -10,6 +10,7 @@ import uvicorn
 from sqlalchemy.engine import make_url
 
 from pushwise.api.app import create_app
+from pushwise.api.routes.metrics import warn_if_open
 from pushwise.bootstrap import Services, build_services
 from pushwise.delivery.follow_ups import FollowUpService
 from pushwise.delivery.receipts import ReceiptService
@@ -105,6 +106,7 @@ async def _serve_http(settings: Settings, *, with_workers: bool) -> None:
         server_header=False,
         timeout_graceful_shutdown=30,
     )
+    warn_if_open(settings.host, settings.metrics_token)
     try:
         await uvicorn.Server(config).serve()
     finally:

@@ -37,6 +37,11 @@ class Settings:
     public_base_url: str = "http://127.0.0.1:8080"
     # How often an open inbox stream re-reads the database for items other processes wrote.
     inbox_poll_seconds: float = 2.0
+    # Off (`PUSHWISE_MONITORING=0`) skips counting outcomes and the monitoring loops (rollups,
+    # alerts, credential checks): a benchmarking aid to measure what monitoring costs.
+    monitoring: bool = True
+    # When set, `/metrics` answers only `Authorization: Bearer <metrics_token>` (or the admin key).
+    metrics_token: str | None = None
     log_level: str = "info"
     max_body_bytes: int = 1_048_576
     db_pool_size: int = 10

@@ -11,6 +11,7 @@ import pytest
 from pushwise.bootstrap import Services
 from pushwise.domain.notification import Content, NotificationSpec
 from pushwise.domain.outcomes import OutcomeKind
+from pushwise.net.endpoint_guard import Resolver, resolve_addresses
 from pushwise.providers.base import Dispatch
 from pushwise.providers.email import EmailProvider, build_email_provider
 from pushwise.simulators.smtp import SmtpSimulatorHandle, start_smtp_simulator
@@ -43,7 +44,14 @@ class Mailer:
         self.services, self.app_id, self.user_ids = services, app_id, user_ids
         self._delivery = 0
 
-    def provider(self, sim: SmtpSimulatorHandle, **changes: object) -> EmailProvider:
+    def provider(
+        self,
+        sim: SmtpSimulatorHandle,
+        *,
+        allow_private: bool = True,
+        resolve: Resolver = resolve_addresses,
+        **changes: object,
+    ) -> EmailProvider:
         public = {
             "host": sim.host,
             "port": sim.port,
@@ -62,6 +70,8 @@ class Mailer:
             secret_key=self.services.secret_key,
             public_base_url="https://push.example/",
             timeout=5.0,
+            allow_private=allow_private,
+            resolve=resolve,
         )
 
     def dispatch(self, user: str = "ada", content: Content | None = None) -> Dispatch:
@@ -207,6 +217,49 @@ async def test_server_without_starttls_is_a_configuration_error(mailer) -> None:
         finally:
             await insecure.close()
     assert (outcome.kind, outcome.reason) == (OutcomeKind.CONFIGURATION, "SmtpNotSupported")
+
+
+async def test_a_private_server_address_is_refused_when_a_session_opens(
+    mailer: Mailer, sink: SmtpSimulatorHandle
+) -> None:
+    """The name was public when saved; it now resolves to the simulator's loopback (DNS rebinding)."""
+    asked: list[tuple[str, int]] = []
+
+    async def rebound(host: str, port: int) -> list[str]:
+        asked.append((host, port))
+        return ["127.0.0.1"]
+
+    provider = mailer.provider(sink, host="mail.example.com", allow_private=False, resolve=rebound)
+    try:
+        outcome = await provider.send(mailer.dispatch())
+    finally:
+        await provider.close()
+    assert (outcome.kind, outcome.reason) == (OutcomeKind.CONFIGURATION, "PrivateEndpointRefused")
+    assert asked == [("mail.example.com", sink.port)]
+    assert sink.messages(to=ADDRESS) == []
+
+
+async def test_an_unresolvable_server_is_retried(mailer: Mailer, sink: SmtpSimulatorHandle) -> None:
+    async def unresolvable(host: str, port: int) -> list[str]:
+        raise OSError(f"no such host {host}")
+
+    provider = mailer.provider(sink, host="mail.example.com", allow_private=False, resolve=unresolvable)
+    try:
+        outcome = await provider.send(mailer.dispatch())
+    finally:
+        await provider.close()
+    assert outcome.kind is OutcomeKind.RETRY
+
+
+async def test_with_private_endpoints_allowed_the_name_is_used_and_its_certificate_verified(
+    mailer: Mailer, sink: SmtpSimulatorHandle
+) -> None:
+    provider = mailer.provider(sink, host="localhost")  # the simulator's certificate names localhost
+    try:
+        assert (await provider.send(mailer.dispatch())).kind is OutcomeKind.DELIVERED
+    finally:
+        await provider.close()
+    assert len(sink.messages(to=ADDRESS)) == 1
 
 
 async def test_user_without_address_is_permanent_without_sending(mailer, sink) -> None:

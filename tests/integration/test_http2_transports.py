@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
+from pushwise.providers.base import open_connections
 from pushwise.providers.http2.h2_transport import H2Transport
 from pushwise.providers.http2.options import ConnectionOptions
 from pushwise.providers.http2.pyreqwest_transport import PyreqwestTransport
@@ -84,8 +85,10 @@ async def test_a_burst_is_spread_over_the_configured_connections_within_the_stre
     )
     try:
         outcomes = await _outcomes(transport, peer.endpoint, 600)
+        assert open_connections(transport) == 3  # what `pushwise_provider_connections` reports
     finally:
         await transport.close()
+    assert open_connections(transport) == 0
     assert outcomes == Counter({200: 600})
     assert peer.stats.connections == 3
     assert 1 < peer.stats.peak_streams_per_connection <= 8
@@ -137,6 +140,7 @@ async def test_a_lost_connection_fails_in_flight_requests_and_is_replaced(
         assert failures <= reasons
         server.behaviour = PeerBehaviour()
         assert await _outcomes(transport, endpoint, 5) == Counter({200: 5})
+        assert open_connections(transport) == 1  # the replacement, not the lost one
     finally:
         await transport.close()
         await server.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -19,6 +20,7 @@ from pushwise.domain.webpush_message import render_payload
 from pushwise.providers.base import Dispatch
 from pushwise.providers.vapid import generate_vapid_keys
 from pushwise.providers.webpush import WebPushCredentials, WebPushProvider, build_webpush_provider
+from pushwise.providers.webpush_transport import NegotiatedTransport, Pin
 from pushwise.simulators.webpush import WebPushSimulatorHandle, start_webpush_simulator
 
 pytestmark = pytest.mark.integration
@@ -229,3 +231,31 @@ async def test_tls_push_service_speaks_h2_and_decrypts() -> None:
         [received] = sim.received(subscription["endpoint"])
         assert received["payload"] == render_payload(SPEC)
         assert received["http_version"] == "2"
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+async def test_a_pinned_transport_connects_to_the_checked_address_not_to_dns(tls: bool) -> None:
+    """`push-service.invalid` cannot resolve: a reply comes only because the pin names the address.
+
+    The simulator then refuses the VAPID audience (not its own origin): proof enough that it answered.
+    """
+    with start_webpush_simulator(tls=tls) as sim:
+        subscription = sim.new_subscription()
+        real = urlsplit(subscription["endpoint"])
+        assert real.port is not None
+        # Over TLS the certificate is verified against the pinned name: the simulator's is for localhost.
+        pinned_host = "localhost" if tls else "push-service.invalid"
+        pin = Pin(pinned_host, "127.0.0.1", real.port)
+        subscription["endpoint"] = real._replace(netloc=f"{pinned_host}:{real.port}").geturl()
+
+        def pinned(origin: str, _pin: Pin | None) -> NegotiatedTransport:
+            return NegotiatedTransport(ca_file=sim.ca_file, allow_http=not tls, pin=pin)
+
+        provider = WebPushProvider(
+            CREDENTIALS, SystemClock(), pinned, allow_private_endpoints=True, timeout=5.0
+        )
+        try:
+            outcome = await provider.send(dispatch(subscription))
+        finally:
+            await provider.close()
+    assert (outcome.kind, outcome.provider_status) == (OutcomeKind.CONFIGURATION, 403)

@@ -4,7 +4,8 @@ Every request is authenticated, so the lookup must be cheap: keys are hashed wit
 SHA-256 (see `pushwise.store.keys` for why that is enough) and resolved principals
 are cached in memory for a few seconds. A key revoked through this process is
 evicted at once; one revoked elsewhere (another process, the CLI) stops working
-within `cache_seconds`. Unknown keys are cached too, so a client hammering with a
+within `cache_seconds`. The same holds for `key_active`, which dashboard sessions
+use to re-check the key they were made from. Unknown keys are cached too, so a client hammering with a
 bad key costs no database reads; the cache is bounded and simply cleared when full.
 """
 
@@ -19,7 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from pushwise.api.errors import ApiError
 from pushwise.domain.clock import Clock
-from pushwise.store.keys import KeyKind, KeyRepository, hash_key
+from pushwise.store.keys import ApiKeyRecord, KeyKind, KeyRepository, hash_key
 
 CACHE_SECONDS = 5.0
 CACHE_MAX_ENTRIES = 10_000
@@ -57,6 +58,7 @@ class KeyAuthenticator:
         self._cache_seconds = cache_seconds
         self._max_entries = max_entries
         self._cache: dict[str, tuple[Principal | None, float]] = {}
+        self._active: dict[str, tuple[ApiKeyRecord | None, float]] = {}
 
     async def authenticate(self, secret: str) -> Principal | None:
         digest = hash_key(secret)
@@ -75,8 +77,22 @@ class KeyAuthenticator:
         self._cache[digest] = (principal, now + self._cache_seconds)
         return principal
 
-    def forget(self, key_hash: str) -> None:
+    async def key_active(self, key_id: str) -> ApiKeyRecord | None:
+        """The stored key `key_id` if it is still valid (not revoked), read at most every `cache_seconds`."""
+        now = self._clock.now()
+        cached = self._active.get(key_id)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        record = await self._keys.find_active_by_id(key_id)
+        if len(self._active) >= self._max_entries:
+            self._active.clear()
+        self._active[key_id] = (record, now + self._cache_seconds)
+        return record
+
+    def forget(self, key_hash: str, key_id: str | None = None) -> None:
         self._cache.pop(key_hash, None)
+        if key_id is not None:
+            self._active.pop(key_id, None)
 
 
 def authenticator_of(request: Request) -> KeyAuthenticator:

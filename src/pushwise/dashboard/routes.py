@@ -4,6 +4,7 @@ dead letters with replay, pruned devices, alerts, provider and credential health
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from importlib import resources
@@ -18,7 +19,17 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 from pushwise.api.auth import authenticator_of
 from pushwise.bootstrap import Services
 from pushwise.dashboard.overview import build_overview
-from pushwise.dashboard.session import COOKIE, Session, csrf_ok, new_session, open_session, seal, session_key
+from pushwise.dashboard.session import (
+    COOKIE,
+    Session,
+    csrf_ok,
+    new_session,
+    open_session,
+    seal,
+    session_key,
+    settings_admin_ref,
+    stored_key_ref,
+)
 from pushwise.store.apps import AppRepository
 from pushwise.store.events import EventLog
 from pushwise.store.operations import OperationsRepository
@@ -50,14 +61,25 @@ def _services(request: Request) -> Services:
     return cast(Services, request.app.state.services)
 
 
-def _session(request: Request) -> Session:
+async def _session(request: Request) -> Session:
     services = _services(request)
     session = open_session(
         request.cookies.get(COOKIE), session_key(services.secret_key), services.clock.now()
     )
-    if session is None:
+    if session is None or not await _key_still_valid(request, session):
         raise LoginRequired
     return session
+
+
+async def _key_still_valid(request: Request, session: Session) -> bool:
+    """Whether the key the session was made from still exists, unrevoked (cached a few seconds)."""
+    services = _services(request)
+    if session.key_ref.startswith("settings:"):
+        admin_key = services.settings.admin_key
+        current = settings_admin_ref(admin_key, session_key(services.secret_key)) if admin_key else ""
+        return hmac.compare_digest(session.key_ref.encode(), current.encode())
+    record = await authenticator_of(request).key_active(session.key_ref.removeprefix("id:"))
+    return record is not None and record.kind == session.kind and record.app_id == session.app_id
 
 
 async def _app_of(request: Request, session: Session) -> tuple[str | None, list[Any]]:
@@ -99,7 +121,12 @@ async def login(request: Request) -> Response:
         page.status_code = 401
         return page
     services = _services(request)
-    session = new_session(principal.kind, principal.app_id, services.clock.now())
+    key_ref = (
+        settings_admin_ref(form.get("key", ""), session_key(services.secret_key))
+        if principal.key_id is None
+        else stored_key_ref(principal.key_id)
+    )
+    session = new_session(principal.kind, principal.app_id, key_ref, services.clock.now())
     response = RedirectResponse("/dashboard", status_code=303)
     response.set_cookie(
         COOKIE,
@@ -115,7 +142,7 @@ async def login(request: Request) -> Response:
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     try:
-        session = _session(request)
+        session = await _session(request)
     except LoginRequired:
         return _to_login()
     if not csrf_ok(session, (await _form(request)).get("csrf")):
@@ -135,7 +162,7 @@ async def static(name: str) -> Response:
 
 async def _context(request: Request) -> dict[str, Any] | Response:
     try:
-        session = _session(request)
+        session = await _session(request)
     except LoginRequired:
         return _to_login()
     app_id, apps = await _app_of(request, session)
@@ -156,15 +183,18 @@ async def overview(request: Request) -> Response:
 
 @router.get("/events")
 async def events(request: Request) -> Response:
-    """Server-Sent Events: the overview's numbers and chart every couple of seconds."""
+    """Server-Sent Events: the overview's numbers and chart every couple of seconds.
+
+    The stream ends once the session's key is revoked; the browser's reconnect then gets a 401.
+    """
     context = await _context(request)
     if isinstance(context, Response) or context["app_id"] is None:
         return Response(status_code=401)
-    services, app_id = _services(request), str(context["app_id"])
+    services, app_id, session = _services(request), str(context["app_id"]), context["session"]
 
     async def stream() -> AsyncIterator[bytes]:
         yield b"retry: 2000\n\n"
-        while not await request.is_disconnected():
+        while not await request.is_disconnected() and await _key_still_valid(request, session):
             view = await build_overview(services.monitoring, app_id, services.clock.now())
             data = orjson.dumps({**view.numbers(), "chart": view.chart})
             yield b"event: overview\ndata: " + data + b"\n\n"
@@ -276,5 +306,7 @@ async def health(request: Request) -> Response:
         return context
     services, app_id = _services(request), context["app_id"]
     credentials = await services.monitoring.alerts.health(app_id) if app_id else []
-    circuits = {ch: st for (app, ch), st in services.engine.circuits.states().items() if app == app_id}
+    circuits = {
+        ch: st for (app, ch), st in (await services.monitoring.endpoints.states()).items() if app == app_id
+    }
     return await _page(request, "health.html", credentials=credentials, circuits=circuits, **context)

@@ -119,6 +119,7 @@ def _user_channel_factories(
             secret_key=deps.secret_key,
             public_base_url=deps.public_base_url,
             timeout=timeout,
+            allow_private=allow_private,
         )
 
     def webhook(public: dict[str, Any], secret: dict[str, Any]) -> Provider:

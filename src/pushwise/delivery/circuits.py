@@ -2,16 +2,26 @@
 
 Shared by every worker of a process (`Engine.circuits`). Circuits live in memory:
 after a restart they start closed, and the first failures reopen them quickly.
-Monitoring reads `states()` to raise an alert for any circuit that is not closed.
+Monitoring publishes `reports()` for the rest of the cluster every few seconds and
+hands back other processes' open circuits to `adopt`, so all workers hold together.
 """
 
 from __future__ import annotations
 
-from pushwise.domain.circuit import Circuit, CircuitPolicy, CircuitState, admit, observe
+from collections.abc import Mapping
+
+from pushwise.domain.circuit import (
+    Circuit,
+    CircuitKey,
+    CircuitPolicy,
+    CircuitReport,
+    CircuitState,
+    admit,
+    adopt,
+    observe,
+)
 from pushwise.domain.clock import Clock
 from pushwise.domain.outcomes import Outcome
-
-CircuitKey = tuple[str, str]  # (app_id, channel)
 
 # Our own client-side quota is not the endpoint failing.
 _NOT_ENDPOINT_FAILURES = frozenset({"LocalQuota"})
@@ -57,3 +67,21 @@ class CircuitBoard:
     def reasons(self) -> dict[CircuitKey, str | None]:
         """Why each circuit last opened (the provider's word), for alerts."""
         return {key: circuit.reason for key, circuit in self._circuits.items()}
+
+    def reports(self, owner: str) -> list[CircuitReport]:
+        """This process's own circuits for the cluster; adopted ones are another process's word."""
+        now = self._clock.now()
+        return [
+            CircuitReport(owner, app_id, channel, c.state, c.reason, c.opened_at, c.until, now)
+            for (app_id, channel), c in self._circuits.items()
+            if not c.adopted
+        ]
+
+    def adopt(self, holds: Mapping[CircuitKey, CircuitReport]) -> None:
+        """Hold sends to endpoints another process has found failing (see `domain.circuit.adopt`)."""
+        now = self._clock.now()
+        for key, hold in holds.items():
+            circuit = self._circuits.get(key, Circuit())
+            held = adopt(circuit, hold, now)
+            if held is not circuit:
+                self._circuits[key] = held

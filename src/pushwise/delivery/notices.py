@@ -1,21 +1,26 @@
 """Telling users once that push no longer reaches them, as an outcome listener.
 
-When a delivery's token dies and the user has no active device left, the user
-gets a friendly notice through the inbox (or e-mail): why they are missing
-messages and how to turn notifications back on, in the app's own words when it
-gave some for the user's locale. At most one per user per period.
+When a delivery's token dies, or the client reports that the user turned
+notifications off, and the user has no active device left, the user gets a
+friendly notice through the inbox (or e-mail): why they are missing messages and
+how to turn notifications back on, in the app's own words when it gave some for
+the user's locale, and with the advice that fits the cause. At most one per user
+per period.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 
 from pushwise.delivery.worker import Recorded
 from pushwise.domain.clock import Clock
-from pushwise.domain.failure_notice import render_notice
+from pushwise.domain.failure_notice import notice_cause, render_notice
 from pushwise.domain.notification import NotificationSpec
 from pushwise.store.notices import NoticeRepository, NoticeTemplates
+
+log = logging.getLogger(__name__)
 
 WEEK = 7 * 24 * 3600.0
 
@@ -60,7 +65,11 @@ class FailureNotices:
             own = await self._templates.of_app(app_id)
             for user in unreachable:
                 content = render_notice(
-                    user.app_name, user.locale, own.templates if own else None, user_id=user.external_id
+                    user.app_name,
+                    user.locale,
+                    own.templates if own else None,
+                    user_id=user.external_id,
+                    cause=notice_cause(permission_denied=user.permission_denied),
                 )
                 spec = NotificationSpec(content, priority="transactional")
                 notice = await self._notices.send_once(
@@ -69,3 +78,17 @@ class FailureNotices:
                 if notice is not None:
                     planned.append(notice)
         return planned
+
+    async def turned_off(self, app_id: str, user_ids: Set[str]) -> list[str]:
+        """After a device update committed that turned notifications off for `user_ids`.
+
+        The update stands whatever happens here: a notice that cannot be planned now is
+        caught up by the follow-up sweep, so the error is logged, not raised.
+        """
+        if not user_ids:
+            return []
+        try:
+            return await self.tell({app_id: user_ids})
+        except Exception:
+            log.exception("failure notice after a permission turned off failed; the sweep will retry")
+            return []

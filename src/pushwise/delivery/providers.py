@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pushwise.domain.clock import Clock
-from pushwise.providers.base import Provider
+from pushwise.providers.base import Provider, open_connections
 from pushwise.store.credentials import StoredCredentials
 
 # (public config, opened secret) -> provider
@@ -75,6 +75,14 @@ class ProviderRegistry:
         provider = factory(stored.public, stored.secret) if stored is not None and factory else None
         self._entries[key] = _Entry(provider, version, now)
         return provider
+
+    def connections(self) -> dict[tuple[str, str], int]:
+        """Open connections per (app, channel) of the providers in use (retiring ones are closing)."""
+        return {
+            key: open_connections(entry.provider)
+            for key, entry in self._entries.items()
+            if entry.provider is not None
+        }
 
     def _retire(self, provider: Provider) -> None:
         """Close a replaced provider once the sends already using it have had time to finish."""

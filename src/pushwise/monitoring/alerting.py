@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pushwise.domain.clock import Clock
-from pushwise.monitoring.circuits import CircuitStates
+from pushwise.monitoring.circuits import ClusterEndpoints
 from pushwise.monitoring.rules import (
     CredentialStatus,
     Finding,
@@ -47,7 +47,7 @@ class AlertEvaluator:
         alerts: AlertRepository,
         rollups: RollupRepository,
         apps: AppRepository,
-        circuits: CircuitStates,
+        circuits: ClusterEndpoints,
         sinks: AlertSinks,
         clock: Clock,
         rule_file: RuleFile | None = None,
@@ -110,9 +110,11 @@ class AlertEvaluator:
         return list(found.values())
 
     async def _circuit_states(self, app_id: str) -> dict[str, str]:
-        """Every configured channel's circuit: the board lists only circuits that have seen trouble."""
+        """Every configured channel's circuit, worst across the cluster (reports list only trouble)."""
         states = {ch: "closed" for _, ch in await self._alerts.configured_channels(app_id)}
-        states.update({ch: state for (app, ch), state in self._circuits.states().items() if app == app_id})
+        states.update(
+            {ch: state for (app, ch), state in (await self._circuits.states()).items() if app == app_id}
+        )
         return states
 
     async def _step(

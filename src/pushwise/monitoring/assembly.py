@@ -9,13 +9,14 @@ import orjson
 
 from pushwise.domain.clock import Clock
 from pushwise.monitoring.alerting import AlertEvaluator, RuleFile
-from pushwise.monitoring.circuits import CircuitStates
+from pushwise.monitoring.circuits import CircuitStates, ClusterEndpoints, ConnectionCounts, process_owner
 from pushwise.monitoring.rules import parse_rules
 from pushwise.monitoring.service import Monitoring, MonitoringOptions
 from pushwise.monitoring.sinks import AlertSinks, SmtpConfig
 from pushwise.monitoring.tally import OutcomeTally
 from pushwise.store.alerts import AlertRepository
 from pushwise.store.apps import AppRepository
+from pushwise.store.circuits import EndpointReports
 from pushwise.store.credentials import CredentialRepository
 from pushwise.store.db import Database
 from pushwise.store.rollups import RollupRepository
@@ -41,6 +42,7 @@ def build_monitoring(
     credentials: CredentialRepository,
     tally: OutcomeTally,
     circuits: CircuitStates,
+    pools: ConnectionCounts,
     *,
     allow_private_endpoints: bool,
     smtp: SmtpConfig | None,
@@ -50,9 +52,19 @@ def build_monitoring(
     rollups = RollupRepository(db)
     alerts = AlertRepository(db)
     sinks = AlertSinks(allow_private=allow_private_endpoints, smtp=smtp)
-    evaluator = AlertEvaluator(alerts, rollups, AppRepository(db, clock), circuits, sinks, clock, rule_file)
+    # A report missing three flushes in a row is from a process that died.
+    endpoints = ClusterEndpoints(
+        EndpointReports(db),
+        circuits,
+        pools,
+        clock,
+        owner=process_owner(),
+        stale_seconds=3 * options.flush_seconds,
+    )
+    evaluator = AlertEvaluator(alerts, rollups, AppRepository(db, clock), endpoints, sinks, clock, rule_file)
     return Monitoring(
         tally=tally,
+        endpoints=endpoints,
         evaluator=evaluator,
         rollups=rollups,
         alerts=alerts,

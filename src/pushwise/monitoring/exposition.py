@@ -5,15 +5,16 @@ as several processes (API and workers apart, on several machines), and the proce
 that answers a scrape is not the one that sent the pushes. Counters live in
 `metric_totals`, incremented by every process's flush, so any process answers for
 the whole cluster and a restart never resets a counter. Gauges (queue depth, oldest
-due delivery, circuits, credentials) are read at scrape time. Scrape one process
-(or all behind one address): values do not need summing across instances.
+due delivery, circuits, connections, credentials) are read at scrape time; circuits
+and connections from what every live process reported at its last flush. Scrape one
+process (or all behind one address): values do not need summing across instances.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 from prometheus_client.core import (
@@ -63,6 +64,7 @@ class ClusterSnapshot:
     credentials: Sequence[CredentialGauge]
     firing_alerts: Mapping[tuple[str, str], int]
     now: float
+    connections: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
 
 class _SnapshotCollector(Collector):
@@ -138,6 +140,13 @@ def _gauges(snapshot: ClusterSnapshot) -> Iterator[Metric]:
     for (app_id, channel), state in sorted(snapshot.circuits.items()):
         for candidate in CIRCUIT_STATES:
             circuit.add_metric([app_id, channel, candidate], 1.0 if state == candidate else 0.0)
+    connections = GaugeMetricFamily(
+        "pushwise_provider_connections",
+        "Open connections to the provider's endpoints, summed over the cluster's processes.",
+        labels=["app", "channel"],
+    )
+    for (app_id, channel), count in sorted(snapshot.connections.items()):
+        connections.add_metric([app_id, channel], count)
     healthy = GaugeMetricFamily(
         "pushwise_credentials_valid",
         "1 when the provider credentials passed their last check.",
@@ -155,4 +164,4 @@ def _gauges(snapshot: ClusterSnapshot) -> Iterator[Metric]:
     firing = GaugeMetricFamily("pushwise_alerts_firing", "Alerts firing now.", labels=["app", "rule"])
     for (app_id, rule), count in sorted(snapshot.firing_alerts.items()):
         firing.add_metric([app_id, rule], count)
-    yield from (depth, age, circuit, healthy, expiry, firing)
+    yield from (depth, age, circuit, connections, healthy, expiry, firing)

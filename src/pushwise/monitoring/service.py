@@ -1,9 +1,9 @@
 """The monitoring loops of a long-running process: flush counts, evaluate alerts, check credentials.
 
-Every process flushes its own counts. Alert evaluation, credential checks and
-rollup pruning must run once per cluster: they run only while `is_leader()` says
-so (always, on the embedded single-process default; PostgreSQL deployments plug
-in their leader election here).
+Every process flushes its own counts and reports its circuits and connections.
+Alert evaluation, credential checks and rollup pruning must run once per cluster:
+they run only while `is_leader()` says so (always, on the embedded single-process
+default; PostgreSQL deployments plug in their leader election here).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from pushwise.domain.clock import Clock
 from pushwise.monitoring.alerting import AlertEvaluator
+from pushwise.monitoring.circuits import ClusterEndpoints
 from pushwise.monitoring.credential_checks import check_all
 from pushwise.monitoring.tally import OutcomeTally
 from pushwise.store.alerts import AlertRepository
@@ -37,6 +38,7 @@ class MonitoringOptions:
     credential_check_seconds: float = 600.0
     prune_seconds: float = 3600.0
     retention_seconds: float = 30 * 86400.0
+    loops: bool = True  # False (setting `monitoring = false`): `start` runs nothing, for benchmarks
 
 
 class Monitoring:
@@ -46,6 +48,7 @@ class Monitoring:
         self,
         *,
         tally: OutcomeTally,
+        endpoints: ClusterEndpoints,
         evaluator: AlertEvaluator,
         rollups: RollupRepository,
         alerts: AlertRepository,
@@ -55,6 +58,7 @@ class Monitoring:
         is_leader: LeaderCheck = always_leader,
     ) -> None:
         self.tally = tally
+        self.endpoints = endpoints
         self.evaluator = evaluator
         self.rollups = rollups
         self.alerts = alerts
@@ -64,6 +68,13 @@ class Monitoring:
         self.is_leader = is_leader
         self._tasks: list[asyncio.Task[None]] = []
 
+    async def flush(self) -> None:
+        """This process's share of the cluster view: its counts, circuits and connections."""
+        try:
+            await self.tally.flush()
+        finally:  # counts that failed to write must not keep the circuits from being reported
+            await self.endpoints.publish()
+
     async def check_credentials(self) -> None:
         await check_all(self.alerts, self.credentials, self.clock)
 
@@ -72,8 +83,10 @@ class Monitoring:
 
     async def start(self) -> None:
         o = self.options
+        if not o.loops:
+            return
         self._tasks = [
-            asyncio.create_task(self._every(o.flush_seconds, self.tally.flush, leader_only=False)),
+            asyncio.create_task(self._every(o.flush_seconds, self.flush, leader_only=False)),
             asyncio.create_task(self._every(o.evaluate_seconds, self.evaluator.evaluate, leader_only=True)),
             asyncio.create_task(
                 self._every(o.credential_check_seconds, self.check_credentials, leader_only=True)
@@ -89,6 +102,7 @@ class Monitoring:
                 await task
         self._tasks = []
         await self.tally.flush()  # the last outcomes of a draining worker
+        await self.endpoints.withdraw()  # its circuits and connections end with it
 
     async def _every(
         self, seconds: float, job: Callable[[], Awaitable[object]], *, leader_only: bool

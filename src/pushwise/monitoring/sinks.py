@@ -1,8 +1,10 @@
 """Where alerts go: webhooks (Slack-compatible JSON) and e-mail. The dashboard reads the history.
 
 Webhook URLs are chosen by app owners, so they follow the outbound-endpoint rule:
-public `https` only unless private endpoints are allowed, checked when saved and
-again (with a DNS lookup) before every send.
+public `https` only unless private endpoints are allowed. The URL and its host's
+addresses are checked when saved; at send time the URL is checked again and the
+transport checks the address it actually connects to, so a name that later
+resolves to a private address (DNS rebinding) is refused.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from typing import Any
 import aiosmtplib
 import httpx
 
-from pushwise.domain.endpoints import EndpointRefused
-from pushwise.net.endpoint_guard import check_public_endpoint
+from pushwise.domain.endpoints import EndpointRefused, parse_endpoint
+from pushwise.net.endpoint_guard import Resolver, check_public_endpoint, resolve_addresses
+from pushwise.net.public_transport import outbound_transport
 
 log = logging.getLogger(__name__)
 SINK_TYPES = ("webhook", "email")
@@ -104,13 +107,17 @@ class SinkError(ValueError):
         self.field = field
 
 
-async def validate_sinks(raw: Sequence[Mapping[str, Any]], *, allow_private: bool) -> list[dict[str, Any]]:
+async def validate_sinks(
+    raw: Sequence[Mapping[str, Any]], *, allow_private: bool, resolve: Resolver = resolve_addresses
+) -> list[dict[str, Any]]:
     sinks = []
     for index, sink in enumerate(raw):
         kind = sink.get("type")
         if kind == "webhook":
             try:
-                await check_public_endpoint(str(sink.get("url", "")), allow_private=allow_private)
+                await check_public_endpoint(
+                    str(sink.get("url", "")), allow_private=allow_private, resolve=resolve
+                )
             except EndpointRefused as error:
                 raise SinkError(error.code, error.message, f"{index}.url") from error
             sinks.append({"type": "webhook", "url": str(sink["url"])})
@@ -127,17 +134,27 @@ async def validate_sinks(raw: Sequence[Mapping[str, Any]], *, allow_private: boo
 class AlertSinks:
     """Alerts are rare: each round of messages opens its own short-lived HTTP client."""
 
-    def __init__(self, *, allow_private: bool, smtp: SmtpConfig | None, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        *,
+        allow_private: bool,
+        smtp: SmtpConfig | None,
+        timeout: float = 10.0,
+        resolve: Resolver = resolve_addresses,
+    ) -> None:
         self._timeout = timeout
         self._allow_private = allow_private
         self._smtp = smtp
+        self._resolve = resolve
 
     async def deliver(self, sinks: Sequence[Mapping[str, Any]], messages: Sequence[AlertMessage]) -> int:
         """Send every message to every sink; a failing sink is logged and skipped. Returns successes."""
         if not sinks or not messages:
             return 0
         sent = 0
-        async with httpx.AsyncClient(timeout=self._timeout, follow_redirects=False) as http:
+        transport = outbound_transport(allow_private=self._allow_private, resolve=self._resolve)
+        client = httpx.AsyncClient(transport=transport, timeout=self._timeout, follow_redirects=False)
+        async with client as http:
             for message in messages:
                 for sink in sinks:
                     try:
@@ -157,7 +174,7 @@ class AlertSinks:
         return sent
 
     async def _webhook(self, http: httpx.AsyncClient, url: str, message: AlertMessage) -> None:
-        await check_public_endpoint(url, allow_private=self._allow_private)
+        parse_endpoint(url, allow_private=self._allow_private)
         response = await http.post(url, json=message.to_json())
         response.raise_for_status()
 

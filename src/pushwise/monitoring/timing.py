@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from pushwise.delivery.providers import ProviderFactory
 from pushwise.domain.outcomes import Outcome
-from pushwise.providers.base import Dispatch, Provider
+from pushwise.providers.base import Dispatch, Provider, open_connections
 
 
 class RequestTimer(Protocol):
@@ -31,6 +31,9 @@ class TimedProvider:
             return await self._inner.send(dispatch)
         finally:
             self._timer.provider_request(dispatch.app_id, dispatch.channel, time.perf_counter() - started)
+
+    def connections(self) -> int:
+        return open_connections(self._inner)
 
     async def close(self) -> None:
         await self._inner.close()

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 import httpcore
 import httpx
 
-from pushwise.domain.endpoints import EndpointRefused, ip_literal, is_public_address
-from pushwise.net.endpoint_guard import Resolver, resolve_addresses
+from pushwise.domain.endpoints import EndpointRefused
+from pushwise.net.endpoint_guard import Resolver, public_addresses, resolve_addresses
 
 _LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=30.0)
 
@@ -33,12 +33,9 @@ class PublicOnlyBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         try:
-            resolved = await self._resolve(host, port)
+            addresses = await public_addresses(host, port, self._resolve)
         except OSError as error:
             raise httpcore.ConnectError(f"cannot resolve {host}") from error
-        addresses = [ip_literal(raw.split("%", 1)[0]) for raw in resolved]
-        if not addresses or any(a is None or not is_public_address(a) for a in addresses):
-            raise EndpointRefused("private_endpoint_refused", f"{host} resolves to a non-public address")
         return await self._inner.connect_tcp(str(addresses[0]), port, timeout, local_address, socket_options)
 
     async def connect_unix_socket(

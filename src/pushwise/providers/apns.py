@@ -17,7 +17,7 @@ from pushwise.domain.clock import Clock
 from pushwise.domain.notification import NotificationSpec
 from pushwise.domain.outcomes import Outcome, OutcomeKind, local_rejection, transport_failure
 from pushwise.providers.apns_auth import CertificateIdentity, ProviderTokens, load_certificate_identity
-from pushwise.providers.base import Dispatch
+from pushwise.providers.base import Dispatch, open_connections
 from pushwise.providers.http2.options import ConnectionOptions
 from pushwise.providers.http2.pyreqwest_transport import PyreqwestTransport
 from pushwise.providers.retry_after import parse_retry_after
@@ -140,6 +140,9 @@ class ApnsProvider:
         return classify_apns(
             response.status, _reason(response.body), retry_after, response.headers.get("apns-id")
         )
+
+    def connections(self) -> int:
+        return open_connections(self._transport)
 
     async def close(self) -> None:
         await self._transport.close()

@@ -9,7 +9,7 @@ outcomes, so the engine has exactly one path to handle.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from pushwise.domain.notification import NotificationSpec
 from pushwise.domain.outcomes import Outcome
@@ -35,3 +35,17 @@ class Provider(Protocol):
     async def send(self, dispatch: Dispatch) -> Outcome: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class Pooled(Protocol):
+    """A provider or transport that keeps connections open to its endpoint (HTTP/2 pools)."""
+
+    def connections(self) -> int:
+        """Connections open now, as far as the client knows (a silently dead one counts until used)."""
+        ...
+
+
+def open_connections(holder: object) -> int:
+    """Open connections of a provider or transport; 0 for one that keeps none (inbox, webhooks)."""
+    return holder.connections() if isinstance(holder, Pooled) else 0

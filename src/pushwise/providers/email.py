@@ -23,8 +23,11 @@ from pushwise.domain.email_errors import (
     smtp_unsupported,
 )
 from pushwise.domain.email_message import EmailEnvelope, render_email
+from pushwise.domain.endpoints import EndpointRefused
 from pushwise.domain.outcomes import Outcome, delivered, local_rejection
 from pushwise.domain.signed_tokens import issue_unsubscribe_token
+from pushwise.domain.webhook_errors import private_endpoint_refused
+from pushwise.net.endpoint_guard import Resolver, resolve_addresses
 from pushwise.providers.base import Dispatch
 from pushwise.providers.smtp_pool import SmtpServer, SmtpSessions
 from pushwise.store.recipients import RecipientRepository
@@ -86,6 +89,8 @@ class EmailProvider:
 def outcome_of_smtp_error(error: Exception) -> Outcome:
     """The SMTP client's exceptions, by the stage of the conversation they come from."""
     match error:
+        case EndpointRefused():
+            return private_endpoint_refused()
         case aiosmtplib.SMTPAuthenticationError():
             return classify_smtp_reply(error.code, error.message, SmtpStage.AUTH)
         case aiosmtplib.SMTPRecipientsRefused() if error.recipients:
@@ -125,7 +130,9 @@ def build_email_provider(
     secret_key: bytes,
     public_base_url: str,
     timeout: float,
+    allow_private: bool,
     connections: int = 4,
+    resolve: Resolver = resolve_addresses,
 ) -> EmailProvider:
     """From stored credentials: public host/port/username/sender/starttls/ca_file, secret password."""
     server = SmtpServer(
@@ -137,4 +144,7 @@ def build_email_provider(
         ca_file=public.get("ca_file"),
     )
     settings = EmailSettings(public["sender"], secret_key, public_base_url)
-    return EmailProvider(settings, SmtpSessions(server, size=connections, timeout=timeout), recipients, clock)
+    sessions = SmtpSessions(
+        server, size=connections, timeout=timeout, allow_private=allow_private, resolve=resolve
+    )
+    return EmailProvider(settings, sessions, recipients, clock)

@@ -20,7 +20,7 @@ from pushwise.domain.fcm_errors import classify_fcm
 from pushwise.domain.fcm_message import FcmMessageRejected, render_fcm
 from pushwise.domain.outcomes import Outcome, OutcomeKind, local_rejection, transport_failure
 from pushwise.domain.rate_limit import SlidingWindowLimit
-from pushwise.providers.base import Dispatch
+from pushwise.providers.base import Dispatch, open_connections
 from pushwise.providers.google_oauth import AccessTokens, ServiceAccount, TokenExchangeFailed
 from pushwise.providers.http2.options import ConnectionOptions
 from pushwise.providers.http2.pyreqwest_transport import PyreqwestTransport
@@ -112,6 +112,9 @@ class FcmProvider:
         if failure.retryable:
             return Outcome(OutcomeKind.RETRY, failure.reason, None, self.tokens.failure_wait() or None)
         return local_rejection(failure.reason, OutcomeKind.CONFIGURATION)
+
+    def connections(self) -> int:
+        return open_connections(self._transport)
 
     async def close(self) -> None:
         await self._transport.close()

@@ -3,6 +3,12 @@
 A session that failed in any way is closed, never reused, so a half-finished
 transaction cannot leak into the next message; one left idle too long is closed
 too, because servers drop idle clients (often after 60 s) without telling them.
+
+The server is chosen by app owners, so it follows the SSRF rule: unless private
+endpoints are allowed, every new session resolves the host, refuses it unless
+all its addresses are public, and connects to the address it checked (a name
+checked only when saved could resolve to a private address later). STARTTLS
+still verifies the certificate against the host name.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import aiosmtplib
+
+from pushwise.net.endpoint_guard import Resolver, public_addresses, resolve_addresses
 
 _IDLE_SECONDS = 30.0
 
@@ -29,9 +37,19 @@ class SmtpServer:
 
 
 class SmtpSessions:
-    def __init__(self, server: SmtpServer, *, size: int, timeout: float) -> None:
+    def __init__(
+        self,
+        server: SmtpServer,
+        *,
+        size: int,
+        timeout: float,
+        allow_private: bool,
+        resolve: Resolver = resolve_addresses,
+    ) -> None:
         self._server = server
         self._timeout = timeout
+        self._allow_private = allow_private
+        self._resolve = resolve
         self._slots = asyncio.Semaphore(size)
         self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
         self._tls = ssl.create_default_context(cafile=server.ca_file) if server.starttls else None
@@ -57,16 +75,16 @@ class SmtpSessions:
         return None
 
     async def _open(self) -> aiosmtplib.SMTP:
+        """Raises `EndpointRefused` for a non-public server, `OSError` when its name does not resolve."""
         server = self._server
-        smtp = aiosmtplib.SMTP(
-            hostname=server.host,
-            port=server.port,
-            start_tls=server.starttls,
-            tls_context=self._tls,
-            timeout=self._timeout,
-        )
+        address = server.host
+        if not self._allow_private:
+            address = str((await public_addresses(server.host, server.port, self._resolve))[0])
+        smtp = aiosmtplib.SMTP(hostname=address, port=server.port, start_tls=False, timeout=self._timeout)
         try:
             await smtp.connect()
+            if server.starttls:
+                await smtp.starttls(server_hostname=server.host, tls_context=self._tls)
             if server.username:
                 await smtp.login(server.username, server.password or "")
         except BaseException:

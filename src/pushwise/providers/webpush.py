@@ -7,15 +7,24 @@ ALPN and speaks whichever the service picks (the big three pick h2), and speaks
 HTTP/1.1 to plain `http` endpoints (simulators, closed networks). One transport
 per origin keeps connection-opening logic per host, where it belongs. Why this
 is not the shared HTTP/2-only transport: see `webpush_transport`.
+
+Endpoints are chosen by whoever registers a subscription, so unless private
+endpoints are allowed each origin's transport is pinned to an address resolved
+and checked public when the transport is built, and rebuilt (re-resolved) after
+`address_ttl` seconds to follow the push service's DNS. A host that resolves to
+a non-public address is a permanent failure of that subscription, never a retry.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
+import re
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -24,7 +33,8 @@ from pushwise.domain.endpoints import Endpoint, EndpointRefused, parse_endpoint
 from pushwise.domain.outcomes import Outcome, OutcomeKind, local_rejection, transport_failure
 from pushwise.domain.webpush_errors import classify_webpush
 from pushwise.domain.webpush_message import InvalidWebPushMessage, render
-from pushwise.providers.base import Dispatch
+from pushwise.net.endpoint_guard import Resolver, public_addresses, resolve_addresses
+from pushwise.providers.base import Dispatch, open_connections
 from pushwise.providers.retry_after import parse_retry_after
 from pushwise.providers.transport import Http2Transport, TransportError
 from pushwise.providers.vapid import (
@@ -40,7 +50,7 @@ from pushwise.providers.webpush_crypto import (
     encrypt,
     public_key_bytes,
 )
-from pushwise.providers.webpush_transport import NegotiatedTransport
+from pushwise.providers.webpush_transport import NegotiatedTransport, Pin
 
 __all__ = [
     "WebPushCredentials",
@@ -50,8 +60,13 @@ __all__ = [
     "origin_of",
 ]
 
-TransportFactory = Callable[[str], Http2Transport]
+TransportFactory = Callable[[str, Pin | None], Http2Transport]
 DEFAULT_MAX_ORIGINS = 64
+DEFAULT_ADDRESS_TTL = 300.0
+# The client matches a pinned name against the URL's host as its own URL parser
+# spells it (IDNA, percent-decoding, a trailing dot kept); only a plain DNS name is
+# sure to match, and a miss would let the client resolve the name unchecked.
+_PLAIN_HOST = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")
 
 
 @dataclass(frozen=True)
@@ -95,12 +110,17 @@ class WebPushProvider:
         timeout: float = 10.0,
         max_origins: int = DEFAULT_MAX_ORIGINS,
         allow_private_endpoints: bool = False,
+        resolve: Resolver = resolve_addresses,
+        address_ttl: float = DEFAULT_ADDRESS_TTL,
     ) -> None:
         self._clock = clock
         self._signer = VapidSigner(credentials.private_key, credentials.subject, clock)
-        self._transports = _OriginTransports(transport_for, max_origins)
         self._timeout = timeout
         self._allow_private = allow_private_endpoints
+        self._resolve = resolve
+        self._transports = _OriginTransports(
+            transport_for, max_origins, clock, self._pin, address_ttl, grace=timeout
+        )
 
     async def send(self, dispatch: Dispatch) -> Outcome:
         keys = _subscription_keys(dispatch.subscription)
@@ -109,6 +129,8 @@ class WebPushProvider:
         endpoint_url, ua_public, auth_secret = keys
         try:
             endpoint = parse_endpoint(endpoint_url, allow_private=self._allow_private)
+            if not self._allow_private and endpoint.address is None:
+                _require_plain_host(endpoint_url)
             message = render(dispatch.spec, expires_at=dispatch.expires_at, now=self._clock.now())
             body = encrypt(message.plaintext, ua_public, auth_secret)
         except EndpointRefused as refused:
@@ -121,7 +143,13 @@ class WebPushProvider:
         headers = message.headers  # a fresh dict per render, ours to extend
         headers["authorization"] = self._signer.authorization(origin)
         try:
-            response = await self._transports.get(origin).request(
+            transport = await self._transports.get(origin, endpoint)
+        except EndpointRefused as refused:
+            return local_rejection(refused.code)
+        except OSError:
+            return transport_failure("ConnectError")  # DNS failures are usually transient
+        try:
+            response = await transport.request(
                 "POST", endpoint_url, headers=headers, body=body, timeout=self._timeout
             )
         except TransportError as error:
@@ -129,8 +157,23 @@ class WebPushProvider:
         retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock.now())
         return classify_webpush(response.status, response.body, retry_after, response.headers.get("location"))
 
+    def connections(self) -> int:
+        return self._transports.connections()
+
     async def close(self) -> None:
         await self._transports.close()
+
+    async def _pin(self, endpoint: Endpoint) -> Pin | None:
+        """None when there is no lookup of ours to check: private endpoints allowed, or an address."""
+        if self._allow_private or endpoint.address is not None:
+            return None
+        addresses = await public_addresses(endpoint.host, endpoint.port, self._resolve)
+        return Pin(endpoint.host, str(addresses[0]), endpoint.port)
+
+
+def _require_plain_host(url: str) -> None:
+    if not _PLAIN_HOST.fullmatch(urlsplit(url).hostname or ""):
+        raise EndpointRefused("invalid_endpoint", "the host must be a plain DNS name or an IP address")
 
 
 def _subscription_keys(subscription: dict[str, Any] | None) -> tuple[str, bytes, bytes] | None:
@@ -149,38 +192,89 @@ def _subscription_keys(subscription: dict[str, Any] | None) -> tuple[str, bytes,
         return None
 
 
-class _OriginTransports:
-    """One transport per push-service origin, the least recently used closed beyond `limit`.
+@dataclass(frozen=True, slots=True)
+class _Open:
+    transport: Http2Transport
+    fresh_until: float
 
-    An evicted transport is closed in the background; a request still running on it
-    fails as a transport error, which is a retry, never a lost message.
+
+class _OriginTransports:
+    """One transport per push-service origin, the least recently used retired beyond `limit`.
+
+    A pinned transport is rebuilt after `ttl` (the pin function resolves and checks
+    the host again); concurrent requests to an origin share one build. A retired
+    transport is closed `grace` seconds later (the request timeout), so requests
+    still running on it finish; one that does not fails as a transport error, which
+    is a retry, never a lost message.
     """
 
-    def __init__(self, factory: TransportFactory, limit: int) -> None:
+    def __init__(
+        self,
+        factory: TransportFactory,
+        limit: int,
+        clock: Clock,
+        pin: Callable[[Endpoint], Awaitable[Pin | None]],
+        ttl: float,
+        *,
+        grace: float,
+    ) -> None:
         if limit < 1:
             raise ValueError("keep at least one origin")
         self._factory = factory
         self._limit = limit
-        self._open: OrderedDict[str, Http2Transport] = OrderedDict()
+        self._clock = clock
+        self._pin = pin
+        self._ttl = ttl
+        self._grace = grace
+        self._open: OrderedDict[str, _Open] = OrderedDict()
+        self._building: dict[str, asyncio.Future[Http2Transport]] = {}
         self._closing: set[asyncio.Task[None]] = set()
 
-    def get(self, origin: str) -> Http2Transport:
-        transport = self._open.get(origin)
-        if transport is not None:
+    async def get(self, origin: str, endpoint: Endpoint) -> Http2Transport:
+        current = self._open.get(origin)
+        if current is not None and self._clock.now() < current.fresh_until:
             self._open.move_to_end(origin)
-            return transport
-        transport = self._open[origin] = self._factory(origin)
+            return current.transport
+        building = self._building.get(origin)
+        if building is None:
+            building = self._building[origin] = asyncio.ensure_future(self._build(origin, endpoint))
+            building.add_done_callback(lambda _: self._building.pop(origin, None))
+        return await asyncio.shield(building)
+
+    async def _build(self, origin: str, endpoint: Endpoint) -> Http2Transport:
+        stale = self._open.pop(origin, None)
+        if stale is not None:
+            self._retire(stale.transport)
+        pin = await self._pin(endpoint)
+        fresh_until = math.inf if pin is None else self._clock.now() + self._ttl
+        transport = self._factory(origin, pin)
+        self._open[origin] = _Open(transport, fresh_until)
         if len(self._open) > self._limit:
             _, evicted = self._open.popitem(last=False)
-            task = asyncio.get_running_loop().create_task(evicted.close())
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
+            self._retire(evicted.transport)
         return transport
 
+    def connections(self) -> int:
+        return sum(open_connections(entry.transport) for entry in self._open.values())
+
+    def _retire(self, transport: Http2Transport) -> None:
+        task = asyncio.get_running_loop().create_task(_close_after(transport, self._grace))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
     async def close(self) -> None:
-        open_now = list(self._open.values())
+        open_now = [entry.transport for entry in self._open.values()]
         self._open.clear()
+        for task in self._closing:
+            task.cancel()  # skips the grace; the transport is still closed
         await asyncio.gather(*(t.close() for t in open_now), *self._closing, return_exceptions=True)
+
+
+async def _close_after(transport: Http2Transport, grace: float) -> None:
+    try:
+        await asyncio.sleep(grace)
+    finally:
+        await transport.close()
 
 
 def build_webpush_provider(
@@ -192,17 +286,22 @@ def build_webpush_provider(
     allow_private_endpoints: bool = False,
     max_in_flight_per_origin: int = 256,
     max_origins: int = DEFAULT_MAX_ORIGINS,
+    resolve: Resolver = resolve_addresses,
 ) -> WebPushProvider:
     """A provider whose transports speak h2 or HTTP/1.1 by ALPN over TLS, HTTP/1.1 over plain `http`.
 
     `max_in_flight_per_origin` bounds concurrent requests to one push service (over
     HTTP/1.1 each is its own connection); `ca_file` trusts a simulator's CA; plain
-    `http` and private addresses are refused unless `allow_private_endpoints`.
+    `http` and private addresses are refused unless `allow_private_endpoints`;
+    `resolve` looks host names up for that check.
     """
 
-    def transport_for(origin: str) -> Http2Transport:
+    def transport_for(origin: str, pin: Pin | None) -> Http2Transport:
         return NegotiatedTransport(
-            ca_file=ca_file, max_in_flight=max_in_flight_per_origin, allow_http=allow_private_endpoints
+            ca_file=ca_file,
+            max_in_flight=max_in_flight_per_origin,
+            allow_http=allow_private_endpoints,
+            pin=pin,
         )
 
     return WebPushProvider(
@@ -212,4 +311,5 @@ def build_webpush_provider(
         timeout=timeout,
         max_origins=max_origins,
         allow_private_endpoints=allow_private_endpoints,
+        resolve=resolve,
     )

@@ -10,11 +10,17 @@ Over TLS hyper learns a connection is h2 only after ALPN, so requests started
 before the first connection is up would each open their own. The first request
 therefore goes alone; the rest wait for its answer and then share its connection
 (h2) or open their own (HTTP/1.1).
+
+A `Pin` makes the client connect to one address we resolved and checked (SSRF
+rule: public addresses only) instead of asking DNS itself at connection time,
+which could answer differently (DNS rebinding); TLS still verifies the
+certificate against the host name.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import timedelta
 
 from pyreqwest.client import Client
@@ -27,6 +33,15 @@ _KEEPALIVE_TIMEOUT = timedelta(seconds=10)
 _IDLE = timedelta(seconds=90)
 
 
+@dataclass(frozen=True, slots=True)
+class Pin:
+    """Connections to `host` go to `address` (with the URL's port), whatever DNS answers later."""
+
+    host: str
+    address: str
+    port: int
+
+
 class NegotiatedTransport:
     def __init__(
         self,
@@ -35,16 +50,19 @@ class NegotiatedTransport:
         max_in_flight: int = 256,
         connect_timeout: float = 10.0,
         allow_http: bool = False,
+        pin: Pin | None = None,
     ) -> None:
-        client: Client = (
+        builder = (
             push_client_builder(connect_timeout=connect_timeout, ca_file=ca_file)
             .http2(True)
             .https_only(not allow_http)
             .pool_idle_timeout(_IDLE)
             .http2_keep_alive_interval(_KEEPALIVE)
             .http2_keep_alive_timeout(_KEEPALIVE_TIMEOUT)
-            .build()
         )
+        if pin is not None:
+            builder = builder.resolve(pin.host, pin.address, pin.port)
+        client: Client = builder.build()
         self._lane = Lane(client, asyncio.Semaphore(max_in_flight))
         self._deadline = Deadlines()
 
@@ -59,5 +77,10 @@ class NegotiatedTransport:
     ) -> TransportResponse:
         return await self._lane.request(method, url, headers, body, self._deadline(timeout))
 
+    def connections(self) -> int:
+        """1 while the pool holds a live connection: hyper does not tell how many HTTP/1.1 ones it keeps."""
+        return int(self._lane.connected)
+
     async def close(self) -> None:
+        self._lane.connected = False
         await self._lane.client.close()

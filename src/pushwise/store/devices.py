@@ -2,7 +2,9 @@
 
 Registration is an `INSERT ... ON CONFLICT DO UPDATE`, so the same token sent
 twice, or by twenty concurrent requests, is one device; registering again
-reactivates a device that a provider had reported dead and bumps `last_seen_at`.
+reactivates a device that a provider had reported dead and bumps `last_seen_at`,
+unless the client reports the notification permission `denied`, which keeps (or
+makes) the device inactive for `PermissionDenied` (`pushwise.domain.push_permission`).
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, delete, func, null, select, true
+from sqlalchemy import ColumnElement, Select, case, delete, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pushwise.domain.clock import Clock
+from pushwise.domain.push_permission import PERMISSION_DENIED, Permission
 from pushwise.store.db import Database
 from pushwise.store.ids import new_id
 from pushwise.store.schema import devices, users
@@ -33,6 +36,7 @@ class DeviceRegistration:
     user_external_id: str | None = None
     timezone: str | None = None
     locale: str | None = None
+    push_permission: Permission | None = None  # None: not reported, treated as granted
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +61,13 @@ class Device:
 class Registered:
     device: Device
     created: bool
+    turned_off: bool = False  # this write took the device out of sending for PermissionDenied
+
+
+@dataclass(frozen=True, slots=True)
+class PermissionReported:
+    device: Device
+    turned_off: bool
 
 
 def _device(row: RowMapping) -> Device:
@@ -76,6 +87,19 @@ def _device(row: RowMapping) -> Device:
         row["created_at"],
         row["updated_at"],
     )
+
+
+def _denied_before_and_now(reason_now: ColumnElement[Any]) -> ColumnElement[bool]:
+    return (
+        ~devices.c.active
+        & (devices.c.deactivated_reason == PERMISSION_DENIED)
+        & (reason_now == PERMISSION_DENIED)
+    )
+
+
+def _turned_off_at(device: Device, now: float) -> bool:
+    """The registration written at `now` is what turned the device off (not an earlier denial)."""
+    return device.deactivated_reason == PERMISSION_DENIED and device.deactivated_at == now
 
 
 def _select_devices() -> Select[Any]:
@@ -110,7 +134,7 @@ class DeviceRepository:
             await self._upsert(connection, list(rows.values()))
             stored = await self._find(connection, app_id, list(latest))
         return [
-            Registered(stored[key], stored[key].id == rows[key]["id"])
+            Registered(stored[key], stored[key].id == rows[key]["id"], _turned_off_at(stored[key], now))
             for key in ((r.platform, r.token) for r in registrations)
         ]
 
@@ -119,6 +143,7 @@ class DeviceRepository:
         app_id: str, registration: DeviceRegistration, user_ids: dict[str, str], now: float
     ) -> dict[str, Any]:
         external = registration.user_external_id
+        denied = registration.push_permission == "denied"
         row: dict[str, Any] = {
             "id": new_id("dev"),
             "app_id": app_id,
@@ -127,9 +152,9 @@ class DeviceRepository:
             "user_id": user_ids[external] if external is not None else None,
             "timezone": registration.timezone,
             "locale": registration.locale,
-            "active": True,
-            "deactivated_reason": None,
-            "deactivated_at": None,
+            "active": not denied,
+            "deactivated_reason": PERMISSION_DENIED if denied else None,
+            "deactivated_at": now if denied else None,
             "last_seen_at": now,
             "created_at": now,
             "updated_at": now,
@@ -148,9 +173,13 @@ class DeviceRepository:
                 "subscription": excluded.subscription,
                 "timezone": func.coalesce(excluded.timezone, devices.c.timezone),
                 "locale": func.coalesce(excluded.locale, devices.c.locale),
-                "active": true(),
-                "deactivated_reason": null(),
-                "deactivated_at": null(),
+                "active": excluded.active,
+                "deactivated_reason": excluded.deactivated_reason,
+                # Denied again: still the same turning off, which keeps its time (and its one notice).
+                "deactivated_at": case(
+                    (_denied_before_and_now(excluded.deactivated_reason), devices.c.deactivated_at),
+                    else_=excluded.deactivated_at,
+                ),
                 "last_seen_at": excluded.last_seen_at,
                 "updated_at": excluded.updated_at,
             },
@@ -182,6 +211,34 @@ class DeviceRepository:
         async with self._db.read.connect() as connection:
             row = (await connection.execute(query)).mappings().first()
         return _device(row) if row is not None else None
+
+    async def report_permission(
+        self, app_id: str, device_id: str, permission: Permission
+    ) -> PermissionReported | None:
+        """Apply the client's report: `denied` takes an active device out of sending, `granted`
+        brings back only a device that was out for `PermissionDenied`. Either way the device was
+        just seen."""
+        now = self._clock.now()
+        mine = (devices.c.app_id == app_id) & (devices.c.id == device_id)
+        if permission == "denied":
+            change = (
+                update(devices)
+                .where(mine, devices.c.active)
+                .values(active=False, deactivated_reason=PERMISSION_DENIED, deactivated_at=now)
+            )
+        else:
+            change = (
+                update(devices)
+                .where(mine, ~devices.c.active, devices.c.deactivated_reason == PERMISSION_DENIED)
+                .values(active=True, deactivated_reason=None, deactivated_at=None)
+            )
+        async with self._db.write.begin() as connection:
+            changed = bool((await connection.execute(change.values(updated_at=now))).rowcount)
+            await connection.execute(update(devices).where(mine).values(last_seen_at=now))
+            row = (await connection.execute(_select_devices().where(mine))).mappings().first()
+        if row is None:
+            return None
+        return PermissionReported(_device(row), turned_off=changed and permission == "denied")
 
     async def list_for_user(self, app_id: str, user_id: str) -> list[Device]:
         query = (

@@ -81,6 +81,12 @@ class KeyRepository:
             row = (await connection.execute(query)).mappings().first()
         return _record(row) if row is not None else None
 
+    async def find_active_by_id(self, key_id: str) -> ApiKeyRecord | None:
+        query = select(*_COLUMNS).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+        async with self._db.read.connect() as connection:
+            row = (await connection.execute(query)).mappings().first()
+        return _record(row) if row is not None else None
+
     async def list_for_app(self, app_id: str) -> list[ApiKeyRecord]:
         query = (
             select(*_COLUMNS)

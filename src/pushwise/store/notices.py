@@ -3,6 +3,10 @@
 Claiming the period and planning the notice's delivery happen in one transaction:
 a conditional upsert on `failure_notices` lets exactly one writer through per
 period, so two workers seeing the same user's last device die send one notice.
+
+An app's templates live one row per locale; the variant for a permission turned
+off is a row of its own whose locale key carries `@denied` (stored locales are
+lower-case BCP 47 tags, which never contain `@`), so no column had to be added.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pushwise.domain.failure_notice import NoticeTemplate
 from pushwise.domain.outcomes import OutcomeKind
+from pushwise.domain.push_permission import PERMISSION_DENIED
 from pushwise.domain.states import TRANSACTIONAL_LANE, DeliveryState
 from pushwise.store.db import Database
 from pushwise.store.fallback import ended_undelivered_after
@@ -31,8 +36,15 @@ from pushwise.store.schema import (
     users,
 )
 from pushwise.store.upsert import upsert_into
+from pushwise.store.wakeups import announce_work
 
 NOTICE_CATEGORY = "pushwise.failure_notice"
+
+_DENIED_VARIANT = "@denied"
+# The variant's key must fit the `locale` column with its suffix.
+VARIANT_LOCALE_MAX = failure_notice_templates.c.locale.type.length - len(_DENIED_VARIANT)  # type: ignore[attr-defined]
+# A user's other devices, in the sweep's look for devices turned off.
+_OTHER_DEVICES = devices.alias("other_devices")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +56,17 @@ class Unreachable:
     external_id: str
     app_name: str
     locale: str | None
+    permission_denied: bool  # one of the user's devices is off because notifications were turned off
+
+
+@dataclass(frozen=True, slots=True)
+class PermissionDenial:
+    """A device turned off for `PermissionDenied`: where the sweep resumes, and whom it concerns."""
+
+    deactivated_at: float
+    device_id: str
+    app_id: str
+    user_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,19 +120,62 @@ class NoticeRepository:
             rows = await conn.execute(query)
             return [TokenDeath(r.outcome_at, r.id, r.app_id, r.user_id) for r in rows]
 
+    async def permission_denials(
+        self, *, after: tuple[float, str], until: float, period: float, limit: int
+    ) -> list[PermissionDenial]:
+        """Devices turned off for `PermissionDenied` after `after` (time, device id), up to `until`,
+        oldest first, of users with no active device who were not told within `period` before
+        `until`: the permission counterpart of `token_deaths`.
+
+        No index covers `deactivated_at` (adding one needs a migration), so PostgreSQL scans
+        `devices` here, once per sweep interval; the checks per row found are key lookups.
+        """
+        at, device_id = after
+        has_device = exists().where(
+            _OTHER_DEVICES.c.app_id == devices.c.app_id,
+            _OTHER_DEVICES.c.user_id == devices.c.user_id,
+            _OTHER_DEVICES.c.active,
+        )
+        told = exists().where(
+            failure_notices.c.user_id == devices.c.user_id, failure_notices.c.sent_at > until - period
+        )
+        query = (
+            select(devices.c.deactivated_at, devices.c.id, devices.c.app_id, devices.c.user_id)
+            .where(
+                ~devices.c.active,
+                devices.c.deactivated_reason == PERMISSION_DENIED,
+                (devices.c.deactivated_at > at)
+                | ((devices.c.deactivated_at == at) & (devices.c.id > device_id)),
+                devices.c.deactivated_at <= until,
+                devices.c.user_id.is_not(None),
+                ~has_device,
+                ~told,
+            )
+            .order_by(devices.c.deactivated_at, devices.c.id)
+            .limit(limit)
+        )
+        async with self._db.read.connect() as conn:
+            rows = await conn.execute(query)
+            return [PermissionDenial(r.deactivated_at, r.id, r.app_id, r.user_id) for r in rows]
+
     async def unreachable(self, app_id: str, user_ids: list[str]) -> list[Unreachable]:
         """Of `user_ids`, those with no active device left."""
         has_device = (
             select(devices.c.id).where(and_(devices.c.user_id == users.c.id, devices.c.active)).exists()
         )
+        denied = (
+            select(devices.c.id)
+            .where(devices.c.user_id == users.c.id, devices.c.deactivated_reason == PERMISSION_DENIED)
+            .exists()
+        )
         query = (
-            select(users.c.id, users.c.external_id, users.c.locale, apps.c.name)
+            select(users.c.id, users.c.external_id, users.c.locale, apps.c.name, denied.label("denied"))
             .select_from(users.join(apps, apps.c.id == users.c.app_id))
             .where(users.c.app_id == app_id, users.c.id.in_(user_ids), ~has_device)
         )
         async with self._db.read.connect() as conn:
             rows = await conn.execute(query)
-            return [Unreachable(app_id, r.id, r.external_id, r.name, r.locale) for r in rows]
+            return [Unreachable(app_id, r.id, r.external_id, r.name, r.locale, bool(r.denied)) for r in rows]
 
     async def send_once(
         self, user: Unreachable, spec: dict[str, Any], channel: str, now: float, period: float
@@ -149,6 +215,8 @@ class NoticeRepository:
                     accepted_at=now,
                 )
             )
+            # Planned from an API request too, not only from a worker that polls anyway.
+            await announce_work(conn)
             return notification_id
 
     async def _claim(
@@ -180,9 +248,15 @@ class NoticeTemplates:
 
     async def put(self, app_id: str, templates: Mapping[str, NoticeTemplate], now: float) -> None:
         """Replace the app's whole set: locales left out go back to the built-in text."""
+        texts = [(locale, t) for locale, t in templates.items()]
+        texts += [
+            (locale + _DENIED_VARIANT, t.permission_denied)
+            for locale, t in templates.items()
+            if t.permission_denied is not None
+        ]
         rows = [
             {"app_id": app_id, "locale": locale, "title": t.title, "body": t.body, "updated_at": now}
-            for locale, t in templates.items()
+            for locale, t in texts
         ]
         async with self._db.write.begin() as conn:
             await conn.execute(
@@ -200,9 +274,17 @@ class NoticeTemplates:
             )
         if not rows:
             return None
-        return AppNoticeTemplates(
-            {r.locale: NoticeTemplate(r.title, r.body) for r in rows}, max(r.updated_at for r in rows)
-        )
+        variants = {
+            r.locale.removesuffix(_DENIED_VARIANT): NoticeTemplate(r.title, r.body)
+            for r in rows
+            if r.locale.endswith(_DENIED_VARIANT)
+        }
+        templates = {
+            r.locale: NoticeTemplate(r.title, r.body, variants.get(r.locale))
+            for r in rows
+            if not r.locale.endswith(_DENIED_VARIANT)
+        }
+        return AppNoticeTemplates(templates, max(r.updated_at for r in rows))
 
     async def delete(self, app_id: str) -> bool:
         async with self._db.write.begin() as conn:

@@ -384,3 +384,32 @@ Index(
     sqlite_where=text("state IN ('failed', 'expired', 'fallback')"),
     postgresql_where=text("state IN ('failed', 'expired', 'fallback')"),
 )
+
+# --- circuits and connections across the cluster (issues 3 and 5; migration 0007) ---
+
+# Each process's circuit breakers, rewritten by that process every flush (~2 s): a row not
+# refreshed for a few flushes is from a dead process and ignored, then pruned. No foreign
+# key: the rows are a short-lived report, not data to keep consistent.
+circuits = Table(
+    "circuits",
+    metadata,
+    Column("app_id", String(40), primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("owner", String(120), primary_key=True),  # the reporting process
+    Column("state", String(16), nullable=False),  # closed (counting failures) | half_open | open
+    Column("reason", String(64), nullable=True),
+    Column("opened_at", Float, nullable=False),
+    Column("until", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+# Open connections each process holds to each app's provider endpoints, reported alike.
+provider_connections = Table(
+    "provider_connections",
+    metadata,
+    Column("app_id", String(40), primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("owner", String(120), primary_key=True),
+    Column("connections", Integer, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)

@@ -47,5 +47,5 @@ async def revoke_key(key_id: str, app: ManagedApp, stores: StoresDep, request: R
     if revoked is None:
         raise not_found("key")
     record, key_hash = revoked
-    authenticator_of(request).forget(key_hash)
+    authenticator_of(request).forget(key_hash, record.id)
     return KeyOut.of(record)

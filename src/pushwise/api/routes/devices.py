@@ -1,4 +1,11 @@
-"""`/v1/devices`: register (client or server key), batch-register, read, remove."""
+"""`/v1/devices`: register (client or server key), batch-register, report the notification
+permission, read, remove.
+
+A device reported `denied` (at registration or later) stops being sent to; when
+that leaves its user with no active device, the failure notice is planned once
+the device update has committed (the follow-up sweep catches it if this process
+dies in between).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +14,17 @@ from fastapi import APIRouter, Response, status
 from pushwise.api.auth import ClientOrServer, Server
 from pushwise.api.deps import ServicesDep, StoresDep
 from pushwise.api.errors import ApiError, not_found
-from pushwise.api.schemas.devices import DeviceBatchIn, DeviceBatchItem, DeviceBatchOut, DeviceIn, DeviceOut
+from pushwise.api.schemas.devices import (
+    DeviceBatchIn,
+    DeviceBatchItem,
+    DeviceBatchOut,
+    DeviceIn,
+    DeviceOut,
+    DevicePermissionIn,
+)
 from pushwise.api.user_tokens import UserTokenHeader, token_user
 from pushwise.domain.device_tokens import TokenRejected, validate_device
-from pushwise.store.devices import DeviceRegistration
+from pushwise.store.devices import DeviceRegistration, Registered
 
 router = APIRouter(tags=["devices"])
 
@@ -25,8 +39,19 @@ def _registration(body: DeviceIn, *, allow_private: bool, field_prefix: str = ""
     except TokenRejected as error:
         raise ApiError(422, error.code, error.message, field_prefix + error.field) from error
     return DeviceRegistration(
-        valid.platform, valid.token, valid.subscription, body.user_id, body.timezone, body.locale
+        valid.platform,
+        valid.token,
+        valid.subscription,
+        body.user_id,
+        body.timezone,
+        body.locale,
+        body.push_permission,
     )
+
+
+async def _tell_turned_off(services: ServicesDep, app_id: str, registered: list[Registered]) -> None:
+    users = {r.device.user_id for r in registered if r.turned_off and r.device.user_id is not None}
+    await services.engine.failure_notices.turned_off(app_id, users)
 
 
 @router.post("/v1/devices", status_code=status.HTTP_201_CREATED, responses={200: {"description": "Updated"}})
@@ -50,6 +75,7 @@ async def register_device(
             raise ApiError(403, "forbidden_user_token", "the user token is for another user", "user_id")
     registration = _registration(body, allow_private=services.settings.allow_private_endpoints)
     registered = await stores.devices.register(principal.app_id_required, registration)
+    await _tell_turned_off(services, principal.app_id_required, [registered])
     if not registered.created:
         response.status_code = status.HTTP_200_OK
     return DeviceOut.of(registered.device)
@@ -66,6 +92,7 @@ async def register_devices(
         for index, device in enumerate(body.devices)
     ]
     registered = await stores.devices.register_many(principal.app_id_required, registrations)
+    await _tell_turned_off(services, principal.app_id_required, registered)
     items = [
         DeviceBatchItem(id=r.device.id, platform=r.device.platform, token=r.device.token, created=r.created)
         for r in registered
@@ -80,6 +107,38 @@ async def get_device(device_id: str, principal: Server, stores: StoresDep) -> De
     if device is None:
         raise not_found("device")
     return DeviceOut.of(device)
+
+
+@router.patch("/v1/devices/{device_id}")
+async def report_permission(
+    device_id: str,
+    body: DevicePermissionIn,
+    principal: ClientOrServer,
+    services: ServicesDep,
+    stores: StoresDep,
+    user_token: UserTokenHeader = None,
+) -> DeviceOut:
+    """The app reports a change of the OS notification permission without registering again.
+
+    `denied` takes an active device out of sending (`deactivated_reason: "PermissionDenied"`);
+    `granted` brings back only a device that was out for that reason: a token a provider
+    declared dead stays dead until it is registered again. A client key acting on a user's
+    device must send that user's token, as at registration.
+    """
+    app_id = principal.app_id_required
+    device = await stores.devices.get(app_id, device_id)
+    if device is None:
+        raise not_found("device")
+    if principal.kind == "client" and device.user_external_id is not None:
+        owner = token_user(principal, user_token, secret_key=services.secret_key, now=services.clock.now())
+        if owner != device.user_external_id:
+            raise ApiError(403, "forbidden_user_token", "the user token is for another user")
+    reported = await stores.devices.report_permission(app_id, device_id, body.push_permission)
+    if reported is None:  # removed in between
+        raise not_found("device")
+    if reported.turned_off and reported.device.user_id is not None:
+        await services.engine.failure_notices.turned_off(app_id, {reported.device.user_id})
+    return DeviceOut.of(reported.device)
 
 
 @router.delete("/v1/devices/{device_id}", status_code=status.HTTP_204_NO_CONTENT)

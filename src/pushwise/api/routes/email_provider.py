@@ -9,8 +9,8 @@ from pushwise.api.errors import ApiError
 from pushwise.api.schemas.channel_providers import EmailProviderIn, EmailProviderOut
 from pushwise.api.schemas.common import at
 from pushwise.api.stored_credentials import deleted, described
-from pushwise.domain.endpoints import IpAddress, ip_literal, is_public_address
-from pushwise.net.endpoint_guard import resolve_addresses
+from pushwise.domain.endpoints import EndpointRefused
+from pushwise.net.endpoint_guard import public_addresses
 from pushwise.store.credentials import CredentialSummary
 
 router = APIRouter(prefix="/v1/apps/{app_id}/providers", tags=["providers"])
@@ -18,16 +18,12 @@ router = APIRouter(prefix="/v1/apps/{app_id}/providers", tags=["providers"])
 
 async def _check_public_host(host: str, port: int) -> None:
     """SMTP servers follow the SSRF rule of provider overrides: public addresses only."""
-    refused = ApiError(422, "private_endpoint_refused", f"{host} is not a public host", "host")
-    literal = ip_literal(host)
-    addresses: list[IpAddress | None] = [literal]
-    if literal is None:
-        try:
-            addresses = [ip_literal(raw.split("%", 1)[0]) for raw in await resolve_addresses(host, port)]
-        except OSError as error:
-            raise ApiError(422, "endpoint_unresolvable", f"cannot resolve {host}", "host") from error
-    if not addresses or any(a is None or not is_public_address(a) for a in addresses):
-        raise refused
+    try:
+        await public_addresses(host, port)
+    except EndpointRefused as error:
+        raise ApiError(422, "private_endpoint_refused", f"{host} is not a public host", "host") from error
+    except OSError as error:
+        raise ApiError(422, "endpoint_unresolvable", f"cannot resolve {host}", "host") from error
 
 
 def _out(summary: CredentialSummary) -> EmailProviderOut:

@@ -9,7 +9,13 @@ from fastapi import APIRouter, Depends
 from pushwise.api.deps import ManagedApp, ServicesDep
 from pushwise.api.errors import ApiError, not_found
 from pushwise.api.schemas.common import at
-from pushwise.api.schemas.failure_notice import FailureNoticeIn, FailureNoticeOut, NoticeTextOut
+from pushwise.api.schemas.failure_notice import (
+    FailureNoticeIn,
+    FailureNoticeOut,
+    NoticeTextIn,
+    NoticeTextOut,
+    NoticeWordsOut,
+)
 from pushwise.domain.failure_notice import (
     DEFAULT_TEMPLATES,
     BadTemplate,
@@ -17,7 +23,7 @@ from pushwise.domain.failure_notice import (
     check_template,
     normal_locale,
 )
-from pushwise.store.notices import AppNoticeTemplates, NoticeTemplates
+from pushwise.store.notices import VARIANT_LOCALE_MAX, AppNoticeTemplates, NoticeTemplates
 
 router = APIRouter(prefix="/v1/apps/{app_id}/failure-notice", tags=["failure notice"])
 
@@ -29,12 +35,25 @@ def _templates(services: ServicesDep) -> NoticeTemplates:
 Templates = Annotated[NoticeTemplates, Depends(_templates)]
 
 
+def _text_out(template: NoticeTemplate) -> NoticeTextOut:
+    variant = template.permission_denied
+    return NoticeTextOut(
+        title=template.title,
+        body=template.body,
+        permission_denied=NoticeWordsOut(title=variant.title, body=variant.body) if variant else None,
+    )
+
+
+def _template(text: NoticeTextIn) -> NoticeTemplate:
+    variant = text.permission_denied
+    return NoticeTemplate(
+        text.title, text.body, NoticeTemplate(variant.title, variant.body) if variant else None
+    )
+
+
 def _out(stored: AppNoticeTemplates) -> FailureNoticeOut:
     return FailureNoticeOut(
-        templates={
-            locale: NoticeTextOut(title=t.title, body=t.body)
-            for locale, t in sorted(stored.templates.items())
-        },
+        templates={locale: _text_out(t) for locale, t in sorted(stored.templates.items())},
         builtin_locales=sorted(DEFAULT_TEMPLATES),
         updated_at=at(stored.updated_at),
     )
@@ -47,7 +66,14 @@ def _checked(body: FailureNoticeIn) -> dict[str, NoticeTemplate]:
         locale = normal_locale(given)
         if locale in checked:
             raise ApiError(422, "duplicate_locale", f"locale {given!r} is given twice", f"templates.{given}")
-        template = NoticeTemplate(text.title, text.body)
+        template = _template(text)
+        if template.permission_denied is not None and len(locale) > VARIANT_LOCALE_MAX:
+            raise ApiError(
+                422,
+                "locale_too_long",
+                f"a permission_denied variant needs a locale of at most {VARIANT_LOCALE_MAX} characters",
+                f"templates.{given}.permission_denied",
+            )
         try:
             check_template(template, locale)
         except BadTemplate as error:
@@ -56,7 +82,8 @@ def _checked(body: FailureNoticeIn) -> dict[str, NoticeTemplate]:
     return checked
 
 
-@router.put("")
+# A locale without a variant answers as it did before variants existed: no `permission_denied: null`.
+@router.put("", response_model_exclude_none=True)
 async def put_failure_notice(
     body: FailureNoticeIn, app: ManagedApp, services: ServicesDep, templates: Templates
 ) -> FailureNoticeOut:
@@ -66,7 +93,7 @@ async def put_failure_notice(
     return _out(AppNoticeTemplates(checked, now))
 
 
-@router.get("")
+@router.get("", response_model_exclude_none=True)
 async def get_failure_notice(app: ManagedApp, templates: Templates) -> FailureNoticeOut:
     stored = await templates.of_app(app.id)
     if stored is None:

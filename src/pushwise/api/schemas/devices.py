@@ -1,4 +1,4 @@
-"""`/v1/devices`: registration (one or a batch), lookup, removal."""
+"""`/v1/devices`: registration (one or a batch), permission reports, lookup, removal."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from pushwise.api.schemas.common import ExternalId, Locale, Strict, TimeZone, at, when
+from pushwise.domain.push_permission import Permission, shown_permission
 from pushwise.store.devices import Device
+
+_PERMISSION_HELP = (
+    "The OS notification permission as the client SDK reads it (iOS `authorizationStatus`, "
+    "Android `areNotificationsEnabled`, browser `Notification.permission`): `denied` stops "
+    "sending to the device, `granted` brings it back."
+)
 
 MAX_BATCH = 1000
 
@@ -36,6 +43,11 @@ class DeviceIn(BaseModel):
     )
     timezone: TimeZone | None = None
     locale: Locale | None = None
+    push_permission: Permission | None = Field(default=None, description=_PERMISSION_HELP)
+
+
+class DevicePermissionIn(Strict):
+    push_permission: Permission = Field(description=_PERMISSION_HELP)
 
 
 class DeviceOut(BaseModel):
@@ -46,6 +58,10 @@ class DeviceOut(BaseModel):
     active: bool
     deactivated_reason: str | None
     deactivated_at: datetime | None
+    push_permission: Permission | None = Field(
+        description="`denied` while the device is off for PermissionDenied, `granted` while it is "
+        "sent to, null when it is off for another reason (its token died)."
+    )
     last_seen_at: datetime | None
     timezone: str | None
     locale: str | None
@@ -62,6 +78,9 @@ class DeviceOut(BaseModel):
             active=device.active,
             deactivated_reason=device.deactivated_reason,
             deactivated_at=when(device.deactivated_at),
+            push_permission=shown_permission(
+                active=device.active, deactivated_reason=device.deactivated_reason
+            ),
             last_seen_at=when(device.last_seen_at),
             timezone=device.timezone,
             locale=device.locale,

@@ -1,4 +1,5 @@
-"""`/v1/apps/{app_id}/failure-notice`: an app's own words for the failure notice, per locale."""
+"""`/v1/apps/{app_id}/failure-notice`: an app's own words for the failure notice, per locale,
+with an optional variant for users who turned notifications off in their device's settings."""
 
 from __future__ import annotations
 
@@ -10,11 +11,19 @@ from pydantic import BaseModel, Field
 from pushwise.api.schemas.common import Locale, Strict
 
 
-class NoticeTextIn(Strict):
+class NoticeWordsIn(Strict):
     title: Annotated[str, Field(min_length=1, max_length=1000)] = Field(
         description="Jinja2 template; variables: app_name, user_id (the user's external id), locale."
     )
     body: Annotated[str, Field(min_length=1, max_length=5000)]
+
+
+class NoticeTextIn(NoticeWordsIn):
+    permission_denied: NoticeWordsIn | None = Field(
+        default=None,
+        description="The words when the user turned notifications off in the device's settings; "
+        "without it, `title` and `body` serve both causes.",
+    )
 
 
 class FailureNoticeIn(Strict):
@@ -25,9 +34,13 @@ class FailureNoticeIn(Strict):
     )
 
 
-class NoticeTextOut(BaseModel):
+class NoticeWordsOut(BaseModel):
     title: str
     body: str
+
+
+class NoticeTextOut(NoticeWordsOut):
+    permission_denied: NoticeWordsOut | None = None  # left out of the answer when not given
 
 
 class FailureNoticeOut(BaseModel):

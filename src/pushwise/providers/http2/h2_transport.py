@@ -54,6 +54,9 @@ class H2Transport:
             raise ValueError(f"cleartext HTTP/2 to {url} needs prior_knowledge=True")
         return None
 
+    def connections(self) -> int:
+        return sum(origin.connections() for origin in self._origins.values())
+
     async def close(self) -> None:
         await asyncio.gather(*(origin.close() for origin in self._origins.values()))
         self._origins.clear()
@@ -116,6 +119,10 @@ class _Origin:
                 writer.close()
                 raise TransportError("TlsError", f"peer did not negotiate h2 (ALPN {protocol!r})")
         return H2Connection(reader, writer, self._scheme, self._authority, self._options)
+
+    def connections(self) -> int:
+        """Live connections; ones draining after a GOAWAY are on their way out and not counted."""
+        return sum(1 for slot in self._slots if slot is not None and slot.usable)
 
     async def close(self) -> None:
         live = [slot for slot in self._slots if slot is not None]

@@ -111,7 +111,12 @@ class PyreqwestTransport:
         finally:
             lane.in_flight -= 1
 
+    def connections(self) -> int:
+        return sum(lane.connected for lane in self._lanes)
+
     async def close(self) -> None:
+        for lane in self._lanes:
+            lane.connected = False
         await asyncio.gather(*(lane.client.close() for lane in self._lanes))
 
 
