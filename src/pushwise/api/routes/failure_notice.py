@@ -22,7 +22,7 @@ from pushwise.store.notices import AppNoticeTemplates, NoticeTemplates
 router = APIRouter(prefix="/v1/apps/{app_id}/failure-notice", tags=["failure notice"])
 
 
-def _templates(services: ServicesDep) -> NoticeTemplates:
+async def _templates(services: ServicesDep) -> NoticeTemplates:
     return NoticeTemplates(services.db)
 
 
