@@ -14,7 +14,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, insert, literal, null, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -244,8 +256,8 @@ async def _replace(
     )
 
 
-async def plan_deviceless_users(
-    conn: AsyncConnection,
+def plan_deviceless_users(
+    conn: Connection,
     *,
     notification_id: str,
     app_id: str,
@@ -277,13 +289,13 @@ async def plan_deviceless_users(
         literal(due_at),
         literal(now),
     ).where(condition)
-    result = await conn.execute(insert(deliveries).from_select(PLANNED_COLUMNS, audience))
+    result = conn.execute(insert(deliveries).from_select(PLANNED_COLUMNS, audience))
     planned = int(result.rowcount or 0)
     if planned:
         steps = select(
             literal(notification_id), users.c.id, literal(step), literal(channel), literal(1), literal(now)
         ).where(condition)
-        await conn.execute(
+        conn.execute(
             insert(fallback_steps).from_select(
                 ["notification_id", "user_id", "step", "channel", "deliveries", "at"], steps
             )

@@ -13,9 +13,21 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Float, Integer, String, bindparam, case, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Float,
+    Integer,
+    String,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -90,9 +102,6 @@ class NotificationRepository:
             previous = await self._find_by_key(new.app_id, new.idempotency_key)
             if previous is not None:
                 return self._replay(previous, new)
-        # Checked on the read pool, outside the single write lock: a device deleted in
-        # between is simply not in the audience the INSERT ... SELECT below expands.
-        await self._check_devices(new)
         notification_id = new_id("ntf")
         row = {
             "id": notification_id,
@@ -113,14 +122,18 @@ class NotificationRepository:
             "request_hash": new.request_hash,
             "cancelled_at": None,
         }
+
+        def write(conn: Connection) -> int:
+            _check_devices(conn, new)
+            conn.execute(_INSERT_NOTIFICATION, row)
+            recipients = _expand(conn, notification_id, new, now)
+            if recipients:
+                conn.execute(_SET_RECIPIENTS, {"b_id": notification_id, "recipients": recipients})
+                announce_work(conn)
+            return recipients
+
         try:
-            async with self._db.writing(urgent=True) as conn:
-                await conn.execute(_INSERT_NOTIFICATION, row)
-                recipients = await self._expand(conn, notification_id, new, now)
-                if recipients:
-                    await conn.execute(_SET_RECIPIENTS, {"b_id": notification_id, "recipients": recipients})
-                if recipients:
-                    await announce_work(conn)
+            recipients = await self._db.transact(write, urgent=True)
         except IntegrityError:
             # A concurrent request with the same Idempotency-Key won the race.
             previous = await self._find_by_key(new.app_id, new.idempotency_key or "")
@@ -146,49 +159,6 @@ class NotificationRepository:
         if previous.request_hash != new.request_hash:
             raise IdempotencyConflict(new.idempotency_key)
         return Accepted(previous.id, previous.recipients, previous.created_at, replayed=True)
-
-    async def _check_devices(self, new: NewNotification) -> None:
-        wanted = set(new.target.device_ids)
-        if not wanted:
-            return
-        async with self._db.read.connect() as conn:
-            found = await conn.execute(_KNOWN_DEVICES, {"app_id": new.app_id, "device_ids": list(wanted)})
-        missing = wanted - {row.id for row in found}
-        if missing:
-            raise UnknownDevices(sorted(missing))
-
-    async def _expand(
-        self, conn: AsyncConnection, notification_id: str, new: NewNotification, now: float
-    ) -> int:
-        target = new.target
-        due_at = new.send_at if new.send_at is not None and new.send_at > now else now
-        # Users with no active device skip their push channels: straight to inbox, e-mail or webhook.
-        fallback_channels = tuple((new.spec.get("fallback") or {}).get("channels") or ())
-        deviceless = await plan_deviceless_users(
-            conn,
-            notification_id=notification_id,
-            app_id=new.app_id,
-            user_ids=target.user_ids,
-            everyone=target.everyone,
-            channels=fallback_channels,
-            lane=new.lane,
-            due_at=due_at,
-            now=now,
-        )
-        if not (target.everyone or target.device_ids or target.user_ids):
-            return deviceless
-        statement = _audience_insert(target.everyone, bool(target.device_ids), bool(target.user_ids))
-        params = {
-            "notification_id": notification_id,
-            "app_id": new.app_id,
-            "lane": new.lane,
-            "due_at": due_at,
-            "now": now,
-            "device_ids": list(target.device_ids),
-            "user_ids": list(target.user_ids),
-        }
-        result = await conn.execute(statement, params)
-        return deviceless + int(result.rowcount or 0)
 
     async def get(self, app_id: str, notification_id: str) -> NotificationRow | None:
         async with self._db.read.connect() as conn:
@@ -312,6 +282,48 @@ _SET_RECIPIENTS = (
 _KNOWN_DEVICES = select(devices.c.id).where(
     devices.c.app_id == bindparam("app_id"), devices.c.id.in_(bindparam("device_ids", expanding=True))
 )
+
+
+def _check_devices(conn: Connection, new: NewNotification) -> None:
+    wanted = set(new.target.device_ids)
+    if not wanted:
+        return
+    found = conn.execute(_KNOWN_DEVICES, {"app_id": new.app_id, "device_ids": list(wanted)})
+    missing = wanted - {row.id for row in found}
+    if missing:
+        raise UnknownDevices(sorted(missing))
+
+
+def _expand(conn: Connection, notification_id: str, new: NewNotification, now: float) -> int:
+    target = new.target
+    due_at = new.send_at if new.send_at is not None and new.send_at > now else now
+    # Users with no active device skip their push channels: straight to inbox, e-mail or webhook.
+    fallback_channels = tuple((new.spec.get("fallback") or {}).get("channels") or ())
+    deviceless = plan_deviceless_users(
+        conn,
+        notification_id=notification_id,
+        app_id=new.app_id,
+        user_ids=target.user_ids,
+        everyone=target.everyone,
+        channels=fallback_channels,
+        lane=new.lane,
+        due_at=due_at,
+        now=now,
+    )
+    if not (target.everyone or target.device_ids or target.user_ids):
+        return deviceless
+    statement = _audience_insert(target.everyone, bool(target.device_ids), bool(target.user_ids))
+    params = {
+        "notification_id": notification_id,
+        "app_id": new.app_id,
+        "lane": new.lane,
+        "due_at": due_at,
+        "now": now,
+        "device_ids": list(target.device_ids),
+        "user_ids": list(target.user_ids),
+    }
+    result = conn.execute(statement, params)
+    return deviceless + int(result.rowcount or 0)
 
 
 @lru_cache(maxsize=8)

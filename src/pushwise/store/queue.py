@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from pushwise.domain.states import DeliveryState
 from pushwise.store.claims import ClaimRequest, claim_postgres, claim_sqlite, due_apps
@@ -187,17 +187,12 @@ class DeliveryQueue:
         """Give unsent claims back at once (graceful shutdown), instead of waiting out the lease."""
         if not delivery_ids:
             return
-        async with self._db.writing() as conn:
-            await conn.execute(
-                update(deliveries)
-                .where(
-                    deliveries.c.id.in_(delivery_ids),
-                    deliveries.c.lease_owner == owner,
-                    deliveries.c.state == DeliveryState.SENDING.value,
-                )
-                .values(state=DeliveryState.QUEUED.value, due_at=now, lease_owner=None)
-            )
-            await announce_work(conn)
+
+        def give_back(conn: Connection) -> None:
+            conn.execute(_RELEASE, {"delivery_ids": list(delivery_ids), "owner": owner, "now": now})
+            announce_work(conn)
+
+        await self._db.transact(give_back)
 
 
 def _claimed(row: Any, target: Any) -> ClaimedDelivery:
@@ -231,6 +226,16 @@ _RECORD = (
         outcome_at=bindparam("outcome_at"),
         sent_at=func.coalesce(bindparam("sent_at"), deliveries.c.sent_at),
     )
+)
+
+_RELEASE = (
+    update(deliveries)
+    .where(
+        deliveries.c.id.in_(bindparam("delivery_ids", expanding=True)),
+        deliveries.c.lease_owner == bindparam("owner"),
+        deliveries.c.state == DeliveryState.SENDING.value,
+    )
+    .values(state=DeliveryState.QUEUED.value, due_at=bindparam("now"), lease_owner=None)
 )
 
 _DEACTIVATE = (

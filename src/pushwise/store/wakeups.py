@@ -17,8 +17,7 @@ from contextlib import suppress
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, text
 
 from pushwise.store.db import Database, application_name
 
@@ -28,10 +27,10 @@ log = logging.getLogger(__name__)
 _NOTIFY = text(f"SELECT pg_notify('{CHANNEL}', '')")
 
 
-async def announce_work(conn: AsyncConnection) -> None:
+def announce_work(conn: Connection) -> None:
     """Inside a write transaction: tell listening workers once it commits (no-op on SQLite)."""
     if conn.dialect.name == "postgresql":
-        await conn.execute(_NOTIFY)
+        conn.execute(_NOTIFY)
 
 
 class WakeupListener:

@@ -28,7 +28,7 @@ from pushwise.store.notices import VARIANT_LOCALE_MAX, AppNoticeTemplates, Notic
 router = APIRouter(prefix="/v1/apps/{app_id}/failure-notice", tags=["failure notice"])
 
 
-def _templates(services: ServicesDep) -> NoticeTemplates:
+async def _templates(services: ServicesDep) -> NoticeTemplates:
     return NoticeTemplates(services.db)
 
 

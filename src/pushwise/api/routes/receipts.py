@@ -19,7 +19,7 @@ from pushwise.store.sealing import Sealer
 router = APIRouter(prefix="/v1/apps/{app_id}/receipts", tags=["receipts"])
 
 
-def _endpoints(services: ServicesDep) -> ReceiptEndpoints:
+async def _endpoints(services: ServicesDep) -> ReceiptEndpoints:
     return ReceiptEndpoints(services.db, services.clock, Sealer(services.secret_key))
 
 

@@ -1,0 +1,104 @@
+"""Latency of `POST /v1/notifications` for one device under open-loop load (issue target: p99 < 20 ms).
+
+A real `pushwise serve` (or `BENCH_MODE=api`) subprocess on a fresh SQLite file, its
+workers delivering every accepted notification to the APNs simulator (granian
+engine) in the same run, so the accepts compete with the deliveries they cause.
+The load generator is a Rust HTTP client (pyreqwest) sending one request every
+1/rate seconds whatever the answers do (open loop: no coordinated omission).
+Each round is a fresh server; the figure is the median of the rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from bench_apns import PushwiseServer, single_device_latency
+
+from pushwise.simulators.apns.harness import ApnsSimulatorHandle, start_apns_simulator
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far: the cost per request, whatever the machine's load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def one_round(
+    sim: ApnsSimulatorHandle, workdir: str, port: int, rate: int, seconds: int
+) -> tuple[float, float, float]:
+    server = PushwiseServer(workdir, port)
+    try:
+        async with httpx.AsyncClient(timeout=60) as client:
+            await server.wait_ready(client)
+            admin = {"authorization": f"Bearer {server.admin_key}"}
+            app = (await client.post(f"{server.base}/v1/apps", json={"name": "latency"}, headers=admin)).json()
+            headers = {"authorization": f"Bearer {app['server_key']}"}
+            (
+                await client.put(
+                    f"{server.base}/v1/apps/{app['id']}/providers/apns",
+                    headers=headers,
+                    json={
+                        "team_id": sim.team_id,
+                        "key_id": sim.key_id,
+                        "private_key": sim.private_key_pem,
+                        "topic": sim.topic,
+                        "environment": "development",
+                        "endpoint": sim.endpoint,
+                        "ca_file": sim.ca_file,
+                    },
+                )
+            ).raise_for_status()
+            # One second of warm-up (connections, caches), then the measured run.
+            await single_device_latency(client, server.base, headers, f"{1:064x}", rate=rate, seconds=1)
+            cpu_before = cpu_seconds(server.process.pid)
+            p50, p99 = await single_device_latency(
+                client, server.base, headers, f"{0:064x}", rate=rate, seconds=seconds
+            )
+            await asyncio.sleep(1)  # let the workers deliver what was accepted last
+            cpu_ms = (cpu_seconds(server.process.pid) - cpu_before) * 1000 / (rate * seconds)
+            return p50, p99, cpu_ms
+    finally:
+        server.stop()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rate", type=int, default=200)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--port", type=int, default=18090)
+    args = parser.parse_args()
+    results = []
+    for round_number in range(args.rounds):
+        workdir = tempfile.mkdtemp(prefix="pushwise-latency-")
+        sim = start_apns_simulator(tls=True, seed=1, workdir=workdir, engine="granian")
+        try:
+            p50, p99, cpu_ms = await one_round(sim, workdir, args.port, args.rate, args.seconds)
+        finally:
+            sim.stop()
+        results.append((p50, p99, cpu_ms))
+        print(
+            f"round {round_number + 1}: p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
+            f"server CPU {cpu_ms:.2f} ms per notification (accept + delivery)",
+            flush=True,
+        )
+    print(
+        f"\none device at {args.rate} req/s for {args.seconds} s, median of {args.rounds} rounds: "
+        f"p50 {statistics.median(r[0] for r in results):.1f} ms, "
+        f"p99 {statistics.median(r[1] for r in results):.1f} ms, "
+        f"server CPU {statistics.median(r[2] for r in results):.2f} ms per notification"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
