@@ -40,24 +40,7 @@ async def one_round(
     try:
         async with httpx.AsyncClient(timeout=60) as client:
             await server.wait_ready(client)
-            admin = {"authorization": f"Bearer {server.admin_key}"}
-            app = (await client.post(f"{server.base}/v1/apps", json={"name": "latency"}, headers=admin)).json()
-            headers = {"authorization": f"Bearer {app['server_key']}"}
-            (
-                await client.put(
-                    f"{server.base}/v1/apps/{app['id']}/providers/apns",
-                    headers=headers,
-                    json={
-                        "team_id": sim.team_id,
-                        "key_id": sim.key_id,
-                        "private_key": sim.private_key_pem,
-                        "topic": sim.topic,
-                        "environment": "development",
-                        "endpoint": sim.endpoint,
-                        "ca_file": sim.ca_file,
-                    },
-                )
-            ).raise_for_status()
+            _app_id, headers = await server.apns_app(client, sim)
             # One second of warm-up (connections, caches), then the measured run.
             await single_device_latency(client, server.base, headers, f"{1:064x}", rate=rate, seconds=1)
             cpu_before = cpu_seconds(server.process.pid)

@@ -216,7 +216,7 @@ class NoticeRepository:
                 )
             )
             # Planned from an API request too, not only from a worker that polls anyway.
-            await announce_work(conn)
+            await conn.run_sync(announce_work)
             return notification_id
 
     async def _claim(
