@@ -74,6 +74,7 @@ class MonitoringRig:
     app_id: str
     simulator: ApnsSimulatorHandle
     hook: WebhookReceiver
+    server_key: str
     sent: list[AlertMessage] = field(default_factory=list)
 
     async def devices(self, count: int, prefix: str = "a1") -> list[str]:
@@ -136,7 +137,9 @@ async def monitoring_rig(tmp_path: Path, simulator: ApnsSimulatorHandle) -> Asyn
             await services.monitoring.alerts.put_sinks(
                 app.app.id, [{"type": "webhook", "url": hook.url}], clock.now()
             )
-            yield MonitoringRig(services, clock, services.engine.worker(), app.app.id, simulator, hook)
+            yield MonitoringRig(
+                services, clock, services.engine.worker(), app.app.id, simulator, hook, app.server_key.secret
+            )
     finally:
         await services.engine.close()
         await services.db.dispose()

@@ -1,17 +1,21 @@
-"""`/metrics` agrees with what happened: N injected 503s are N retries, then N deliveries."""
+"""`/metrics` agrees with what happened: N injected 503s are N retries, then N deliveries; a
+dead letter replayed from the dashboard is still one delivery, its replay and next outcome counted apart."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
 
 from pushwise.api.app import create_app
 from pushwise.simulators.apns import start_apns_simulator
 from pushwise.simulators.apns.harness import ApnsSimulatorHandle
+from pushwise.store.schema import deliveries
 
 from .monitoring_rig import MonitoringRig, monitoring_rig
 
@@ -41,10 +45,14 @@ def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     }
 
 
-async def scrape(rig: MonitoringRig) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+def asgi_client(rig: MonitoringRig) -> httpx.AsyncClient:
     # ASGI transport: no lifespan, so no background loops; the test flushes and evaluates itself
     transport = httpx.ASGITransport(app=create_app(rig.services))
-    async with httpx.AsyncClient(transport=transport, base_url="http://pushwise") as http:
+    return httpx.AsyncClient(transport=transport, base_url="http://pushwise")
+
+
+async def scrape(rig: MonitoringRig) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    async with asgi_client(rig) as http:
         response = await http.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
@@ -90,3 +98,47 @@ async def test_dead_tokens_are_counted_as_pruned(rig: MonitoringRig) -> None:
         + metrics.get(("pushwise_tokens_pruned_total", unregistered), 0)
         == 3
     )
+
+
+async def replay_from_dashboard(rig: MonitoringRig) -> int:
+    """Log in, open the dead letters and press "Replay all", as an operator would."""
+    async with asgi_client(rig) as http:
+        assert (await http.post("/dashboard/login", data={"key": rig.server_key})).status_code == 303
+        page = (await http.get("/dashboard/dead-letters", params={"app": rig.app_id})).text
+        ids = re.findall(r'id="dead-(\d+)"', page)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert csrf is not None
+        form = {"csrf": csrf.group(1), "app": rig.app_id, "delivery_ids": ",".join(ids)}
+        replayed = await http.post("/dashboard/dead-letters/replay", data=form)
+    assert replayed.status_code == 303, replayed.text
+    return int(replayed.headers["location"].rpartition("replayed=")[2])
+
+
+async def test_a_replayed_dead_letter_is_one_delivery_with_its_replay_counted_apart(rig: MonitoringRig) -> None:
+    rig.simulator.set_faults({"token_max_age_s": None, "reasons": {"PayloadTooLarge": 1.0}})
+    await rig.send(await rig.devices(3))
+    await rig.drain()
+    rig.simulator.set_faults({"token_max_age_s": None})
+    assert await replay_from_dashboard(rig) == 3
+    await rig.drain()
+
+    async with rig.services.db.read.connect() as conn:
+        rows = (await conn.execute(select(deliveries.c.state, deliveries.c.replays))).all()
+    assert sorted(tuple(row) for row in rows) == [("delivered", 1)] * 3
+    metrics = await scrape(rig)
+    labels = {("app", rig.app_id), ("channel", "apns")}
+    failed = frozenset({*labels, ("outcome", "failed"), ("reason", "PayloadTooLarge")})
+    assert {k: v for k, v in metrics.items() if k[0] == "pushwise_deliveries_total"} == {
+        ("pushwise_deliveries_total", failed): 3
+    }
+    assert metrics[("pushwise_dead_letters_total", frozenset({*labels, ("reason", "PayloadTooLarge")}))] == 3
+    assert metrics[("pushwise_delivery_latency_seconds_count", frozenset(labels))] == 3
+    assert metrics[("pushwise_replays_total", frozenset(labels))] == 3
+    delivered = frozenset({*labels, ("outcome", "delivered")})
+    assert {k: v for k, v in metrics.items() if k[0] == "pushwise_replayed_outcomes_total"} == {
+        ("pushwise_replayed_outcomes_total", delivered): 3
+    }
+    # every send attempt still counts: the 3 refused, then the 3 that went through
+    permanent = frozenset({*labels, ("outcome", "permanent"), ("reason", "PayloadTooLarge")})
+    assert metrics[("pushwise_attempts_total", permanent)] == 3
+    assert metrics[("pushwise_attempts_total", frozenset({*delivered, ("reason", "")}))] == 3

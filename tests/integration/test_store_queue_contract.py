@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from pushwise.settings import Settings
 from pushwise.store.apps import AppRepository
 from pushwise.store.devices import DeviceRegistration, DeviceRepository
 from pushwise.store.notifications import IdempotencyConflict, Target
+from pushwise.store.operations import OperationsRepository
 from pushwise.store.queue import DeliveryQueue, DeliveryUpdate
 from pushwise.store.schema import deliveries
 from tests.integration.pg_databases import fresh_store
@@ -269,3 +271,20 @@ async def test_a_claim_carries_the_device_it_is_for(store: Store) -> None:
         True,
     )
     assert (claimed.subscription, claimed.timezone) == (subscription, "Europe/Paris")
+
+
+async def test_a_replayed_dead_letter_is_claimed_again_with_its_replay_count(store: Store) -> None:
+    app_id, _ = await store.app_with_devices("a", 2)
+    await store.send(app_id)
+    first, second = await store.queue.claim("w1", limit=5, now=store.clock.now(), lease_seconds=LEASE)
+    assert (first.replays, second.replays) == (0, 0)
+    failed = [DeliveryUpdate(c.id, DeliveryState.FAILED, 1, None, "PayloadTooLarge", 413) for c in (first, second)]
+    await store.queue.record("w1", failed, store.clock.now())
+
+    operations = OperationsRepository(store.services.db)
+    assert await operations.replay("someone-else", [first.id], store.clock.now()) == Counter()
+    assert await operations.replay(app_id, [first.id], store.clock.now()) == Counter({"apns": 1})
+    assert await operations.replay(app_id, [first.id], store.clock.now()) == Counter()  # queued, not failed
+    [again] = await store.queue.claim("w2", limit=5, now=store.clock.now(), lease_seconds=LEASE)
+    assert (again.id, again.replays, again.attempts) == (first.id, 1, 1)
+    assert await store.states() == {"sending": 1, "failed": 1}

@@ -32,13 +32,21 @@ class MemoryRollups:
 
 
 def recorded(
-    state: DeliveryState, outcome: str | None, reason: str | None, *, dead: bool = False
+    state: DeliveryState, outcome: str | None, reason: str | None, *, dead: bool = False, replays: int = 0
 ) -> Recorded:
-    claimed = ClaimedDelivery(1, "ntf", "app", "dev", None, "apns", 0, 100.0, "tok", None, True, None)
+    claimed = ClaimedDelivery(1, "ntf", "app", "dev", None, "apns", 0, replays, 100.0, "tok", None, True, None)
     update = DeliveryUpdate(
         1, state, 1, None, reason, attempt_outcome=outcome, device_to_deactivate="dev" if dead else None
     )
     return Recorded(claimed, update, 102.5)
+
+
+def scrape(snapshot: ClusterSnapshot) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(render(snapshot).decode())
+        for s in family.samples
+    }
 
 
 async def test_tally_counts_attempts_retries_outcomes_latency_and_pruning() -> None:
@@ -54,7 +62,7 @@ async def test_tally_counts_attempts_retries_outcomes_latency_and_pruning() -> N
     tally.provider_request("app", "apns", 0.02)
     await tally.flush()
     await tally.flush()  # nothing buffered: adds nothing twice
-    text = render(
+    samples = scrape(
         ClusterSnapshot(
             totals=[(name, labels, value) for (name, labels), value in sorted(rollups.totals.items())],
             queues=[QueueGauge("app", "apns", 4, 90.0)],
@@ -63,12 +71,7 @@ async def test_tally_counts_attempts_retries_outcomes_latency_and_pruning() -> N
             firing_alerts={("app", "success_rate"): 1},
             now=100.0,
         )
-    ).decode()
-    samples = {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
+    )
     base = (("app", "app"), ("channel", "apns"))
     assert samples[("pushwise_retries_total", (*base, ("reason", "ServiceUnavailable")))] == 1
     assert samples[("pushwise_attempts_total", (*base, ("outcome", "delivered"), ("reason", "")))] == 1
@@ -87,3 +90,34 @@ async def test_tally_counts_attempts_retries_outcomes_latency_and_pruning() -> N
     assert samples[("pushwise_circuit_state", (*base, ("state", "open")))] == 1
     assert samples[("pushwise_alerts_firing", (("app", "app"), ("rule", "success_rate")))] == 1
     assert {key.event for _, key in rollups.counts} == {"attempt", "final", "pruned"}
+
+
+async def test_a_replayed_delivery_is_counted_once_and_its_next_outcome_apart() -> None:
+    """Failed, replayed, delivered: one delivery in `deliveries_total`, its replay and outcome beside it."""
+    rollups = MemoryRollups()
+    tally = OutcomeTally(rollups)  # type: ignore[arg-type]
+    await tally.recorded([recorded(DeliveryState.FAILED, "permanent", "PayloadTooLarge")])
+    tally.replayed("app", {"apns": 1})
+    await tally.recorded([recorded(DeliveryState.DELIVERED, "delivered", None, replays=1)])
+    await tally.flush()
+    samples = scrape(
+        ClusterSnapshot(
+            totals=[(name, labels, value) for (name, labels), value in sorted(rollups.totals.items())],
+            queues=[],
+            circuits={},
+            credentials=[],
+            firing_alerts={},
+            now=100.0,
+        )
+    )
+    base = (("app", "app"), ("channel", "apns"))
+    failed = (*base, ("outcome", "failed"), ("reason", "PayloadTooLarge"))
+    assert {k: v for k, v in samples.items() if k[0] == "pushwise_deliveries_total"} == {
+        ("pushwise_deliveries_total", failed): 1
+    }
+    assert samples[("pushwise_dead_letters_total", (*base, ("reason", "PayloadTooLarge")))] == 1
+    assert samples[("pushwise_delivery_latency_seconds_count", base)] == 1
+    assert samples[("pushwise_replays_total", base)] == 1
+    assert samples[("pushwise_replayed_outcomes_total", (*base, ("outcome", "delivered")))] == 1
+    assert samples[("pushwise_attempts_total", (*base, ("outcome", "delivered"), ("reason", "")))] == 1
+    assert {key.event for _, key in rollups.counts} == {"attempt", "final", "replayed"}

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -132,8 +133,26 @@ async def _on_unexpected(request: Request, error: Exception) -> Response:
     return error_response(ApiError(500, "internal_error", "the server failed to handle this request"))
 
 
+async def _on_overload(request: Request, error: Exception) -> Response:
+    """No database connection came free in time: the server is overloaded, not broken.
+
+    A 503 with `Retry-After` tells a client to back off and try again, where a 500
+    would read as a bug; nothing was written, so a retry is safe.
+    """
+    log.warning("database connections exhausted on %s %s", request.method, request.url.path)
+    return error_response(
+        ApiError(
+            503,
+            "overloaded",
+            "the server is too busy to take this request now; retry shortly",
+            headers={"Retry-After": "1"},
+        )
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _on_api_error)
+    app.add_exception_handler(PoolTimeout, _on_overload)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(HTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -271,7 +271,10 @@ async def replay(request: Request) -> Response:
         return Response(status_code=404)
     ids = [int(part) for part in form.get("delivery_ids", "").split(",") if part.strip().isdigit()]
     services = _services(request)
-    count = await OperationsRepository(services.db).replay(app_id, ids, services.clock.now())
+    replayed = await OperationsRepository(services.db).replay(app_id, ids, services.clock.now())
+    services.monitoring.tally.replayed(app_id, replayed)
+    services.engine.wake_workers()
+    count = sum(replayed.values())
     return RedirectResponse(f"/dashboard/dead-letters?app={app_id}&replayed={count}", status_code=303)
 
 

@@ -64,7 +64,9 @@ class Engine:
         self._default_ttl = default_ttl_seconds
         self._local_workers: list[DeliveryWorker] = []
         notices = NoticeRepository(db)
-        self.failure_notices = FailureNotices(notices, NoticeTemplates(db), clock)
+        self.failure_notices = FailureNotices(
+            notices, NoticeTemplates(db), clock, on_planned=self.wake_workers
+        )
         # Receipts are written with what they report: outcomes (workers) and fallback steps (planner).
         self.receipts = ReceiptRecorder(ReceiptOutbox(db), clock)
         planner = FallbackPlanner(self.notifications, self.fallback, clock, receipts=self.receipts)
@@ -94,9 +96,17 @@ class Engine:
             now,
         )
         if accepted.recipients and not accepted.replayed:
-            for worker in self._local_workers:
-                worker.wake()
+            self.wake_workers()
         return accepted
+
+    def wake_workers(self) -> None:
+        """New work is due: this process's workers claim it now, not at their next poll.
+
+        Other processes hear of it through the PostgreSQL wake-up signal; on SQLite
+        (one process) this is the only early signal there is.
+        """
+        for worker in self._local_workers:
+            worker.wake()
 
     def add_listener(self, listener: OutcomeListener) -> None:
         """Workers made after this call report their committed outcomes to `listener`."""

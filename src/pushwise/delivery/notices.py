@@ -11,7 +11,7 @@ per period.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
 
 from pushwise.delivery.worker import Recorded
@@ -38,11 +38,15 @@ class FailureNotices:
         templates: NoticeTemplates,
         clock: Clock,
         policy: NoticePolicy | None = None,
+        *,
+        on_planned: Callable[[], None] | None = None,
     ) -> None:
+        """`on_planned` runs after notices were planned (the engine wakes its workers to send them)."""
         self._notices = notices
         self._templates = templates
         self._clock = clock
         self.policy = policy or NoticePolicy()
+        self._on_planned = on_planned
 
     async def recorded(self, batch: Sequence[Recorded]) -> None:
         await self.notify(batch)
@@ -77,6 +81,8 @@ class FailureNotices:
                 )
                 if notice is not None:
                     planned.append(notice)
+        if planned and self._on_planned is not None:
+            self._on_planned()
         return planned
 
     async def turned_off(self, app_id: str, user_ids: Set[str]) -> list[str]:

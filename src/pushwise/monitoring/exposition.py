@@ -34,12 +34,14 @@ from pushwise.store.rollups import QueueGauge
 COUNTERS = {
     tally.ATTEMPTS: "Send attempts by provider outcome and reason.",
     tally.RETRIES: "Attempts that ended in a scheduled retry.",
-    tally.DELIVERIES: "Deliveries that reached a final state, by state and reason.",
+    tally.DELIVERIES: "Deliveries that reached a final state (the first one), by state and reason.",
     tally.DEAD_LETTERS: "Deliveries that failed for good (dead letters).",
     tally.PRUNED: "Device tokens deactivated because the provider said they are dead.",
+    tally.REPLAYS: "Dead letters an operator queued again.",
+    tally.REPLAYED_OUTCOMES: "Final outcomes of replayed deliveries, by state.",
 }
 HISTOGRAMS = {
-    tally.DELIVERY_LATENCY: "Seconds from acceptance to a final outcome.",
+    tally.DELIVERY_LATENCY: "Seconds from acceptance to the first final outcome.",
     tally.PROVIDER_LATENCY: "Seconds one provider request took.",
 }
 BOUNDS = {

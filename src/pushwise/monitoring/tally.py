@@ -4,6 +4,13 @@ The delivery worker calls `recorded` after each committed batch; counting there 
 a few dictionary updates. `flush` (every few seconds, and on shutdown) adds the
 counts to the cluster-wide rollups and totals that `/metrics`, the dashboard and
 the alert rules read, so every process sees the whole cluster.
+
+Counters follow Prometheus semantics: they only go up, and each delivery is
+counted once in `pushwise_deliveries_total` (and the dead letters and the
+accept-to-outcome latency), at its first final outcome. A delivery an operator
+replays from the dead letters counts in `pushwise_replays_total` when replayed
+and, at its next final outcome, in `pushwise_replayed_outcomes_total`. Attempts
+are counted as they happen, replayed or not.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from __future__ import annotations
 import logging
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import orjson
 
@@ -30,6 +37,8 @@ RETRIES = "pushwise_retries_total"
 DELIVERIES = "pushwise_deliveries_total"
 DEAD_LETTERS = "pushwise_dead_letters_total"
 PRUNED = "pushwise_tokens_pruned_total"
+REPLAYS = "pushwise_replays_total"
+REPLAYED_OUTCOMES = "pushwise_replayed_outcomes_total"
 DELIVERY_LATENCY = "pushwise_delivery_latency_seconds"
 PROVIDER_LATENCY = "pushwise_provider_request_seconds"
 _BUCKETS = {DELIVERY_LATENCY: DELIVERY_LATENCY_BUCKETS, PROVIDER_LATENCY: PROVIDER_LATENCY_BUCKETS}
@@ -73,7 +82,10 @@ class OutcomeTally:
             )
             if update.state is DeliveryState.RETRYING:
                 self._inc(RETRIES, (("app", app), ("channel", channel), ("reason", reason)))
-        if update.state.is_final:
+        if update.state.is_final and claimed.replays:
+            self._add(second, RollupKey(app, channel, "replayed", update.state.value, reason))
+            self._inc(REPLAYED_OUTCOMES, (("app", app), ("channel", channel), ("outcome", update.state.value)))
+        elif update.state.is_final:
             latency = max(0.0, item.at - claimed.accepted_at)
             self._add(second, RollupKey(app, channel, "final", update.state.value, reason), latency)
             self._inc(
@@ -86,6 +98,11 @@ class OutcomeTally:
         if update.device_to_deactivate is not None:
             self._add(second, RollupKey(app, channel, "pruned", "token_dead", reason))
             self._inc(PRUNED, (("app", app), ("channel", channel), ("reason", reason)))
+
+    def replayed(self, app_id: str, by_channel: Mapping[str, int]) -> None:
+        """Dead letters an operator queued again (`by_channel`: how many per channel)."""
+        for channel, count in by_channel.items():
+            self._inc(REPLAYS, (("app", app_id), ("channel", channel)), count)
 
     def provider_request(self, app_id: str, channel: str, seconds: float) -> None:
         self._observe(PROVIDER_LATENCY, seconds, (("app", app_id), ("channel", channel)))

@@ -74,7 +74,8 @@ _SQLITE_PER_APP = text(
         ORDER BY lane, due_at
         LIMIT :quota
     )
-    RETURNING id, notification_id, app_id, device_id, user_id, channel, attempts, accepted_at
+    RETURNING id, notification_id, app_id, device_id, user_id, channel, attempts, replays,
+              accepted_at
     """
 )
 
@@ -87,7 +88,8 @@ _SQLITE_FILL = text(
         ORDER BY lane, due_at
         LIMIT :rest
     )
-    RETURNING id, notification_id, app_id, device_id, user_id, channel, attempts, accepted_at
+    RETURNING id, notification_id, app_id, device_id, user_id, channel, attempts, replays,
+              accepted_at
     """
 )
 
@@ -126,7 +128,8 @@ _PG_CLAIM = """
         UPDATE deliveries SET state = 'sending', due_at = :lease_until, lease_owner = :owner
         FROM picked WHERE deliveries.id = picked.id
         RETURNING deliveries.id, deliveries.notification_id, deliveries.app_id, deliveries.device_id,
-                  deliveries.user_id, deliveries.channel, deliveries.attempts, deliveries.accepted_at
+                  deliveries.user_id, deliveries.channel, deliveries.attempts, deliveries.replays,
+                  deliveries.accepted_at
     )
     SELECT c.*, dv.token, dv.subscription, coalesce(dv.active, false) AS device_active,
            coalesce(dv.timezone, u.timezone) AS timezone

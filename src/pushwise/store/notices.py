@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, insert, select
+from sqlalchemy import and_, delete, exists, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pushwise.domain.failure_notice import NoticeTemplate
@@ -127,8 +127,8 @@ class NoticeRepository:
         oldest first, of users with no active device who were not told within `period` before
         `until`: the permission counterpart of `token_deaths`.
 
-        No index covers `deactivated_at` (adding one needs a migration), so PostgreSQL scans
-        `devices` here, once per sweep interval; the checks per row found are key lookups.
+        `ix_devices_permission_denied` (partial: denied permissions only) finds the page
+        between the cursor and `until`; the checks per row found are key lookups.
         """
         at, device_id = after
         has_device = exists().where(
@@ -143,7 +143,10 @@ class NoticeRepository:
             select(devices.c.deactivated_at, devices.c.id, devices.c.app_id, devices.c.user_id)
             .where(
                 ~devices.c.active,
-                devices.c.deactivated_reason == PERMISSION_DENIED,
+                # Inline, not a parameter: a cached generic plan on PostgreSQL could not match
+                # the partial index's condition against `$1`.
+                devices.c.deactivated_reason == literal(PERMISSION_DENIED, literal_execute=True),
+                devices.c.deactivated_at >= at,  # implied by the next line; bounds the index range
                 (devices.c.deactivated_at > at)
                 | ((devices.c.deactivated_at == at) & (devices.c.id > device_id)),
                 devices.c.deactivated_at <= until,

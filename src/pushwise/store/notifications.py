@@ -124,11 +124,13 @@ class NotificationRepository:
         }
 
         def write(conn: Connection) -> int:
-            _check_devices(conn, new)
-            conn.execute(_INSERT_NOTIFICATION, row)
+            # The count of named active devices is usually the final count: one UPDATE saved.
+            expected = _active_named_devices(conn, new)
+            conn.execute(_INSERT_NOTIFICATION, {**row, "recipients": expected})
             recipients = _expand(conn, notification_id, new, now)
-            if recipients:
+            if recipients != expected:
                 conn.execute(_SET_RECIPIENTS, {"b_id": notification_id, "recipients": recipients})
+            if recipients:
                 announce_work(conn)
             return recipients
 
@@ -279,19 +281,21 @@ _SET_RECIPIENTS = (
     .where(notifications.c.id == bindparam("b_id"))
     .values(recipients=bindparam("recipients"))
 )
-_KNOWN_DEVICES = select(devices.c.id).where(
+_KNOWN_DEVICES = select(devices.c.id, devices.c.active).where(
     devices.c.app_id == bindparam("app_id"), devices.c.id.in_(bindparam("device_ids", expanding=True))
 )
 
 
-def _check_devices(conn: Connection, new: NewNotification) -> None:
+def _active_named_devices(conn: Connection, new: NewNotification) -> int:
+    """Refuse devices this app does not have; count the active ones among those named."""
     wanted = set(new.target.device_ids)
     if not wanted:
-        return
-    found = conn.execute(_KNOWN_DEVICES, {"app_id": new.app_id, "device_ids": list(wanted)})
+        return 0
+    found = list(conn.execute(_KNOWN_DEVICES, {"app_id": new.app_id, "device_ids": list(wanted)}))
     missing = wanted - {row.id for row in found}
     if missing:
         raise UnknownDevices(sorted(missing))
+    return sum(1 for row in found if row.active)
 
 
 def _expand(conn: Connection, notification_id: str, new: NewNotification, now: float) -> int:

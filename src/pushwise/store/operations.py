@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,18 +55,29 @@ class OperationsRepository:
         async with self._db.read.connect() as conn:
             return list(await conn.execute(query))
 
-    async def replay(self, app_id: str, delivery_ids: Sequence[int], now: float) -> int:
-        """Queue failed deliveries again, due now. Attempts are kept, so the trail shows the replay."""
+    async def replay(self, app_id: str, delivery_ids: Sequence[int], now: float) -> Counter[str]:
+        """Queue failed deliveries again, due now; returns how many per channel.
+
+        Attempts are kept, so the trail shows the replay; `replays` counts it, so
+        metrics count the delivery's next outcome apart from its first.
+        """
         if not delivery_ids:
-            return 0
+            return Counter()
         d = deliveries.c
         async with self._db.write.begin() as conn:
             result = await conn.execute(
                 update(deliveries)
                 .where(d.app_id == app_id, d.id.in_(delivery_ids), d.state == DeliveryState.FAILED.value)
-                .values(state=DeliveryState.QUEUED.value, due_at=now, outcome_at=None, lease_owner=None)
+                .values(
+                    state=DeliveryState.QUEUED.value,
+                    due_at=now,
+                    outcome_at=None,
+                    lease_owner=None,
+                    replays=d.replays + 1,
+                )
+                .returning(d.channel)
             )
-        return int(result.rowcount or 0)
+            return Counter(result.scalars())
 
     async def pruned_devices(self, app_id: str, *, limit: int = 100) -> list[Any]:
         v = devices.c

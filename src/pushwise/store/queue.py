@@ -37,6 +37,7 @@ class ClaimedDelivery:
     user_id: str | None
     channel: str
     attempts: int
+    replays: int  # dead-letter replays so far: its final outcome is counted apart (monitoring)
     accepted_at: float
     token: str | None
     subscription: dict[str, Any] | None
@@ -114,17 +115,12 @@ class DeliveryQueue:
         """Heartbeat: push the lease of our in-flight claims forward; returns how many are still ours."""
         if not delivery_ids:
             return 0
-        async with self._db.writing() as conn:
-            result = await conn.execute(
-                update(deliveries)
-                .where(
-                    deliveries.c.id.in_(delivery_ids),
-                    deliveries.c.lease_owner == owner,
-                    deliveries.c.state == DeliveryState.SENDING.value,
-                )
-                .values(due_at=lease_until)
-            )
-        return int(result.rowcount or 0)
+        params = {"delivery_ids": list(delivery_ids), "owner": owner, "lease_until": lease_until}
+
+        def write(conn: Connection) -> int:
+            return int(conn.execute(_EXTEND, params).rowcount or 0)
+
+        return await self._db.transact(write)
 
     async def record(
         self,
@@ -175,13 +171,16 @@ class DeliveryQueue:
             for u in updates
             if u.device_to_deactivate
         ]
-        async with self._db.writing() as conn:
-            await conn.execute(_RECORD, delivery_rows)
+
+        def write(conn: Connection) -> None:
+            conn.execute(_RECORD, delivery_rows)
             if attempt_rows:
-                await conn.execute(insert(attempts), attempt_rows)
+                conn.execute(_INSERT_ATTEMPTS, attempt_rows)
             if dead:
-                await conn.execute(_DEACTIVATE, dead)
-            await add_outcome_receipts(conn, receipts, now)
+                conn.execute(_DEACTIVATE, dead)
+            add_outcome_receipts(conn, receipts, now)
+
+        await self._db.transact(write)
 
     async def release(self, owner: str, delivery_ids: Sequence[int], now: float) -> None:
         """Give unsent claims back at once (graceful shutdown), instead of waiting out the lease."""
@@ -204,6 +203,7 @@ def _claimed(row: Any, target: Any) -> ClaimedDelivery:
         user_id=row.user_id,
         channel=row.channel,
         attempts=row.attempts,
+        replays=row.replays,
         accepted_at=row.accepted_at,
         token=target.token if target is not None else None,
         subscription=target.subscription if target is not None else None,
@@ -227,6 +227,18 @@ _RECORD = (
         sent_at=func.coalesce(bindparam("sent_at"), deliveries.c.sent_at),
     )
 )
+
+_EXTEND = (
+    update(deliveries)
+    .where(
+        deliveries.c.id.in_(bindparam("delivery_ids", expanding=True)),
+        deliveries.c.lease_owner == bindparam("owner"),
+        deliveries.c.state == DeliveryState.SENDING.value,
+    )
+    .values(due_at=bindparam("lease_until"))
+)
+
+_INSERT_ATTEMPTS = insert(attempts)
 
 _RELEASE = (
     update(deliveries)

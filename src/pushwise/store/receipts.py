@@ -14,7 +14,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Float, String, bindparam, delete, exists, insert, literal, select, text, update
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Float,
+    String,
+    bindparam,
+    delete,
+    exists,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pushwise.domain.clock import Clock
@@ -170,7 +183,7 @@ async def add_receipts(
         )
 
 
-async def add_outcome_receipts(conn: AsyncConnection, receipts: Sequence[OutcomeReceipt], now: float) -> None:
+def add_outcome_receipts(conn: Connection, receipts: Sequence[OutcomeReceipt], now: float) -> None:
     """Queue outcome receipts in the transaction that records the outcomes (`DeliveryQueue.record`).
 
     Each row is written only if its outcome was: the delivery now has that state,
@@ -178,7 +191,7 @@ async def add_outcome_receipts(conn: AsyncConnection, receipts: Sequence[Outcome
     delivery over) gets no receipt; the new owner's outcome will have one.
     """
     if receipts:
-        await conn.execute(
+        conn.execute(
             _ADD_OUTCOME_RECEIPT,
             [
                 {

@@ -29,7 +29,7 @@ RESOLUTIONS = (FINE_SECONDS, COARSE_SECONDS)
 class RollupKey:
     app_id: str
     channel: str
-    event: str  # attempt | final | pruned
+    event: str  # attempt | final | replayed (a replayed delivery's final outcome) | pruned
     outcome: str
     reason: str
 

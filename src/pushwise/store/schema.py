@@ -148,6 +148,9 @@ deliveries = Table(
     Column("last_reason", String(64), nullable=True),
     Column("last_status", Integer, nullable=True),
     Column("provider_message_id", String(64), nullable=True),
+    # Times an operator queued it again after it failed (dead-letter replay): metrics count
+    # a replayed delivery's later outcome apart, so each delivery is counted once.
+    Column("replays", Integer, nullable=False, server_default=text("0")),
     Index(
         "ix_deliveries_due",
         "lane",
@@ -185,7 +188,7 @@ metric_rollups = Table(
     Column("bucket", BigInteger, primary_key=True, autoincrement=False),  # bucket start, epoch seconds
     Column("app_id", String(40), primary_key=True),
     Column("channel", String(16), primary_key=True),
-    Column("event", String(16), primary_key=True),  # attempt | final | pruned
+    Column("event", String(16), primary_key=True),  # attempt | final | replayed | pruned
     Column("outcome", String(24), primary_key=True),  # attempt outcome kind or final state
     Column("reason", String(64), primary_key=True),  # "" when there is none
     Column("count", BigInteger, nullable=False),
@@ -257,6 +260,16 @@ Index(
     deliveries.c.due_at,
     sqlite_where=text("due_at IS NOT NULL"),
     postgresql_where=text("due_at IS NOT NULL"),
+)
+
+# --- failure notices (issue 5, migration 0008) ------------------------------------
+# The follow-up sweep pages through devices turned off for a denied permission by
+# `deactivated_at`; partial, so the many devices pruned for dead tokens stay out of it.
+Index(
+    "ix_devices_permission_denied",
+    devices.c.deactivated_at,
+    postgresql_where=devices.c.deactivated_reason == "PermissionDenied",
+    sqlite_where=devices.c.deactivated_reason == "PermissionDenied",
 )
 
 # --- inbox (in-app messages) and e-mail unsubscribes: issue 3, migration 0004 ---

@@ -25,14 +25,9 @@ from pushwise.api.schemas.notifications import (
 )
 from pushwise.bootstrap import Services
 from pushwise.delivery.engine import AcceptRequest
-from pushwise.domain.apns_message import PayloadTooLarge, render
-from pushwise.domain.fallback_content import PAYLOAD_TOO_LARGE, smallest_with_data
-from pushwise.domain.fcm_message import FcmMessageRejected, render_fcm
-from pushwise.domain.fcm_message import PayloadTooLarge as FcmPayloadTooLarge
 from pushwise.domain.notification import NotificationSpec
+from pushwise.domain.payload_fit import oversize_problem
 from pushwise.domain.states import DeliveryState
-from pushwise.domain.webpush_message import InvalidWebPushMessage
-from pushwise.domain.webpush_message import render as render_webpush
 from pushwise.store.notifications import IdempotencyConflict, Target, UnknownDevices
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
@@ -60,7 +55,7 @@ def _refuse_oversize(spec: NotificationSpec) -> None:
     (large `data`, `apns.payload`, `fcm` or `webpush` options) is refused here, naming
     the provider.
     """
-    problem = _too_large_for(smallest_with_data(spec))
+    problem = oversize_problem(spec)
     if problem is not None:
         raise ApiError(
             422,
@@ -69,25 +64,6 @@ def _refuse_oversize(spec: NotificationSpec) -> None:
             "options) smaller, or give fallback.content",
             "content",
         )
-
-
-def _too_large_for(spec: NotificationSpec) -> str | None:
-    try:
-        render(spec, topic="x", expires_at=None, delivery_id=0)
-    except PayloadTooLarge as error:
-        return f"APNs: {error}"
-    try:
-        render_fcm(spec, "x", now=0.0, expires_at=None)
-    except FcmPayloadTooLarge as error:
-        return f"FCM: {error}"
-    except FcmMessageRejected:
-        pass  # other FCM rules are checked per delivery and reported as permanent failures
-    try:
-        render_webpush(spec, expires_at=None, now=0.0)
-    except InvalidWebPushMessage as error:
-        if error.reason == PAYLOAD_TOO_LARGE:
-            return f"Web Push: {error}"
-    return None
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=AcceptedOut)
@@ -100,14 +76,15 @@ async def accept_notification(
     spec = _spec_of(body)
     _refuse_oversize(spec)
     send_at = body.send_at.timestamp() if isinstance(body.send_at, datetime) else None
-    request_hash = hashlib.sha256(
-        orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-    ).hexdigest()
+    request_hash = (
+        hashlib.sha256(orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)).hexdigest()
+        if idempotency_key
+        else None
+    )
     target = Target(tuple(body.to.user_ids), tuple(body.to.device_ids), body.to.all)
     try:
         accepted = await services.engine.accept(
-            principal.app_id_required,
-            AcceptRequest(spec, target, send_at, idempotency_key, request_hash if idempotency_key else None),
+            principal.app_id_required, AcceptRequest(spec, target, send_at, idempotency_key, request_hash)
         )
     except IdempotencyConflict as error:
         raise ApiError(
