@@ -28,11 +28,16 @@ async def test_the_permission_denial_sweep_seeks_its_partial_index(tmp_path: Pat
 
     event.listen(db.read.sync_engine, "before_cursor_execute", capture)
     try:
-        await NoticeRepository(db).permission_denials(after=(50.0, "dev_x"), until=100.0, period=10.0, limit=50)
+        await NoticeRepository(db).permission_denials(
+            after=(50.0, "dev_x"), until=100.0, period=10.0, limit=50
+        )
     finally:
         await db.dispose()
     [(sweep, params)] = [(s, p) for s, p in statements if "deactivated_at" in s]
     with sqlite3.connect(tmp_path / "sweep.db") as conn:
         plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sweep}", params)]
     # A range seek between the cursor and `until`: not a scan of every device, nor of every pruned one.
-    assert "SEARCH devices USING INDEX ix_devices_permission_denied (deactivated_at>? AND deactivated_at<?)" in plan
+    assert (
+        "SEARCH devices USING INDEX ix_devices_permission_denied (deactivated_at>? AND deactivated_at<?)"
+        in plan
+    )

@@ -13,6 +13,7 @@ import pytest
 from pushwise.bootstrap import Services
 from pushwise.delivery.service import WorkerService
 from pushwise.settings import Settings
+from pushwise.store.users import UserRepository
 from tests.integration.conftest import ADMIN_KEY, SECRET_KEY, TenantApp
 
 pytestmark = pytest.mark.integration
@@ -58,18 +59,23 @@ async def test_a_notice_planned_by_the_api_wakes_the_running_worker(
 ) -> None:
     shop = await make_app("shop")
     registered = await client.post(
-        "/v1/devices", json={"platform": "ios", "token": "a1" * 32, "user_id": "ann"}, headers=shop.server_headers
+        "/v1/devices",
+        json={"platform": "ios", "token": "a1" * 32, "user_id": "ann"},
+        headers=shop.server_headers,
     )
     assert registered.status_code in (200, 201), registered.text
+    ann = await UserRepository(services.db, services.clock).get(shop.id, "ann")
+    assert ann is not None
     # By now (several requests later) the worker's first claim found nothing: it waits for the doorbell.
 
-    denied = await client.patch(
-        f"/v1/devices/{registered.json()['id']}", json={"push_permission": "denied"}, headers=shop.server_headers
-    )
-    assert denied.status_code == 200, denied.text
-
-    # Bounded by a deadline far below the poll interval, so only a wake-up can deliver it.
-    async with asyncio.timeout(30):
-        while not (told := await failure_notices(client, shop, "ann")):
-            await asyncio.sleep(0.02)
-    assert told == ["Notifications from shop are turned off"]
+    with services.inbox_feed.subscribe(shop.id, ann.id) as inbox_changed:
+        denied = await client.patch(
+            f"/v1/devices/{registered.json()['id']}",
+            json={"push_permission": "denied"},
+            headers=shop.server_headers,
+        )
+        assert denied.status_code == 200, denied.text
+        # The deadline is far below the poll interval: only a wake-up can have sent the notice.
+        async with asyncio.timeout(30):
+            await inbox_changed.wait()
+    assert await failure_notices(client, shop, "ann") == ["Notifications from shop are turned off"]

@@ -79,8 +79,7 @@ async def test_an_accept_in_another_process_wakes_the_listener(pg_url: str) -> N
     try:
         await asyncio.wait_for(listener.connected.wait(), 10)
         woken.clear()  # the listener wakes everyone once on (re)connect
-        async with db.write.begin() as conn:
-            await announce_work(conn)
+        await db.transact(announce_work)
         await asyncio.wait_for(woken.wait(), 10)
     finally:
         await listener.stop()

@@ -278,7 +278,9 @@ async def test_a_replayed_dead_letter_is_claimed_again_with_its_replay_count(sto
     await store.send(app_id)
     first, second = await store.queue.claim("w1", limit=5, now=store.clock.now(), lease_seconds=LEASE)
     assert (first.replays, second.replays) == (0, 0)
-    failed = [DeliveryUpdate(c.id, DeliveryState.FAILED, 1, None, "PayloadTooLarge", 413) for c in (first, second)]
+    failed = [
+        DeliveryUpdate(c.id, DeliveryState.FAILED, 1, None, "PayloadTooLarge", 413) for c in (first, second)
+    ]
     await store.queue.record("w1", failed, store.clock.now())
 
     operations = OperationsRepository(store.services.db)

@@ -34,7 +34,9 @@ class MemoryRollups:
 def recorded(
     state: DeliveryState, outcome: str | None, reason: str | None, *, dead: bool = False, replays: int = 0
 ) -> Recorded:
-    claimed = ClaimedDelivery(1, "ntf", "app", "dev", None, "apns", 0, replays, 100.0, "tok", None, True, None)
+    claimed = ClaimedDelivery(
+        1, "ntf", "app", "dev", None, "apns", 0, replays, 100.0, "tok", None, True, None
+    )
     update = DeliveryUpdate(
         1, state, 1, None, reason, attempt_outcome=outcome, device_to_deactivate="dev" if dead else None
     )

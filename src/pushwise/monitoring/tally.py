@@ -84,7 +84,9 @@ class OutcomeTally:
                 self._inc(RETRIES, (("app", app), ("channel", channel), ("reason", reason)))
         if update.state.is_final and claimed.replays:
             self._add(second, RollupKey(app, channel, "replayed", update.state.value, reason))
-            self._inc(REPLAYED_OUTCOMES, (("app", app), ("channel", channel), ("outcome", update.state.value)))
+            self._inc(
+                REPLAYED_OUTCOMES, (("app", app), ("channel", channel), ("outcome", update.state.value))
+            )
         elif update.state.is_final:
             latency = max(0.0, item.at - claimed.accepted_at)
             self._add(second, RollupKey(app, channel, "final", update.state.value, reason), latency)
