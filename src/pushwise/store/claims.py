@@ -17,8 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, String, exists, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import JSON, Boolean, Connection, Float, String, exists, select, text
 
 from pushwise.store.schema import apps, deliveries
 
@@ -34,12 +33,12 @@ class ClaimRequest:
         return {"owner": self.owner, "now": self.now, "lease_until": self.lease_until}
 
 
-async def due_apps(conn: AsyncConnection, now: float) -> list[str]:
+def due_apps(conn: Connection, now: float) -> list[str]:
     """Apps with at least one due delivery: one index probe per app."""
     due = exists().where(
         deliveries.c.app_id == apps.c.id, deliveries.c.due_at.is_not(None), deliveries.c.due_at <= now
     )
-    return list((await conn.execute(select(apps.c.id).where(due).order_by(apps.c.id))).scalars())
+    return list(conn.execute(select(apps.c.id).where(due).order_by(apps.c.id)).scalars())
 
 
 def quotas(app_ids: Sequence[str], limit: int, turn: int) -> tuple[list[str], int]:
@@ -94,18 +93,16 @@ _SQLITE_FILL = text(
 )
 
 
-async def claim_sqlite(
-    conn: AsyncConnection, request: ClaimRequest, turn: int, apps_due: Sequence[str]
-) -> list[Any]:
+def claim_sqlite(conn: Connection, request: ClaimRequest, turn: int, apps_due: Sequence[str]) -> list[Any]:
     """Claim from `apps_due` (found before the write lock; a late-comer is served next claim)."""
     served, quota = quotas(apps_due, request.limit, turn)
     rows: list[Any] = []
     for app_id in served:
         params = {**request.params(), "app_id": app_id, "quota": quota}
-        rows.extend(await conn.execute(_SQLITE_PER_APP, params))
+        rows.extend(conn.execute(_SQLITE_PER_APP, params))
     rest = unused_capacity(rows, quota, request.limit)
     if rest:
-        rows.extend(await conn.execute(_SQLITE_FILL, {**request.params(), "rest": rest}))
+        rows.extend(conn.execute(_SQLITE_FILL, {**request.params(), "rest": rest}))
     return rows
 
 
@@ -167,12 +164,12 @@ _PG_FILL = _pg_claim(
 )
 
 
-async def claim_postgres(conn: AsyncConnection, request: ClaimRequest, turn: int) -> list[Any]:
-    served, quota = quotas(await due_apps(conn, request.now), request.limit, turn)
+def claim_postgres(conn: Connection, request: ClaimRequest, turn: int) -> list[Any]:
+    served, quota = quotas(due_apps(conn, request.now), request.limit, turn)
     if not served:
         return []
-    rows = list(await conn.execute(_PG_PER_APP, {**request.params(), "app_ids": served, "quota": quota}))
+    rows = list(conn.execute(_PG_PER_APP, {**request.params(), "app_ids": served, "quota": quota}))
     rest = unused_capacity(rows, quota, request.limit)
     if rest:
-        rows.extend(await conn.execute(_PG_FILL, {**request.params(), "rest": rest}))
+        rows.extend(conn.execute(_PG_FILL, {**request.params(), "rest": rest}))
     return rows

@@ -72,44 +72,26 @@ class DeliveryQueue:
         """Claim up to `limit` due deliveries, shared fairly between apps, lowest lane first."""
         request = ClaimRequest(owner, limit, now, now + lease_seconds)
         self._turn += 1
+        turn = self._turn
         if self._db.is_sqlite:
             # Look for due work on the read pool first: SQLite has one writer, and an
             # idle poll must not take the write lock from the API accepting new work.
             async with self._db.read.connect() as conn:
-                apps_due = await due_apps(conn, now)
+                apps_due = await conn.run_sync(due_apps, now)
             if not apps_due:
                 return []
-            async with self._db.writing() as conn:
-                rows = await claim_sqlite(conn, request, self._turn, apps_due)
+
+            def claim_and_read_targets(conn: Connection) -> tuple[list[Any], list[Any]]:
+                rows = claim_sqlite(conn, request, turn, apps_due)
+                return rows, _sqlite_targets(conn, rows)
+
+            rows, targets = await self._db.transact(claim_and_read_targets)
         else:
-            async with self._db.writing() as conn:
-                rows = await claim_postgres(conn, request, self._turn)
-        if not rows:
-            return []
-        targets = rows if not self._db.is_sqlite else await self._targets(rows)
+            rows = await self._db.transact(lambda conn: claim_postgres(conn, request, turn))
+            targets = rows  # the PostgreSQL claim joins the device in the same statement
         claimed = [_claimed(row, target) for row, target in zip(rows, targets, strict=True)]
         claimed.sort(key=lambda item: item.id)
         return claimed
-
-    async def _targets(self, rows: Sequence[Any]) -> list[Any]:
-        """The device behind each claimed row (SQLite: read separately, outside the write lock)."""
-        device_ids = list({row.device_id for row in rows if row.device_id})
-        found: dict[str, Any] = {}
-        if device_ids:
-            async with self._db.read.connect() as conn:
-                result = await conn.execute(
-                    select(
-                        devices.c.id,
-                        devices.c.token,
-                        devices.c.subscription,
-                        devices.c.active.label("device_active"),
-                        func.coalesce(devices.c.timezone, users.c.timezone).label("timezone"),
-                    )
-                    .select_from(devices.outerjoin(users, users.c.id == devices.c.user_id))
-                    .where(devices.c.id.in_(device_ids))
-                )
-                found = {row.id: row for row in result}
-        return [found.get(row.device_id) if row.device_id else None for row in rows]
 
     async def extend(self, owner: str, delivery_ids: Sequence[int], lease_until: float) -> int:
         """Heartbeat: push the lease of our in-flight claims forward; returns how many are still ours."""
@@ -194,6 +176,13 @@ class DeliveryQueue:
         await self._db.transact(give_back)
 
 
+def _sqlite_targets(conn: Connection, rows: Sequence[Any]) -> list[Any]:
+    """The device behind each claimed row, read in the claim's own transaction (one hand-off)."""
+    device_ids = list({row.device_id for row in rows if row.device_id})
+    found = {row.id: row for row in conn.execute(_TARGETS, {"device_ids": device_ids})} if device_ids else {}
+    return [found.get(row.device_id) if row.device_id else None for row in rows]
+
+
 def _claimed(row: Any, target: Any) -> ClaimedDelivery:
     return ClaimedDelivery(
         id=row.id,
@@ -226,6 +215,18 @@ _RECORD = (
         outcome_at=bindparam("outcome_at"),
         sent_at=func.coalesce(bindparam("sent_at"), deliveries.c.sent_at),
     )
+)
+
+_TARGETS = (
+    select(
+        devices.c.id,
+        devices.c.token,
+        devices.c.subscription,
+        devices.c.active.label("device_active"),
+        func.coalesce(devices.c.timezone, users.c.timezone).label("timezone"),
+    )
+    .select_from(devices.outerjoin(users, users.c.id == devices.c.user_id))
+    .where(devices.c.id.in_(bindparam("device_ids", expanding=True)))
 )
 
 _EXTEND = (
