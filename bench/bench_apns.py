@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -72,15 +73,24 @@ class PushwiseServer:
             **(env or {}),
         }
         self.base = f"http://127.0.0.1:{port}"
+        # BENCH_MODE: `serve` (API and workers in one process), `api` (no workers), or
+        # `split` (`pushwise api` plus a `pushwise worker` process on the same database).
+        mode = os.environ.get("BENCH_MODE", "serve")
+        command = "api" if mode == "split" else mode
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "pushwise", os.environ.get("BENCH_MODE", "serve"), "--port", str(port)],
-            env=env,
+            [sys.executable, "-m", "pushwise", command, "--port", str(port)], env=env
         )
+        self.processes = [self.process]
+        self._worker_env = env if mode == "split" else None
 
     async def wait_ready(self, client: httpx.AsyncClient) -> None:
         for _ in range(200):
             try:
                 if (await client.get(f"{self.base}/readyz")).status_code == 200:
+                    if self._worker_env is not None:  # after the API has created the schema
+                        worker = [sys.executable, "-m", "pushwise", "worker"]
+                        started = await asyncio.to_thread(subprocess.Popen, worker, env=self._worker_env)
+                        self.processes.append(started)
                     return
             except httpx.TransportError:
                 pass
@@ -112,8 +122,10 @@ class PushwiseServer:
         return app["id"], headers
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            process.wait(timeout=30)
 
 
 async def end_to_end(
@@ -208,7 +220,9 @@ async def single_device_latency(
     latencies: list[float] = []
     # The load generator must not be the bottleneck: a Rust client costs far less CPU per request
     # than httpx, which matters when it shares two cores with the server and the simulator.
-    sender = ClientBuilder().http1_only().build()
+    # Idle connections are dropped before the server's 5 s keep-alive runs out, so a request
+    # never races the server closing the connection it was sent on (a reset, not a server fault).
+    sender = ClientBuilder().http1_only().pool_idle_timeout(timedelta(seconds=2)).build()
     payload = orjson.dumps(body)
     request_headers = {**headers, "content-type": "application/json"}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from collections.abc import Coroutine
 from contextlib import suppress
@@ -109,6 +110,17 @@ def run_fast(main: Coroutine[Any, Any, T]) -> T:
         return runner.run(main)
 
 
+def settle_heap() -> None:
+    """Exempt everything built at start-up from the cyclic garbage collector.
+
+    The app, its routes, schemas and services live as long as the process; left to
+    the collector, each full collection walks all of them again and stalls the event
+    loop for 100-200 ms here, which shows as a latency spike on every request in flight.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def run_http(settings: Settings, *, with_workers: bool) -> None:
     configure_logging(settings.log_level)
     prepare_database(settings)
@@ -118,6 +130,7 @@ def run_http(settings: Settings, *, with_workers: bool) -> None:
 async def _serve_http(settings: Settings, *, with_workers: bool) -> None:
     services = build_services(settings)
     app = create_app(services, background=delivery_services(services) if with_workers else [])
+    settle_heap()
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -152,6 +165,7 @@ async def _serve_worker(settings: Settings) -> None:
     await services.checkpoints.start()
     for service in background:
         await service.start()
+    settle_heap()
     try:
         await stop.wait()
     finally:

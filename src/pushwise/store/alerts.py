@@ -75,7 +75,7 @@ class AlertRepository:
     ) -> None:
         values = {column: value, "updated_at": now}
         statement = upsert_into(self._db, table).values(app_id=app_id, **values)
-        async with self._db.write.begin() as conn:
+        async with self._db.writing() as conn:
             await conn.execute(statement.on_conflict_do_update(index_elements=["app_id"], set_=values))
 
     async def events(
@@ -108,13 +108,13 @@ class AlertRepository:
         event = AlertEvent(
             new_id("alr"), app_id, rule, subject, "firing", summary, value, threshold, now, now, 1, None
         )
-        async with self._db.write.begin() as conn:
+        async with self._db.writing() as conn:
             await conn.execute(alert_events.insert().values(**event.to_dict()))
         return event
 
     async def notified_again(self, event_id: str, summary: str, value: float | None, now: float) -> None:
         e = alert_events.c
-        async with self._db.write.begin() as conn:
+        async with self._db.writing() as conn:
             await conn.execute(
                 update(alert_events)
                 .where(e.id == event_id)
@@ -123,7 +123,7 @@ class AlertRepository:
 
     async def resolve(self, event_id: str, summary: str, value: float | None, now: float) -> None:
         e = alert_events.c
-        async with self._db.write.begin() as conn:
+        async with self._db.writing() as conn:
             await conn.execute(
                 update(alert_events)
                 .where(e.id == event_id)
@@ -149,7 +149,7 @@ class AlertRepository:
         if not rows:
             return
         insert = upsert_into(self._db, credential_health)
-        async with self._db.write.begin() as conn:
+        async with self._db.writing() as conn:
             await conn.execute(
                 insert.on_conflict_do_update(
                     index_elements=["app_id", "channel"],

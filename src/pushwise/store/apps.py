@@ -43,7 +43,7 @@ class AppRepository:
         app = App(new_id("app"), name, now)
         server, server_row = new_key("server", app.id, now)
         client, client_row = new_key("client", app.id, now)
-        async with self._db.write.begin() as connection:
+        async with self._db.writing() as connection:
             await connection.execute(apps.insert().values(id=app.id, name=name, created_at=now))
             await connection.execute(api_keys.insert(), [server_row, client_row])
         return ProvisionedApp(app, server, client)

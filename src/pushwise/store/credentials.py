@@ -52,7 +52,7 @@ class CredentialRepository:
     ) -> CredentialSummary:
         sealed = self._sealer.seal(orjson.dumps(secret), _context(app_id, channel))
         table = provider_credentials
-        async with self._db.write.begin() as connection:
+        async with self._db.writing() as connection:
             previous = await connection.scalar(
                 select(table.c.updated_at).where(table.c.app_id == app_id, table.c.channel == channel)
             )
@@ -91,7 +91,7 @@ class CredentialRepository:
     async def delete(self, app_id: str, channel: str) -> CredentialSummary | None:
         table = provider_credentials
         where = (table.c.app_id == app_id, table.c.channel == channel)
-        async with self._db.write.begin() as connection:
+        async with self._db.writing() as connection:
             row = (
                 await connection.execute(select(table.c.public_config, table.c.updated_at).where(*where))
             ).first()

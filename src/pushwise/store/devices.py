@@ -128,7 +128,7 @@ class DeviceRepository:
             for r in reversed(registrations)
             if r.user_external_id is not None
         }
-        async with self._db.write.begin() as connection:
+        async with self._db.writing() as connection:
             user_ids = await ensure_users(connection, self._db, app_id, list(seeds), now, seeds)
             rows = {key: self._row(app_id, r, user_ids, now) for key, r in latest.items()}
             await self._upsert(connection, list(rows.values()))
@@ -232,7 +232,7 @@ class DeviceRepository:
                 .where(mine, ~devices.c.active, devices.c.deactivated_reason == PERMISSION_DENIED)
                 .values(active=True, deactivated_reason=None, deactivated_at=None)
             )
-        async with self._db.write.begin() as connection:
+        async with self._db.writing() as connection:
             changed = bool((await connection.execute(change.values(updated_at=now))).rowcount)
             await connection.execute(update(devices).where(mine).values(last_seen_at=now))
             row = (await connection.execute(_select_devices().where(mine))).mappings().first()
@@ -251,7 +251,7 @@ class DeviceRepository:
         return [_device(row) for row in rows]
 
     async def delete(self, app_id: str, device_id: str) -> bool:
-        async with self._db.write.begin() as connection:
+        async with self._db.writing() as connection:
             result = await connection.execute(
                 delete(devices).where(devices.c.app_id == app_id, devices.c.id == device_id)
             )

@@ -49,7 +49,7 @@ class EventLog:
 
     async def append(self, events: Sequence[DeliveryEvent]) -> None:
         if events:
-            async with self._db.write.begin() as conn:
+            async with self._db.writing() as conn:
                 await append_events(conn, events)
 
     async def of_deliveries(self, delivery_ids: Sequence[int]) -> dict[int, list[Any]]:

@@ -155,7 +155,7 @@ class FallbackRepository:
         `receipts` words the step's receipts, committed with it (None: the app wants none).
         """
         try:
-            async with self._db.write.begin() as conn:
+            async with self._db.writing() as conn:
                 taken = await self._advance(conn, user, now)
                 if taken is not None and receipts is not None:
                     await add_receipts(conn, user.app_id, receipts(taken, now), now)

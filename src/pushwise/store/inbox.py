@@ -98,7 +98,7 @@ class InboxRepository:
             .on_conflict_do_nothing(index_elements=["delivery_id"])
             .returning(*_table.c)
         )
-        async with self._db.write.begin() as connection:
+        async with self._db.writing() as connection:
             stored = (await connection.execute(statement)).mappings().first()
         return _item(stored) if stored is not None else None
 
@@ -146,7 +146,7 @@ class InboxRepository:
             _table.c.deleted_at.is_(None),
         )
         read_at = func.coalesce(_table.c.read_at, self._clock.now()) if read else None
-        async with self._db.write.begin() as connection:
+        async with self._db.writing() as connection:
             await connection.execute(update(_table).where(*where).values(read_at=read_at))
             row = (await connection.execute(select(_table).where(*where))).mappings().first()
         return _item(row) if row is not None else None
@@ -162,6 +162,6 @@ class InboxRepository:
             )
             .values(deleted_at=self._clock.now())
         )
-        async with self._db.write.begin() as connection:
+        async with self._db.writing() as connection:
             result = await connection.execute(statement)
         return bool(result.rowcount)

@@ -71,7 +71,7 @@ class KeyRepository:
 
     async def issue(self, kind: KeyKind, app_id: str | None) -> IssuedKey:
         issued, row = new_key(kind, app_id, self._clock.now())
-        async with self._db.write.begin() as connection:
+        async with self._db.writing() as connection:
             await connection.execute(api_keys.insert().values(row))
         return issued
 
@@ -100,7 +100,7 @@ class KeyRepository:
     async def revoke(self, app_id: str, key_id: str) -> tuple[ApiKeyRecord, str] | None:
         """Revoke one of the app's keys; returns the record and its hash (to evict caches)."""
         now = self._clock.now()
-        async with self._db.write.begin() as connection:
+        async with self._db.writing() as connection:
             await connection.execute(
                 update(api_keys)
                 .where(api_keys.c.app_id == app_id, api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))

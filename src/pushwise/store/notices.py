@@ -184,7 +184,7 @@ class NoticeRepository:
         self, user: Unreachable, spec: dict[str, Any], channel: str, now: float, period: float
     ) -> str | None:
         """Plan the notice unless one went out within `period`; returns the notice's notification id."""
-        async with self._db.write.begin() as conn:
+        async with self._db.writing() as conn:
             if not await self._claim(conn, user, channel, now, period):
                 return None
             notification_id = new_id("ntf")
@@ -261,7 +261,7 @@ class NoticeTemplates:
             {"app_id": app_id, "locale": locale, "title": t.title, "body": t.body, "updated_at": now}
             for locale, t in texts
         ]
-        async with self._db.write.begin() as conn:
+        async with self._db.writing() as conn:
             await conn.execute(
                 delete(failure_notice_templates).where(failure_notice_templates.c.app_id == app_id)
             )
@@ -290,7 +290,7 @@ class NoticeTemplates:
         return AppNoticeTemplates(templates, max(r.updated_at for r in rows))
 
     async def delete(self, app_id: str) -> bool:
-        async with self._db.write.begin() as conn:
+        async with self._db.writing() as conn:
             result = await conn.execute(
                 delete(failure_notice_templates).where(failure_notice_templates.c.app_id == app_id)
             )

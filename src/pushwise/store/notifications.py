@@ -206,7 +206,7 @@ class NotificationRepository:
 
     async def cancel(self, app_id: str, notification_id: str, now: float) -> int | None:
         """Cancel what has not been sent yet; returns how many deliveries it stopped."""
-        async with self._db.write.begin() as conn:
+        async with self._db.writing() as conn:
             found = await conn.execute(
                 update(notifications)
                 .where(notifications.c.id == notification_id, notifications.c.app_id == app_id)

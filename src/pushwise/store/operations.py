@@ -64,7 +64,7 @@ class OperationsRepository:
         if not delivery_ids:
             return Counter()
         d = deliveries.c
-        async with self._db.write.begin() as conn:
+        async with self._db.writing() as conn:
             result = await conn.execute(
                 update(deliveries)
                 .where(d.app_id == app_id, d.id.in_(delivery_ids), d.state == DeliveryState.FAILED.value)

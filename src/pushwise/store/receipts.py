@@ -108,7 +108,7 @@ class ReceiptEndpoints:
             index_elements=[receipt_endpoints.c.app_id],
             set_={k: v for k, v in values.items() if k != "app_id"},
         )
-        async with self._db.write.begin() as conn:
+        async with self._db.writing() as conn:
             await conn.execute(statement)
         return ReceiptEndpoint(app_id, url, secret, tuple(events), now)
 
@@ -123,7 +123,7 @@ class ReceiptEndpoints:
         return ReceiptEndpoint(app_id, row.url, secret, tuple(row.events), row.updated_at)
 
     async def delete_endpoint(self, app_id: str) -> bool:
-        async with self._db.write.begin() as conn:
+        async with self._db.writing() as conn:
             result = await conn.execute(delete(receipt_endpoints).where(receipt_endpoints.c.app_id == app_id))
         return bool(result.rowcount)
 
@@ -141,7 +141,7 @@ class ReceiptOutbox:
         return frozenset(events or ())
 
     async def claim(self, *, now: float, lease_seconds: float, limit: int) -> list[PendingReceipt]:
-        async with self._db.write.begin() as conn:
+        async with self._db.writing() as conn:
             rows = await conn.execute(
                 _CLAIM, {"now": now, "lease_until": now + lease_seconds, "limit": limit}
             )
@@ -152,7 +152,7 @@ class ReceiptOutbox:
 
     async def sent(self, receipt_ids: Sequence[int]) -> None:
         if receipt_ids:
-            async with self._db.write.begin() as conn:
+            async with self._db.writing() as conn:
                 await conn.execute(delete(receipt_outbox).where(receipt_outbox.c.id.in_(receipt_ids)))
 
     async def retry_later(self, retries: Sequence[tuple[int, int, float]]) -> None:
@@ -163,7 +163,7 @@ class ReceiptOutbox:
                 .where(receipt_outbox.c.id == bindparam("b_id"))
                 .values(attempts=bindparam("b_attempts"), due_at=bindparam("b_due"))
             )
-            async with self._db.write.begin() as conn:
+            async with self._db.writing() as conn:
                 await conn.execute(
                     statement, [{"b_id": i, "b_attempts": a, "b_due": due} for i, a, due in retries]
                 )

@@ -39,7 +39,7 @@ class RecipientRepository:
 
     async def unsubscribe_email(self, app_id: str, user_id: str) -> bool:
         """Record the opt-out (idempotent: the first time is kept); False if the user is gone."""
-        async with self._db.write.begin() as connection:
+        async with self._db.writing() as connection:
             exists = await connection.scalar(
                 select(users.c.id).where(users.c.app_id == app_id, users.c.id == user_id)
             )

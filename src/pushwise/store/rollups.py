@@ -66,7 +66,7 @@ class RollupRepository:
         rows = _rollup_rows(counts)
         if not rows and not totals:
             return
-        async with self._db.write.begin() as conn:
+        async with self._db.writing() as conn:
             if rows:
                 insert = upsert_into(self._db, metric_rollups)
                 await conn.execute(
@@ -125,7 +125,7 @@ class RollupRepository:
 
     async def prune(self, now: float, *, retention_seconds: float) -> int:
         r = metric_rollups.c
-        async with self._db.write.begin() as conn:
+        async with self._db.writing() as conn:
             fine = await conn.execute(
                 delete(metric_rollups).where(r.resolution == FINE_SECONDS, r.bucket < now - FINE_KEEP_SECONDS)
             )

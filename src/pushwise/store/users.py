@@ -118,7 +118,7 @@ class UserRepository:
             )
             .returning(*users.c)
         )
-        async with self._db.write.begin() as connection:
+        async with self._db.writing() as connection:
             stored = (await connection.execute(statement)).mappings().one()
         return _user(stored), stored["id"] == row["id"]
 
@@ -130,7 +130,7 @@ class UserRepository:
 
     async def delete(self, app_id: str, external_id: str) -> bool:
         """Erase the user and their devices: a deleted person must stop receiving pushes."""
-        async with self._db.write.begin() as connection:
+        async with self._db.writing() as connection:
             user_id = await connection.scalar(
                 select(users.c.id).where(users.c.app_id == app_id, users.c.external_id == external_id)
             )
