@@ -251,6 +251,9 @@ async def main() -> None:
     parser.add_argument("--devices", type=int, default=100_000)
     parser.add_argument("--client-requests", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=200)
+    parser.add_argument(
+        "--client-rounds", type=int, default=3, help="interleaved rounds of (a)-(c); medians are printed"
+    )
     parser.add_argument("--port", type=int, default=18080)
     parser.add_argument(
         "--compare-monitoring",
@@ -262,10 +265,16 @@ async def main() -> None:
     sim = start_apns_simulator(tls=True, seed=1, workdir=workdir, engine="granian")
     try:
         n, c = args.client_requests, args.concurrency
-        raw_pyreqwest = await measure_pyreqwest_raw(sim, n, c)
-        raw_h2 = await measure_h2_raw(sim, n, c)
-        aioapns = await measure_aioapns(sim, n, c)
-        client = await measure_pushwise_client(sim, n, c)
+        # Interleaved rounds, medians: on a shared machine the speed drifts by tens of
+        # percent between minutes, and a drift must not land on one client only.
+        rounds: dict[str, list[float]] = {"pyreqwest": [], "h2": [], "aioapns": [], "client": []}
+        for _ in range(args.client_rounds):
+            rounds["pyreqwest"].append(await measure_pyreqwest_raw(sim, n, c))
+            rounds["h2"].append(await measure_h2_raw(sim, n, c))
+            rounds["aioapns"].append(await measure_aioapns(sim, n, c))
+            rounds["client"].append(await measure_pushwise_client(sim, n, c))
+            sim.reset()
+        raw_pyreqwest, raw_h2, aioapns, client = (statistics.median(rounds[k]) for k in rounds)
         sim.reset()
         e2e = await end_to_end(sim, args.devices, workdir, args.port)
         unmonitored = None
@@ -290,6 +299,14 @@ async def main() -> None:
         ("(d) pushwise end to end (SQLite)", e2e["throughput"]),
     ]:
         print(f"{name:44} {rate:13.0f} {rate / ceiling:11.2f} {rate / aioapns:11.2f}")
+    paired = [
+        client_rate / max(raw, h2)
+        for client_rate, raw, h2 in zip(rounds["client"], rounds["pyreqwest"], rounds["h2"], strict=True)
+    ]
+    print(
+        f"(c) / ceiling within each round: {', '.join(f'{r:.2f}' for r in paired)}; "
+        f"median {statistics.median(paired):.2f}"
+    )
     print(f"\nend to end: {e2e['deliveries']:.0f} deliveries, {e2e['delivered']:.0f} delivered")
     print(
         f"accept of {args.devices} devices: {e2e['accept_s'] * 1000:.0f} ms; "
