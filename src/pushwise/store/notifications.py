@@ -33,6 +33,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from pushwise.domain.states import DeliveryState
 from pushwise.store.db import Database
+from pushwise.store.driver import run
 from pushwise.store.fallback import PLANNED_COLUMNS, plan_deviceless_users
 from pushwise.store.ids import new_id
 from pushwise.store.schema import attempts, deliveries, devices, notifications, users
@@ -126,10 +127,10 @@ class NotificationRepository:
         def write(conn: Connection) -> int:
             # The count of named active devices is usually the final count: one UPDATE saved.
             expected = _active_named_devices(conn, new)
-            conn.execute(_INSERT_NOTIFICATION, {**row, "recipients": expected})
+            run(conn, _INSERT_NOTIFICATION, {**row, "recipients": expected})
             recipients = _expand(conn, notification_id, new, now)
             if recipients != expected:
-                conn.execute(_SET_RECIPIENTS, {"b_id": notification_id, "recipients": recipients})
+                run(conn, _SET_RECIPIENTS, {"b_id": notification_id, "recipients": recipients})
             if recipients:
                 announce_work(conn)
             return recipients
@@ -291,11 +292,11 @@ def _active_named_devices(conn: Connection, new: NewNotification) -> int:
     wanted = set(new.target.device_ids)
     if not wanted:
         return 0
-    found = list(conn.execute(_KNOWN_DEVICES, {"app_id": new.app_id, "device_ids": list(wanted)}))
-    missing = wanted - {row.id for row in found}
+    found = list(run(conn, _KNOWN_DEVICES, {"app_id": new.app_id, "device_ids": list(wanted)}))
+    missing = wanted - {device_id for device_id, _active in found}
     if missing:
         raise UnknownDevices(sorted(missing))
-    return sum(1 for row in found if row.active)
+    return sum(1 for _device_id, active in found if active)
 
 
 def _expand(conn: Connection, notification_id: str, new: NewNotification, now: float) -> int:
@@ -326,8 +327,7 @@ def _expand(conn: Connection, notification_id: str, new: NewNotification, now: f
         "device_ids": list(target.device_ids),
         "user_ids": list(target.user_ids),
     }
-    result = conn.execute(statement, params)
-    return deviceless + int(result.rowcount or 0)
+    return deviceless + int(run(conn, statement, params).rowcount or 0)
 
 
 @lru_cache(maxsize=8)

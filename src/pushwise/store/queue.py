@@ -23,6 +23,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from pushwise.domain.states import DeliveryState
 from pushwise.store.claims import ClaimRequest, claim_postgres, claim_sqlite, due_apps
 from pushwise.store.db import Database
+from pushwise.store.driver import run
 from pushwise.store.receipts import OutcomeReceipt, add_outcome_receipts
 from pushwise.store.schema import attempts, deliveries, devices, users
 from pushwise.store.wakeups import announce_work
@@ -155,11 +156,11 @@ class DeliveryQueue:
         ]
 
         def write(conn: Connection) -> None:
-            conn.execute(_RECORD, delivery_rows)
+            run(conn, _RECORD, delivery_rows)
             if attempt_rows:
-                conn.execute(_INSERT_ATTEMPTS, attempt_rows)
+                run(conn, _INSERT_ATTEMPTS, attempt_rows)
             if dead:
-                conn.execute(_DEACTIVATE, dead)
+                run(conn, _DEACTIVATE, dead)
             add_outcome_receipts(conn, receipts, now)
 
         await self._db.transact(write)

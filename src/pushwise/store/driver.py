@@ -1,0 +1,85 @@
+"""Hot statements on SQLite's own cursor, inside `Database.transact`.
+
+On the writer thread, SQLAlchemy's execution machinery (execution context,
+result wrapping, events) costs more than SQLite itself: most of an accept's time
+there. `run` hands a Core statement, compiled once per statement and expanded by
+SQLAlchemy for these parameters (so the SQL still comes from the schema), straight
+to the driver's cursor. Elsewhere (PostgreSQL) it is an ordinary `execute`.
+
+Only for statements whose results are read by position or not at all: the driver
+returns plain tuples.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Protocol, cast
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import Executable
+from sqlalchemy.sql.compiler import ExpandedState, SQLCompiler
+
+Params = Mapping[str, Any]
+
+
+class Rows(Protocol):
+    """What both a driver cursor and a SQLAlchemy result offer."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Sequence[Any]]: ...
+
+
+_compiled: dict[tuple[int, frozenset[str]], tuple[Executable, SQLCompiler]] = {}
+
+
+def run(conn: Connection, statement: Executable, params: Params | Sequence[Params]) -> Rows:
+    """Execute once (a mapping) or for each of a sequence of mappings (executemany)."""
+    if conn.dialect.name != "sqlite":
+        return conn.execute(statement, params)
+    rows = [params] if isinstance(params, Mapping) else list(params)
+    cursor = cast(sqlite3.Connection, conn.connection.driver_connection).cursor()
+    if not rows:
+        return cursor
+    compiled = _compiler(conn, statement, frozenset(rows[0]))
+    states = [compiled.construct_expanded_state(row) for row in rows]
+    values = [_positional(compiled, state) for state in states]
+    try:
+        if len(values) == 1:
+            cursor.execute(states[0].statement, values[0])
+        else:
+            cursor.executemany(states[0].statement, values)
+    except sqlite3.Error as error:
+        # The same exception classes as through SQLAlchemy: callers catch its IntegrityError.
+        raise DBAPIError.instance(states[0].statement, values, error, sqlite3.Error) from error
+    return cursor
+
+
+def _compiler(conn: Connection, statement: Executable, keys: frozenset[str]) -> SQLCompiler:
+    """Compiled once per statement and set of parameter names (an INSERT lists only the columns given).
+
+    The statements are module constants, so their ids are stable; the statement is kept
+    beside its compiled form so an id is never reused for another one.
+    """
+    key = (id(statement), keys)
+    found = _compiled.get(key)
+    if found is None or found[0] is not statement:
+        compiled = statement.compile(dialect=conn.dialect, column_keys=sorted(keys))  # type: ignore[attr-defined]
+        found = _compiled[key] = (statement, compiled)
+    return found[1]
+
+
+def _positional(compiled: SQLCompiler, state: ExpandedState) -> tuple[Any, ...]:
+    # Type conversions (JSON to text, ...): the compiled statement's own, as SQLAlchemy's
+    # execution context applies them; the expanded state adds those of expanded names only.
+    processors = cast(Mapping[str, Callable[[Any], Any]], compiled._bind_processors)
+    if state.processors:
+        processors = {**processors, **state.processors}
+    values = state.parameters
+    return tuple(
+        processors[name](values[name]) if name in processors else values[name]
+        for name in state.positiontup or ()
+    )
