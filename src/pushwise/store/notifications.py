@@ -194,16 +194,8 @@ class NotificationRepository:
 
     async def specs(self, notification_ids: Sequence[str]) -> dict[str, Any]:
         """Spec, creation and expiry time per notification, for the dispatcher's cache."""
-        async with self._db.read.connect() as conn:
-            rows = await conn.execute(
-                select(
-                    notifications.c.id,
-                    notifications.c.spec,
-                    notifications.c.created_at,
-                    notifications.c.expires_at,
-                ).where(notifications.c.id.in_(notification_ids))
-            )
-            return {row.id: row for row in rows}
+        params = {"ids": list(notification_ids)}
+        return await self._db.query(lambda conn: {row.id: row for row in conn.execute(_SPECS, params)})
 
     async def cancel(self, app_id: str, notification_id: str, now: float) -> int | None:
         """Cancel what has not been sent yet; returns how many deliveries it stopped."""
@@ -282,6 +274,9 @@ _SET_RECIPIENTS = (
     .where(notifications.c.id == bindparam("b_id"))
     .values(recipients=bindparam("recipients"))
 )
+_SPECS = select(
+    notifications.c.id, notifications.c.spec, notifications.c.created_at, notifications.c.expires_at
+).where(notifications.c.id.in_(bindparam("ids", expanding=True)))
 _KNOWN_DEVICES = select(devices.c.id, devices.c.active).where(
     devices.c.app_id == bindparam("app_id"), devices.c.id.in_(bindparam("device_ids", expanding=True))
 )

@@ -77,8 +77,7 @@ class DeliveryQueue:
         if self._db.is_sqlite:
             # Look for due work on the read pool first: SQLite has one writer, and an
             # idle poll must not take the write lock from the API accepting new work.
-            async with self._db.read.connect() as conn:
-                apps_due = await conn.run_sync(due_apps, now)
+            apps_due = await self._db.query(lambda conn: due_apps(conn, now))
             if not apps_due:
                 return []
 
