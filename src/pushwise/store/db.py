@@ -1,16 +1,17 @@
 """Database engines for SQLite (embedded default) and PostgreSQL.
 
 SQLite allows one writer at a time. Rather than let connections race for the
-lock and fail with SQLITE_BUSY, all writes take turns (`WriteTurns`) on a single
-connection that opens every transaction with `BEGIN IMMEDIATE`; reads use a
-separate pool and, thanks to WAL, never wait for the writer. On PostgreSQL both
-roles share one pool.
+lock and fail with SQLITE_BUSY, all writes of a process take turns (`WriteTurns`),
+and every write transaction opens with `BEGIN IMMEDIATE`; reads use a separate
+pool and, thanks to WAL, never wait for the writer. On PostgreSQL both roles share
+one pool.
 
-Hot write paths hand the whole transaction over as one synchronous function
-(`Database.transact`). On SQLite it runs on the writer's own thread in a single
-hand-off, instead of one thread hand-off per statement, fetch and commit as the
-async driver does (about twenty for an accept); on PostgreSQL the same function
-runs through `run_sync` on the pool.
+Hot paths hand a whole transaction over as one synchronous function: writes with
+`Database.transact`, the workers' per-batch reads with `Database.query`. On SQLite
+each runs on a thread of its own (one writer, one reader) in a single hand-off,
+instead of one thread hand-off per statement, fetch and commit as the async driver
+does (about twenty for an accept); on PostgreSQL the same function runs through
+`run_sync` on the pool. Cold paths keep the async engines.
 """
 
 from __future__ import annotations
