@@ -102,7 +102,7 @@ def authenticator_of(request: Request) -> KeyAuthenticator:
 _bearer = HTTPBearer(
     auto_error=False, description="An admin, server or client key: `Authorization: Bearer <key>`"
 )
-_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
 async def current_principal(
@@ -110,11 +110,11 @@ async def current_principal(
 ) -> Principal:
     if credentials is None:
         raise ApiError(
-            401, "unauthorized", "send an API key: Authorization: Bearer <key>", headers=_CHALLENGE
+            401, "unauthorized", "send an API key: Authorization: Bearer <key>", headers=BEARER_CHALLENGE
         )
     principal = await authenticator_of(request).authenticate(credentials.credentials)
     if principal is None:
-        raise ApiError(401, "unauthorized", "this API key is not valid", headers=_CHALLENGE)
+        raise ApiError(401, "unauthorized", "this API key is not valid", headers=BEARER_CHALLENGE)
     return principal
 
 

@@ -75,7 +75,7 @@ class DeliveryQueue:
         self._turn += 1
         turn = self._turn
         if self._db.is_sqlite:
-            # Look for due work on the read pool first: SQLite has one writer, and an
+            # Look for due work on the reader first: SQLite has one writer, and an
             # idle poll must not take the write lock from the API accepting new work.
             apps_due = await self._db.query(lambda conn: due_apps(conn, now))
             if not apps_due:
@@ -229,27 +229,17 @@ _TARGETS = (
     .where(devices.c.id.in_(bindparam("device_ids", expanding=True)))
 )
 
-_EXTEND = (
-    update(deliveries)
-    .where(
-        deliveries.c.id.in_(bindparam("delivery_ids", expanding=True)),
-        deliveries.c.lease_owner == bindparam("owner"),
-        deliveries.c.state == DeliveryState.SENDING.value,
-    )
-    .values(due_at=bindparam("lease_until"))
+# Claims of `owner` still in flight: a heartbeat extends them, a release gives them back.
+_OWN_IN_FLIGHT = update(deliveries).where(
+    deliveries.c.id.in_(bindparam("delivery_ids", expanding=True)),
+    deliveries.c.lease_owner == bindparam("owner"),
+    deliveries.c.state == DeliveryState.SENDING.value,
 )
+_EXTEND = _OWN_IN_FLIGHT.values(due_at=bindparam("lease_until"))
 
 _INSERT_ATTEMPTS = insert(attempts)
 
-_RELEASE = (
-    update(deliveries)
-    .where(
-        deliveries.c.id.in_(bindparam("delivery_ids", expanding=True)),
-        deliveries.c.lease_owner == bindparam("owner"),
-        deliveries.c.state == DeliveryState.SENDING.value,
-    )
-    .values(state=DeliveryState.QUEUED.value, due_at=bindparam("now"), lease_owner=None)
-)
+_RELEASE = _OWN_IN_FLIGHT.values(state=DeliveryState.QUEUED.value, due_at=bindparam("now"), lease_owner=None)
 
 _DEACTIVATE = (
     update(devices)

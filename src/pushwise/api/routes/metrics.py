@@ -18,7 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.responses import Response
 
-from pushwise.api.auth import authenticator_of
+from pushwise.api.auth import BEARER_CHALLENGE, authenticator_of
 from pushwise.api.deps import ServicesDep
 from pushwise.api.errors import ApiError
 from pushwise.monitoring.exposition import ClusterSnapshot, CredentialGauge, render
@@ -47,7 +47,7 @@ async def require_scraper(
         401,
         "unauthorized",
         "send the metrics token: Authorization: Bearer <token>",
-        headers={"WWW-Authenticate": "Bearer"},
+        headers=BEARER_CHALLENGE,
     )
 
 
