@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 from collections.abc import AsyncIterator, Iterator
+from functools import partial
 from pathlib import Path
 
 import asyncpg
@@ -38,6 +39,10 @@ pytestmark = pytest.mark.integration
 DEVICES = 4000
 BATCH = 100
 CONCURRENCY = 4  # the worker default: batches in flight per process
+# A little latency per request so the send takes long enough to be interrupted; a
+# sluggish provider holds the rest back while a fault strikes, however fast the machine.
+BRISK = {"latency_ms": {"min": 20, "max": 40}}
+SLUGGISH = {"latency_ms": {"min": 1000, "max": 1500}}
 
 
 @pytest.fixture
@@ -48,10 +53,7 @@ async def pg_url(postgres_server: str) -> AsyncIterator[str]:
 
 @pytest.fixture
 def simulator(tmp_path: Path) -> Iterator[ApnsSimulatorHandle]:
-    # A little latency per request so the send takes long enough to be interrupted.
-    with start_apns_simulator(
-        tls=True, seed=3, workdir=str(tmp_path / "sim"), faults={"latency_ms": {"min": 20, "max": 40}}
-    ) as sim:
+    with start_apns_simulator(tls=True, seed=3, workdir=str(tmp_path / "sim"), faults=BRISK) as sim:
         yield sim
 
 
@@ -60,7 +62,23 @@ async def started_send(
 ) -> tuple[Send, list[subprocess.Popen[bytes]]]:
     send = await prepare_send(pg_url, simulator, DEVICES, tmp_path)
     assert await accept_everyone(pg_url, send.app_id, tmp_path) == DEVICES
-    return send, [start_worker(pg_url, batch_size=BATCH) for _ in range(workers)]
+    started = [start_worker(pg_url, batch_size=BATCH) for _ in range(workers)]
+    # On a loaded machine one worker can deliver a fifth before the other has even
+    # imported pushwise; a fault aimed at a worker that is not yet working tests nothing.
+    for worker in started:
+        await eventually(partial(has_sessions, pg_url, worker.pid), 60, f"worker {worker.pid} connected")
+    return send, started
+
+
+async def has_sessions(pg_url: str, pid: int) -> bool:
+    connection = await asyncpg.connect(pg_url, timeout=10)
+    try:
+        sessions = await connection.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", f"pushwise:{pid}"
+        )
+        return bool(sessions)
+    finally:
+        await connection.close()
 
 
 async def delivered_at_least(pg_url: str, count: int) -> bool:
@@ -73,9 +91,11 @@ async def test_sigkill_of_one_worker_mid_send(
     send, workers = await started_send(pg_url, simulator, tmp_path, workers=2)
     try:
         await eventually(lambda: delivered_at_least(pg_url, DEVICES // 5), 60, "a fifth delivered")
+        await simulator.aset_faults(SLUGGISH)
         workers[0].send_signal(signal.SIGKILL)
         workers[0].wait(timeout=10)
         assert not await delivered_at_least(pg_url, DEVICES), "the kill came too late to test anything"
+        await simulator.aset_faults(BRISK)
         await eventually(lambda: delivered_at_least(pg_url, DEVICES), 120, "every delivery recorded")
     finally:
         stop_workers(workers)
