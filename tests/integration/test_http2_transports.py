@@ -67,7 +67,7 @@ async def test_requests_arrive_over_tls_with_the_ca_file(
         )
     finally:
         await transport.close()
-    assert (response.status, response.body, response.headers["apns-id"]) == (
+    assert (response.status, response.body, response.headers.get("apns-id")) == (
         400,
         b'{"reason": "BadTopic"}',
         "test-id",
@@ -145,6 +145,19 @@ async def test_a_lost_connection_fails_in_flight_requests_and_is_replaced(
         await transport.close()
         await server.stop()
     assert server.stats.connections >= 2
+
+
+async def test_the_default_deadline_holds_and_a_request_may_name_another(
+    make_transport: TransportFactory, peer: H2TestPeer
+) -> None:
+    # pyreqwest builds the default deadline into the client instead of giving every request its own.
+    peer.behaviour.delay = 0.5
+    transport = make_transport(ConnectionOptions(ca_file=peer.ca_file, request_timeout=0.2))
+    try:
+        assert await _outcomes(transport, peer.endpoint, 2, timeout=0.2) == Counter({"Timeout": 2})
+        assert await _outcomes(transport, peer.endpoint, 2, timeout=5.0) == Counter({200: 2})
+    finally:
+        await transport.close()
 
 
 async def test_a_slow_answer_is_a_timeout_and_the_connection_stays_usable(

@@ -170,6 +170,7 @@ def build_apns_provider(
         ca_file=credentials.ca_file,
         identity_pem=certificate.identity_pem if certificate else None,
         prior_knowledge=credentials.base_url.startswith("http://"),
+        request_timeout=timeout,
     )
     return ApnsProvider(
         credentials, PyreqwestTransport(options), clock, timeout=timeout, certificate=certificate

@@ -146,5 +146,6 @@ def build_fcm_provider(
         connections=connections,
         ca_file=credentials.ca_file,
         prior_knowledge=credentials.base_url.startswith("http://"),
+        request_timeout=timeout,
     )
     return FcmProvider(credentials, PyreqwestTransport(options), clock, timeout=timeout, quota=quota)

@@ -13,10 +13,20 @@ from dataclasses import dataclass
 from typing import Protocol
 
 
+class ResponseHeaders(Protocol):
+    """Look-up by lower-case name: providers read one or two headers of an answer.
+
+    A plain `dict` qualifies; the pyreqwest transport answers from the client's own
+    header map instead of copying every header into a dict per request.
+    """
+
+    def get(self, name: str, /) -> str | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class TransportResponse:
     status: int
-    headers: dict[str, str]
+    headers: ResponseHeaders
     body: bytes
 
 

@@ -25,7 +25,7 @@ from datetime import timedelta
 
 from pyreqwest.client import Client
 
-from pushwise.providers.http2.pyreqwest_transport import Deadlines, Lane, push_client_builder
+from pushwise.providers.http2.pyreqwest_transport import Lane, push_client_builder
 from pushwise.providers.transport import TransportResponse
 
 _KEEPALIVE = timedelta(seconds=30)
@@ -64,7 +64,6 @@ class NegotiatedTransport:
             builder = builder.resolve(pin.host, pin.address, pin.port)
         client: Client = builder.build()
         self._lane = Lane(client, asyncio.Semaphore(max_in_flight))
-        self._deadline = Deadlines()
 
     async def request(
         self,
@@ -75,7 +74,7 @@ class NegotiatedTransport:
         body: bytes,
         timeout: float,
     ) -> TransportResponse:
-        return await self._lane.request(method, url, headers, body, self._deadline(timeout))
+        return await self._lane.request(method, url, headers, body, timeout)
 
     def connections(self) -> int:
         """1 while the pool holds a live connection: hyper does not tell how many HTTP/1.1 ones it keeps."""

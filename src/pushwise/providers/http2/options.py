@@ -15,6 +15,8 @@ class ConnectionOptions:
     `prior_knowledge` permits cleartext HTTP/2 (h2c) to `http://` URLs, which only
     test peers speak; without it such URLs are refused (a `ValueError`), so provider
     credentials never travel in cleartext because of a mistyped endpoint.
+    `request_timeout` is the deadline a request gets when it names no other; built
+    into the client, it costs nothing per request (a per-request deadline does).
     """
 
     connections: int = 2
@@ -23,9 +25,12 @@ class ConnectionOptions:
     identity_pem: bytes | None = None
     prior_knowledge: bool = False
     connect_timeout: float = 10.0
+    request_timeout: float = 10.0
     keepalive_interval: float = 30.0
     keepalive_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         if self.connections < 1 or self.max_streams_per_connection < 1:
             raise ValueError("a transport needs at least one connection and one stream")
+        if self.request_timeout <= 0:
+            raise ValueError("a request timeout must be positive")

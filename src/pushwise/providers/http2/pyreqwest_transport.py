@@ -19,12 +19,14 @@ tells a lost connection, a GOAWAY and a failed handshake apart.
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 from pyreqwest import exceptions as pyreqwest_errors
 from pyreqwest.client import Client, ClientBuilder
+from pyreqwest.response import Response
 
 from pushwise.providers.http2.options import ConnectionOptions
 from pushwise.providers.transport import TransportError, TransportResponse
@@ -32,17 +34,22 @@ from pushwise.providers.transport import TransportError, TransportResponse
 _TLS_WORDS = ("certificate", "tls", "handshake", "alert")
 
 
-class Deadlines:
-    """One `timedelta` per distinct timeout, made once: every request of a provider has the same one."""
+@functools.lru_cache(maxsize=64)
+def deadline(seconds: float) -> timedelta:
+    """Made once per distinct timeout: every request of a provider has the same one."""
+    return timedelta(seconds=seconds)
 
-    def __init__(self) -> None:
-        self._made: dict[float, timedelta] = {}
 
-    def __call__(self, seconds: float) -> timedelta:
-        deadline = self._made.get(seconds)
-        if deadline is None:
-            deadline = self._made[seconds] = timedelta(seconds=seconds)
-        return deadline
+class HeaderView:
+    """An answer's headers read from pyreqwest's own map, so a request copies none of them."""
+
+    __slots__ = ("_response",)
+
+    def __init__(self, response: Response) -> None:
+        self._response = response
+
+    def get(self, name: str, /) -> str | None:
+        return self._response.get_header(name)
 
 
 @dataclass(eq=False)
@@ -50,50 +57,54 @@ class Lane:
     """One pyreqwest client (its own pool, hence its own connection) and the requests in flight on it.
 
     While the lane has no live connection, one request goes alone and the rest wait for its answer,
-    then share its connection (h2) or open their own (HTTP/1.1).
+    then share its connection (h2) or open their own (HTTP/1.1). `client_timeout` is the deadline
+    built into the client, if any: a request with that timeout needs no deadline of its own.
     """
 
     client: Client
     streams: asyncio.Semaphore
+    client_timeout: float | None = None
     opening: asyncio.Lock = field(default_factory=asyncio.Lock)
     connected: bool = False
     in_flight: int = 0
 
     async def request(
-        self, method: str, url: str, headers: dict[str, str], body: bytes, deadline: timedelta
+        self, method: str, url: str, headers: dict[str, str], body: bytes, timeout: float
     ) -> TransportResponse:
         async with self.streams:
             if not self.connected:
                 async with self.opening:
                     if not self.connected:
-                        response = await self._send(method, url, headers, body, deadline)
+                        response = await self._send(method, url, headers, body, timeout)
                         self.connected = True
                         return response
-            return await self._send(method, url, headers, body, deadline)
+            return await self._send(method, url, headers, body, timeout)
 
     async def _send(
-        self, method: str, url: str, headers: dict[str, str], body: bytes, deadline: timedelta
+        self, method: str, url: str, headers: dict[str, str], body: bytes, timeout: float
     ) -> TransportResponse:
-        request = self.client.request(method, url).headers(headers).body_bytes(body).timeout(deadline).build()
+        builder = self.client.request(method, url).headers(headers).body_bytes(body)
+        if timeout != self.client_timeout:
+            builder = builder.timeout(deadline(timeout))
         try:
-            response = await request.send()
+            response = await builder.build().send()
             payload = await response.bytes()
         except pyreqwest_errors.RequestError as error:
             failure = transport_error_for(error)
             if failure.reason != "Timeout":
                 self.connected = False
             raise failure from error
-        return TransportResponse(response.status, dict(response.headers.items()), bytes(payload))
+        return TransportResponse(response.status, HeaderView(response), bytes(payload))
 
 
 class PyreqwestTransport:
     def __init__(self, options: ConnectionOptions | None = None) -> None:
         self._options = options or ConnectionOptions()
+        streams = self._options.max_streams_per_connection
         self._lanes = [
-            Lane(_build_client(self._options), asyncio.Semaphore(self._options.max_streams_per_connection))
+            Lane(_build_client(self._options), asyncio.Semaphore(streams), self._options.request_timeout)
             for _ in range(self._options.connections)
         ]
-        self._deadline = Deadlines()
 
     async def request(
         self,
@@ -107,7 +118,7 @@ class PyreqwestTransport:
         lane = min(self._lanes, key=_load)
         lane.in_flight += 1
         try:
-            return await lane.request(method, url, headers, body, self._deadline(timeout))
+            return await lane.request(method, url, headers, body, timeout)
         finally:
             lane.in_flight -= 1
 
@@ -163,6 +174,7 @@ def _build_client(options: ConnectionOptions) -> Client:
         .http2_keep_alive_interval(timedelta(seconds=options.keepalive_interval))
         .http2_keep_alive_timeout(timedelta(seconds=options.keepalive_timeout))
         .http2_keep_alive_while_idle(True)
+        .timeout(deadline(options.request_timeout))
     )
     if options.identity_pem:
         builder = builder.identity_pem(options.identity_pem)
