@@ -6,15 +6,20 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pushwise.domain.fcm_message import (
     MAX_PAYLOAD_BYTES,
     MAX_TTL_SECONDS,
+    RESERVED_DATA_KEYS,
     FcmMessageRejected,
     PayloadTooLarge,
+    addressed,
     payload_size,
     render_fcm,
     render_message,
+    render_unaddressed,
 )
 from pushwise.domain.notification import Content, NotificationSpec
 
@@ -153,3 +158,30 @@ def test_fallback_content_replaces_the_spec_content() -> None:
     spec = NotificationSpec(Content(title="long"))
     body = render_fcm(spec, TOKEN, now=NOW, expires_at=None, content=Content(title="short"))
     assert orjson.loads(body)["message"]["notification"] == {"title": "short"}
+
+
+_DATA_KEYS = st.text(min_size=1, max_size=8).filter(
+    lambda k: k not in RESERVED_DATA_KEYS and not k.lower().startswith(("google", "gcm"))
+)
+_DATA = st.dictionaries(_DATA_KEYS, st.text(max_size=20), max_size=3)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    title=st.text(max_size=40),
+    body=st.text(max_size=80),
+    data=_DATA,
+    token=st.text(max_size=60),
+    ttl=st.none() | st.integers(0, MAX_TTL_SECONDS),
+)
+def test_the_spliced_body_is_the_whole_message_encoded(
+    title: str, body: str, data: dict[str, str], token: str, ttl: int | None
+) -> None:
+    spec = NotificationSpec(Content(title=title, body=body, data=data), ttl_seconds=ttl)
+    message = render_message(spec, ttl_seconds=ttl, expires_at=None)
+    whole = orjson.dumps({"message": {"token": token, **message}})
+    assert addressed(render_unaddressed(spec, ttl_seconds=ttl, expires_at=None), token) == whole
+
+
+def test_an_empty_message_still_splices_into_valid_json() -> None:
+    assert orjson.loads(addressed(b"{}", "t")) == {"message": {"token": "t"}}

@@ -269,3 +269,24 @@ def test_token_uri_override_wins_over_the_key_file() -> None:
     assert ServiceAccount.from_json(SERVICE_ACCOUNT, token_uri="http://127.0.0.1:1/token").token_uri == (
         "http://127.0.0.1:1/token"
     )
+
+
+async def test_devices_of_one_notification_share_its_rendering_as_the_ttl_counts_down(
+    build: Build, clock: ManualClock
+) -> None:
+    provider, transport, _ = build()
+    spec = NotificationSpec(Content(title="Sale", body="Today only"))
+    expires_at = clock.now() + 600
+
+    def to(token: str) -> Dispatch:
+        return Dispatch(7, "app", "n1", "fcm", token, spec, expires_at, 1)
+
+    await provider.send(to("device-a"))
+    await provider.send(to("device-b"))
+    clock.advance(1.5)
+    await provider.send(to("device-a"))
+    sent = [orjson.loads(body)["message"] for _, _, body in transport.requests]
+    assert [m["token"] for m in sent] == ["device-a", "device-b", "device-a"]
+    assert [m["android"]["ttl"] for m in sent] == ["600s", "600s", "599s"]
+    assert sent[0] | {"token": "device-b"} == sent[1]
+    await provider.close()

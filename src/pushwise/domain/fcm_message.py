@@ -63,13 +63,39 @@ def render_fcm(
     content: Content | None = None,
 ) -> bytes:
     """The JSON request body `{"message": {...}}` for one device token."""
-    message = render_message(
-        spec, ttl_seconds=ttl_for(spec, expires_at, now), expires_at=expires_at, content=content
+    ttl_seconds = ttl_for(spec, expires_at, now)
+    return addressed(
+        render_unaddressed(spec, ttl_seconds=ttl_seconds, expires_at=expires_at, content=content), token
     )
-    size = payload_size(message)
-    if size > MAX_PAYLOAD_BYTES:
-        raise PayloadTooLarge(size)
-    return orjson.dumps({"message": {"token": token, **message}})
+
+
+def render_unaddressed(
+    spec: NotificationSpec,
+    *,
+    ttl_seconds: int | None,
+    expires_at: float | None,
+    content: Content | None = None,
+) -> bytes:
+    """The `message` object's JSON without a token, checked against the payload limit.
+
+    Everything but the token is the same for every device of a notification, so a
+    provider renders this once per notification and TTL and only `addressed` per device.
+    """
+    message = render_message(spec, ttl_seconds=ttl_seconds, expires_at=expires_at, content=content)
+    encoded = orjson.dumps(message)  # render_message leaves out the targeting fields: this is the payload
+    if len(encoded) > MAX_PAYLOAD_BYTES:
+        raise PayloadTooLarge(len(encoded))
+    return encoded
+
+
+def addressed(unaddressed: bytes, token: str) -> bytes:
+    """The request body for one device: `{"message": {"token": ..., <unaddressed>}}`.
+
+    Spliced as bytes, exactly what encoding the whole dict would give, so the
+    message is not encoded again for every device.
+    """
+    rest = b"," + unaddressed[1:] if len(unaddressed) > 2 else b"}"
+    return b'{"message":{"token":' + orjson.dumps(token) + rest + b"}"
 
 
 def payload_size(message: Mapping[str, Any]) -> int:

@@ -14,12 +14,12 @@ import orjson
 from pushwise.domain.apns_errors import classify_apns
 from pushwise.domain.apns_message import ApnsMessage, PayloadTooLarge, apns_id_for, render_shared
 from pushwise.domain.clock import Clock
-from pushwise.domain.notification import NotificationSpec
 from pushwise.domain.outcomes import Outcome, OutcomeKind, local_rejection, transport_failure
 from pushwise.providers.apns_auth import CertificateIdentity, ProviderTokens, load_certificate_identity
 from pushwise.providers.base import Dispatch, open_connections
 from pushwise.providers.http2.options import ConnectionOptions
 from pushwise.providers.http2.pyreqwest_transport import PyreqwestTransport
+from pushwise.providers.renderings import PerNotification
 from pushwise.providers.retry_after import parse_retry_after
 from pushwise.providers.transport import Http2Transport, TransportError
 
@@ -55,9 +55,6 @@ class ApnsCredentials:
         return (self.endpoint or ENDPOINTS[self.environment]).rstrip("/")
 
 
-_RENDER_CACHE_SIZE = 256
-
-
 class ApnsProvider:
     channel = "apns"
 
@@ -73,7 +70,7 @@ class ApnsProvider:
         self._transport = transport
         self._clock = clock
         self._timeout = timeout
-        self._rendered: dict[tuple[int, float | None], tuple[NotificationSpec, ApnsMessage]] = {}
+        self._rendered: PerNotification[ApnsMessage] = PerNotification()
         self._topic = credentials.topic
         self._device_url = credentials.base_url + "/3/device/"
         self._tokens: ProviderTokens | None = None
@@ -91,20 +88,11 @@ class ApnsProvider:
         self.certificate = certificate
 
     def _shared(self, dispatch: Dispatch) -> ApnsMessage:
-        """Render once per notification: every delivery of a campaign shares payload and headers.
-
-        Keyed by the spec object (the dispatcher hands all deliveries of one notification
-        the same one) and kept alive beside its rendering so the id is never reused.
-        """
-        key = (id(dispatch.spec), dispatch.expires_at)
-        cached = self._rendered.get(key)
-        if cached is not None and cached[0] is dispatch.spec:
-            return cached[1]
-        message = render_shared(dispatch.spec, topic=self._topic, expires_at=dispatch.expires_at)
-        if len(self._rendered) >= _RENDER_CACHE_SIZE:
-            self._rendered.clear()
-        self._rendered[key] = (dispatch.spec, message)
-        return message
+        """Payload and headers shared by every delivery of a notification, rendered once."""
+        spec, expires_at = dispatch.spec, dispatch.expires_at
+        return self._rendered.rendered(
+            spec, expires_at, lambda: render_shared(spec, topic=self._topic, expires_at=expires_at)
+        )
 
     async def send(self, dispatch: Dispatch) -> Outcome:
         try:

@@ -17,13 +17,14 @@ import orjson
 
 from pushwise.domain.clock import Clock
 from pushwise.domain.fcm_errors import classify_fcm
-from pushwise.domain.fcm_message import FcmMessageRejected, render_fcm
+from pushwise.domain.fcm_message import FcmMessageRejected, addressed, render_unaddressed, ttl_for
 from pushwise.domain.outcomes import Outcome, OutcomeKind, local_rejection, transport_failure
 from pushwise.domain.rate_limit import SlidingWindowLimit
 from pushwise.providers.base import Dispatch, open_connections
 from pushwise.providers.google_oauth import AccessTokens, ServiceAccount, TokenExchangeFailed
 from pushwise.providers.http2.options import ConnectionOptions
 from pushwise.providers.http2.pyreqwest_transport import PyreqwestTransport
+from pushwise.providers.renderings import PerNotification
 from pushwise.providers.retry_after import parse_retry_after
 from pushwise.providers.transport import Http2Transport, TransportError
 
@@ -71,12 +72,11 @@ class FcmProvider:
         self._timeout = timeout
         self._quota = quota or project_quota(clock)
         self._url = f"{credentials.base_url}/v1/projects/{account.project_id}/messages:send"
+        self._rendered: PerNotification[bytes] = PerNotification()
 
     async def send(self, dispatch: Dispatch) -> Outcome:
         try:
-            body = render_fcm(
-                dispatch.spec, dispatch.token, now=self._clock.now(), expires_at=dispatch.expires_at
-            )
+            body = addressed(self._unaddressed(dispatch), dispatch.token)
         except FcmMessageRejected as rejection:
             return local_rejection(rejection.reason)
         wait = self._quota.try_acquire()
@@ -94,6 +94,16 @@ class FcmProvider:
             # exchanging again cannot help, so the engine must treat it as configuration.
             return Outcome(OutcomeKind.CONFIGURATION, outcome.reason, outcome.provider_status)
         return outcome
+
+    def _unaddressed(self, dispatch: Dispatch) -> bytes:
+        """The message without its token, rendered once per notification and TTL (which counts down)."""
+        spec, expires_at = dispatch.spec, dispatch.expires_at
+        ttl_seconds = ttl_for(spec, expires_at, self._clock.now())
+        return self._rendered.rendered(
+            spec,
+            (expires_at, ttl_seconds),
+            lambda: render_unaddressed(spec, ttl_seconds=ttl_seconds, expires_at=expires_at),
+        )
 
     async def _post(self, bearer: str, body: bytes) -> Outcome:
         headers = {"authorization": bearer, "content-type": "application/json"}
