@@ -68,8 +68,7 @@ async def base_url(tmp_path: Path, simulator: ApnsSimulatorHandle) -> AsyncItera
         ) as url:
             yield url
     finally:
-        await services.engine.close()
-        await services.db.dispose()
+        await services.close()
 
 
 class Shop:

@@ -103,8 +103,7 @@ async def services(settings: Settings, clock: ManualClock) -> AsyncIterator[Serv
     try:
         yield built
     finally:
-        await built.engine.close()
-        await built.db.dispose()
+        await built.close()
 
 
 @pytest.fixture

@@ -126,5 +126,4 @@ async def make_rig(
 async def rig_fixture(tmp_path: Path) -> AsyncIterator[Rig]:
     rig = await make_rig(tmp_path)
     yield rig
-    await rig.services.engine.close()
-    await rig.services.db.dispose()
+    await rig.services.close()

@@ -141,5 +141,4 @@ async def monitoring_rig(tmp_path: Path, simulator: ApnsSimulatorHandle) -> Asyn
                 services, clock, services.engine.worker(), app.app.id, simulator, hook, app.server_key.secret
             )
     finally:
-        await services.engine.close()
-        await services.db.dispose()
+        await services.close()

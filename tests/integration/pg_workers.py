@@ -51,8 +51,7 @@ async def prepare_send(db_url: str, simulator: ApnsSimulatorHandle, devices: int
         )
         return Send(app_id, tokens)
     finally:
-        await services.engine.close()
-        await services.db.dispose()
+        await services.close()
 
 
 async def accept_everyone(db_url: str, app_id: str, tmp_path: Path) -> int:
@@ -71,8 +70,7 @@ async def accept_everyone(db_url: str, app_id: str, tmp_path: Path) -> int:
         )
         return accepted.recipients
     finally:
-        await services.engine.close()
-        await services.db.dispose()
+        await services.close()
 
 
 def start_worker(

@@ -142,8 +142,7 @@ async def live(tmp_path: Path) -> AsyncIterator[str]:
         async with serve_app(app) as base_url:
             yield base_url
     finally:
-        await services.engine.close()
-        await services.db.dispose()
+        await services.close()
 
 
 async def test_fcm_delivery_end_to_end_with_its_trail(live: str, fcm_sim: FcmSimulatorHandle) -> None:

@@ -32,5 +32,4 @@ async def test_not_ready_without_a_current_database(settings, tmp_path, serve, d
             assert ready.status_code == 503
             assert ready.json()["error"]["code"] == code
     finally:
-        await other.engine.close()
-        await other.db.dispose()
+        await other.close()

@@ -86,8 +86,7 @@ async def live(tmp_path: Path, simulator: ApnsSimulatorHandle) -> AsyncIterator[
         async with serve_app(app) as base_url:
             yield base_url, settings
     finally:
-        await services.engine.close()
-        await services.db.dispose()
+        await services.close()
 
 
 async def open_shop(base_url: str, simulator: ApnsSimulatorHandle, name: str = "shop") -> Shop:

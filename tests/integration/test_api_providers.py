@@ -259,5 +259,4 @@ async def test_private_endpoints_are_refused_unless_allowed(
             )
             assert public.status_code == 200
     finally:
-        await strict.engine.close()
-        await strict.db.dispose()
+        await strict.close()

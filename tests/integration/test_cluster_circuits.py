@@ -125,8 +125,7 @@ async def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
             yield Cluster(clock, leader, worker, app_id)
         finally:
             for process in (leader, worker):
-                await process.services.engine.close()
-                await process.services.db.dispose()
+                await process.services.close()
 
 
 def circuit(samples: Samples, app_id: str, state: str) -> float | None:
@@ -240,7 +239,5 @@ async def test_provider_connections_are_counted_across_processes(
             await sender.monitoring.flush()  # ...and its next report says so
             assert ("pushwise_provider_connections", labels) not in await scraper.scrape()
         finally:
-            await sender.engine.close()
-            await sender.db.dispose()
-            await scraper.services.engine.close()
-            await scraper.services.db.dispose()
+            await sender.close()
+            await scraper.services.close()

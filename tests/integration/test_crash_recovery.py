@@ -91,7 +91,7 @@ async def test_sigkill_mid_send_loses_nothing_and_bounds_duplicates(
         ),
     )
     assert accepted.recipients == DEVICES
-    await services.db.dispose()
+    await services.close()
 
     worker = start_worker(db_url)
     try:

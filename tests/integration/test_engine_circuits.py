@@ -131,8 +131,7 @@ async def test_simulator_outage_opens_the_circuit_and_loses_nothing(
         assert services.engine.circuits.states() == {}
         assert sorted(simulator.token_counts()) == sorted(tokens)
     finally:
-        await services.engine.close()
-        await services.db.dispose()
+        await services.close()
 
 
 async def test_a_closed_circuit_leaves_the_retry_schedule_alone(rig: Rig) -> None:

@@ -97,8 +97,7 @@ async def rig(tmp_path: Path, simulator: ApnsSimulatorHandle) -> AsyncIterator[R
         {r.device.token: r.device.id for r in registered},
         simulator,
     )
-    await services.engine.close()
-    await services.db.dispose()
+    await services.close()
 
 
 async def test_delivered_first_time(rig: Rig) -> None:

@@ -30,8 +30,7 @@ async def guarded(settings: Settings, clock: ManualClock) -> AsyncIterator[httpx
         async with serve_app(create_app(built)) as base, httpx.AsyncClient(base_url=base) as http:
             yield http
     finally:
-        await built.engine.close()
-        await built.db.dispose()
+        await built.close()
 
 
 async def test_metrics_stay_open_without_a_token(client: httpx.AsyncClient) -> None:

@@ -99,8 +99,7 @@ async def test_migrate_from_copies_an_embedded_install_with_its_ids(
         await services.engine.queue.record("w", updates, services.clock.now())
         source_counts = await _counts(services.db.read)
     finally:
-        await services.engine.close()
-        await services.db.dispose()
+        await services.close()
 
     async with empty_postgres(postgres_server) as pg_url:
         copied = await asyncio.to_thread(
@@ -120,8 +119,7 @@ async def test_migrate_from_copies_an_embedded_install_with_its_ids(
                 ids = sorted((await conn.execute(select(deliveries.c.id))).scalars())
             assert ids == list(range(1, 241))  # new ids follow the copied ones: the sequence moved on
         finally:
-            await target.engine.close()
-            await target.db.dispose()
+            await target.close()
         again = await asyncio.to_thread(pushwise_cli, "db", "migrate-from", sqlite_url, database_url=pg_url)
         assert again.returncode == 1
         assert "already has rows" in again.stderr
@@ -205,5 +203,4 @@ async def test_readyz_fails_while_the_database_is_away_and_recovers(
                 assert (await http.get("/readyz")).status_code == 200
         finally:
             await proxy.cut()
-            await services.engine.close()
-            await services.db.dispose()
+            await services.close()

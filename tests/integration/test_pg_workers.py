@@ -138,5 +138,4 @@ async def test_a_stuck_batch_is_given_back_when_the_drain_deadline_passes(
         finally:
             await worker.stop()
             await running
-            await services.engine.close()
-            await services.db.dispose()
+            await services.close()

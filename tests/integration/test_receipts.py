@@ -280,8 +280,7 @@ async def store(
         try:
             yield services, clock
         finally:
-            await services.engine.close()
-            await services.db.dispose()
+            await services.close()
 
 
 async def test_an_outcome_the_lease_guard_rejects_gets_no_receipt(

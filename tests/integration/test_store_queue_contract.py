@@ -78,8 +78,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         try:
             yield Store(services, clock, services.engine.queue)
         finally:
-            await services.engine.close()
-            await services.db.dispose()
+            await services.close()
 
 
 def delivered(delivery_id: int, attempts: int = 1) -> DeliveryUpdate:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Protocol
@@ -28,6 +29,8 @@ from pushwise.api.routes.channel_routes import channel_routers
 from pushwise.bootstrap import Services
 from pushwise.dashboard import routes as dashboard_routes
 
+log = logging.getLogger(__name__)
+
 
 class BackgroundService(Protocol):
     """Something that runs beside the API for the app's lifetime (delivery workers, schedulers)."""
@@ -50,7 +53,10 @@ def create_app(services: Services, *, background: Sequence[BackgroundService] = 
             yield
         finally:
             for service in reversed(started):
-                await service.stop()
+                try:
+                    await service.stop()
+                except Exception:  # one that cannot stop cleanly must not keep the rest running
+                    log.exception("stopping %s failed", type(service).__name__)
 
     app = FastAPI(
         title="Pushwise",

@@ -101,8 +101,11 @@ class Monitoring:
             with suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
-        await self.tally.flush()  # the last outcomes of a draining worker
-        await self.endpoints.withdraw()  # its circuits and connections end with it
+        try:
+            await self.tally.flush()  # the last outcomes of a draining worker
+            await self.endpoints.withdraw()  # its circuits and connections end with it
+        except Exception as error:  # the database is away: the reports age out by themselves
+            log.warning("final monitoring flush failed, its last counts are lost: %s", error)
 
     async def _every(
         self, seconds: float, job: Callable[[], Awaitable[object]], *, leader_only: bool

@@ -81,14 +81,15 @@ class WriteTurns:
             self._busy = True
             return
         waiter = asyncio.get_running_loop().create_future()
-        (self._urgent if urgent else self._background).append(waiter)
+        queue = self._urgent if urgent else self._background
+        queue.append(waiter)
         try:
             await waiter
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
                 self._release()  # the turn was handed over just as we were cancelled: pass it on
-            else:
-                (self._urgent if urgent else self._background).remove(waiter)
+            elif waiter in queue:  # a release in between may already have dropped it
+                queue.remove(waiter)
             raise
 
     def _release(self) -> None:
