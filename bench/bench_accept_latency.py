@@ -26,15 +26,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_apns import PushwiseServer, single_device_latency
+from bench_apns import PushwiseServer, cpu_seconds, single_device_latency
 
 from pushwise.simulators.apns.harness import ApnsSimulatorHandle, start_apns_simulator
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far: the cost per request, whatever the machine's load."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def fresh_postgres(admin_url: str, name: str) -> str:

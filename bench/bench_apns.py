@@ -59,6 +59,12 @@ def current_rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far: the cost per request, whatever the machine's load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class PushwiseServer:
     def __init__(self, workdir: str, port: int, env: Mapping[str, str] | None = None) -> None:
         self.db_path = f"{workdir}/bench.db"
@@ -147,6 +153,7 @@ async def end_to_end(
                     )
                 ).raise_for_status()
             rss_before = current_rss_mib(server.process.pid)
+            cpu_before = cpu_seconds(server.process.pid)
             began = time.perf_counter()
             accepted = (
                 (
@@ -172,6 +179,7 @@ async def end_to_end(
                     break
                 await asyncio.sleep(0.5)  # polling costs the server work; the clock is read from the rows
             peak = peak_rss_mib(server.process.pid)
+            cpu_used = cpu_seconds(server.process.pid) - cpu_before
             one_device = await single_device_latency(
                 client, server.base, headers, f"{0:064x}", rate=200, seconds=10
             )
@@ -200,6 +208,7 @@ async def end_to_end(
         "rss_before": rss_before,
         "rss_after_accept": rss_after_accept,
         "peak_rss": peak,
+        "cpu_us_per_delivery": cpu_used / accepted["recipients"] * 1e6,
         "single_p50_ms": one_device[0],
         "single_p99_ms": one_device[1],
     }
@@ -314,6 +323,7 @@ async def main() -> None:
         f"peak {e2e['peak_rss']:.0f} MiB"
     )
     print(f"accept-to-outcome latency: p50 {e2e['p50']:.2f} s, p99 {e2e['p99']:.2f} s")
+    print(f"server CPU per delivery (accept to last outcome): {e2e['cpu_us_per_delivery']:.0f} µs")
     print(
         f"POST /v1/notifications for one device at 200 req/s: p50 {e2e['single_p50_ms']:.1f} ms, "
         f"p99 {e2e['single_p99_ms']:.1f} ms"

@@ -63,3 +63,16 @@ def test_a_constraint_violation_is_sqlalchemys_integrity_error(engine: Engine) -
         run(conn, INSERT, {"name": "a", "data": None})
     with pytest.raises(IntegrityError), engine.begin() as conn:
         run(conn, INSERT, {"name": "a", "data": None})
+
+
+def test_many_rows_keep_the_statements_own_values(engine: Engine) -> None:
+    # `data=None` is a value of the statement, not of the rows: every row must bind it.
+    clear = (
+        update(things).where(things.c.name == bindparam("b_name")).values(size=bindparam("size"), data=None)
+    )
+    with engine.begin() as conn:
+        run(conn, INSERT, [{"name": n, "data": {"n": n}} for n in "abc"])
+        run(conn, clear, [{"b_name": "a", "size": 1}, {"b_name": "b", "size": 2}])
+    with engine.connect() as conn:
+        rows = {row.name: (row.data, row.size) for row in conn.execute(select(things))}
+    assert rows == {"a": (None, 1), "b": (None, 2), "c": ({"n": "c"}, 0)}

@@ -19,7 +19,7 @@ from typing import Any, Protocol, cast
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
-from sqlalchemy.sql.compiler import ExpandedState, SQLCompiler
+from sqlalchemy.sql.compiler import SQLCompiler
 
 Params = Mapping[str, Any]
 
@@ -45,16 +45,27 @@ def run(conn: Connection, statement: Executable, params: Params | Sequence[Param
     if not rows:
         return cursor
     compiled = _compiler(conn, statement, frozenset(rows[0]))
-    states = [compiled.construct_expanded_state(row) for row in rows]
-    values = [_positional(compiled, state) for state in states]
+    first = compiled.construct_expanded_state(rows[0])
+    values = [_positional(compiled, first.positiontup, first.parameters, first.processors)]
+    if first.statement == compiled.string:
+        # Nothing was expanded (no IN lists): every row binds the same names in the same order,
+        # and filling in the statement's defaults costs a quarter of expanding it again.
+        values += [
+            _positional(compiled, first.positiontup, compiled.construct_params(row)) for row in rows[1:]
+        ]
+    else:
+        for row in rows[1:]:
+            state = compiled.construct_expanded_state(row)
+            values.append(_positional(compiled, state.positiontup, state.parameters, state.processors))
+    sql = first.statement
     try:
         if len(values) == 1:
-            cursor.execute(states[0].statement, values[0])
+            cursor.execute(sql, values[0])
         else:
-            cursor.executemany(states[0].statement, values)
+            cursor.executemany(sql, values)
     except sqlite3.Error as error:
         # The same exception classes as through SQLAlchemy: callers catch its IntegrityError.
-        raise DBAPIError.instance(states[0].statement, values, error, sqlite3.Error) from error
+        raise DBAPIError.instance(sql, values, error, sqlite3.Error) from error
     return cursor
 
 
@@ -72,14 +83,17 @@ def _compiler(conn: Connection, statement: Executable, keys: frozenset[str]) -> 
     return found[1]
 
 
-def _positional(compiled: SQLCompiler, state: ExpandedState) -> tuple[Any, ...]:
+def _positional(
+    compiled: SQLCompiler,
+    names: Sequence[str] | None,
+    values: Mapping[str, Any],
+    expanded_processors: Mapping[str, Callable[[Any], Any]] | None = None,
+) -> tuple[Any, ...]:
     # Type conversions (JSON to text, ...): the compiled statement's own, as SQLAlchemy's
-    # execution context applies them; the expanded state adds those of expanded names only.
+    # execution context applies them; an expanded state adds those of expanded names only.
     processors = cast(Mapping[str, Callable[[Any], Any]], compiled._bind_processors)
-    if state.processors:
-        processors = {**processors, **state.processors}
-    values = state.parameters
+    if expanded_processors:
+        processors = {**processors, **expanded_processors}
     return tuple(
-        processors[name](values[name]) if name in processors else values[name]
-        for name in state.positiontup or ()
+        processors[name](values[name]) if name in processors else values[name] for name in names or ()
     )
