@@ -261,7 +261,7 @@ async def main() -> None:
     parser.add_argument("--client-requests", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=200)
     parser.add_argument(
-        "--client-rounds", type=int, default=3, help="interleaved rounds of (a)-(c); medians are printed"
+        "--client-rounds", type=int, default=5, help="interleaved rounds of (a)-(c); medians are printed"
     )
     parser.add_argument("--port", type=int, default=18080)
     parser.add_argument(
@@ -276,13 +276,17 @@ async def main() -> None:
         n, c = args.client_requests, args.concurrency
         # Interleaved rounds, medians: on a shared machine the speed drifts by tens of
         # percent between minutes, and a drift must not land on one client only.
-        rounds: dict[str, list[float]] = {"pyreqwest": [], "h2": [], "aioapns": [], "client": []}
+        measures = {
+            "pyreqwest": measure_pyreqwest_raw,
+            "h2": measure_h2_raw,
+            "aioapns": measure_aioapns,
+            "client": measure_pushwise_client,
+        }
+        rounds: dict[str, list[float]] = {name: [] for name in measures}
         for _ in range(args.client_rounds):
-            rounds["pyreqwest"].append(await measure_pyreqwest_raw(sim, n, c))
-            rounds["h2"].append(await measure_h2_raw(sim, n, c))
-            rounds["aioapns"].append(await measure_aioapns(sim, n, c))
-            rounds["client"].append(await measure_pushwise_client(sim, n, c))
-            sim.reset()
+            for name, measure in measures.items():
+                sim.reset()  # every client meets the simulator in the same state
+                rounds[name].append(await measure(sim, n, c))
         raw_pyreqwest, raw_h2, aioapns, client = (statistics.median(rounds[k]) for k in rounds)
         sim.reset()
         e2e = await end_to_end(sim, args.devices, workdir, args.port)
