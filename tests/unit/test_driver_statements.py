@@ -76,3 +76,9 @@ def test_many_rows_keep_the_statements_own_values(engine: Engine) -> None:
     with engine.connect() as conn:
         rows = {row.name: (row.data, row.size) for row in conn.execute(select(things))}
     assert rows == {"a": (None, 1), "b": (None, 2), "c": ({"n": "c"}, 0)}
+
+
+def test_rows_that_expand_to_different_statements_are_refused(engine: Engine) -> None:
+    drop = things.delete().where(things.c.name.in_(bindparam("names", expanding=True)))
+    with pytest.raises(ValueError), engine.begin() as conn:
+        run(conn, drop, [{"names": ["a"]}, {"names": ["b", "c"]}])

@@ -56,6 +56,8 @@ def run(conn: Connection, statement: Executable, params: Params | Sequence[Param
     else:
         for row in rows[1:]:
             state = compiled.construct_expanded_state(row)
+            if state.statement != first.statement:
+                raise ValueError("rows whose IN lists differ in length cannot share one executemany")
             values.append(_positional(compiled, state.positiontup, state.parameters, state.processors))
     sql = first.statement
     try:
