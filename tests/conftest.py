@@ -2,7 +2,7 @@
 
 A test that needs PostgreSQL or Chromium skips with a clear message where that is
 missing, so a newcomer's `pytest` still passes; with `PUSHWISE_REQUIRE_ALL=1` (CI)
-the same test fails instead, so CI never silently skips it.
+the same test fails instead, so CI never silently skips it. Hypothesis runs derandomized.
 """
 
 from __future__ import annotations
@@ -12,6 +12,12 @@ import shutil
 import socket
 
 import pytest
+from hypothesis import settings
+
+# Property tests explore the same examples on every run: a failure seen once is seen again,
+# and CI never goes red on an example no developer's run produced.
+settings.register_profile("pushwise", derandomize=True, database=None)
+settings.load_profile("pushwise")
 
 POSTGRES_HOST = os.environ.get("PUSHWISE_TEST_POSTGRES_HOST", "127.0.0.1")
 POSTGRES_PORT = int(os.environ.get("PUSHWISE_TEST_POSTGRES_PORT", "5432"))
