@@ -17,6 +17,7 @@ does (about twenty for an accept); on PostgreSQL the same function runs through
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -265,8 +266,18 @@ def _prepare_sqlite(engine: Engine, *, immediate: bool) -> None:
             # The writers leave checkpoints to `store.checkpoints.WalCheckpoints` (see there);
             # this is only the safety net (about 80 MB of log).
             cursor.execute("PRAGMA wal_autocheckpoint=20000")
+        _ensure_math_functions(dbapi_connection, cursor)
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _ensure_math_functions(dbapi_connection: Any, cursor: Any) -> None:
+    """Decayed values (interests, propensity) are computed in SQL with `exp`: SQLite has it
+    only when built with its math functions (most builds since 3.35); otherwise Python's."""
+    try:
+        cursor.execute("SELECT exp(0)")
+    except Exception:  # the driver's OperationalError, whichever driver it is
+        dbapi_connection.create_function("exp", 1, math.exp, deterministic=True)

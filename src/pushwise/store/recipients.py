@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from pushwise.domain.clock import Clock
 from pushwise.store.db import Database
-from pushwise.store.schema import email_unsubscribes, users
+from pushwise.store.schema import channel_unsubscribes, users
 from pushwise.store.upsert import upsert_into
 
 
@@ -27,8 +27,8 @@ class RecipientRepository:
 
     async def find(self, app_id: str, user_id: str) -> Recipient | None:
         query = (
-            select(users.c.external_id, users.c.email, email_unsubscribes.c.unsubscribed_at)
-            .select_from(users.outerjoin(email_unsubscribes, email_unsubscribes.c.user_id == users.c.id))
+            select(users.c.external_id, users.c.email, channel_unsubscribes.c.at.label("unsubscribed_at"))
+            .select_from(users.outerjoin(channel_unsubscribes, _EMAIL_UNSUBSCRIBE))
             .where(users.c.app_id == app_id, users.c.id == user_id)
         )
         async with self._db.read.connect() as connection:
@@ -45,8 +45,13 @@ class RecipientRepository:
             )
             if exists is None:
                 return False
-            statement = upsert_into(self._db, email_unsubscribes).values(
-                user_id=user_id, app_id=app_id, unsubscribed_at=self._clock.now()
+            statement = upsert_into(self._db, channel_unsubscribes).values(
+                user_id=user_id, channel="email", app_id=app_id, at=self._clock.now()
             )
-            await connection.execute(statement.on_conflict_do_nothing(index_elements=["user_id"]))
+            await connection.execute(statement.on_conflict_do_nothing(index_elements=["user_id", "channel"]))
         return True
+
+
+_EMAIL_UNSUBSCRIBE = and_(
+    channel_unsubscribes.c.user_id == users.c.id, channel_unsubscribes.c.channel == "email"
+)

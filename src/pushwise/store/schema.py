@@ -81,7 +81,24 @@ users = Table(
     Column("tags", JSON, nullable=False),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    # The profile (issue 10, migration 0009): location, e-mail verification, activity.
+    Column("country", String(2), nullable=True),  # ISO 3166-1 alpha-2
+    Column("region", String(100), nullable=True),
+    Column("city", String(100), nullable=True),
+    Column("lat", Float, nullable=True),
+    Column("lon", Float, nullable=True),
+    Column("email_verified", Boolean, nullable=False, server_default=text("false")),
+    Column("first_seen_at", Float, nullable=True),
+    Column("last_active_at", Float, nullable=True),
+    # Open propensity: decayed opens over decayed pushes delivered, both referring to `engaged_at`.
+    Column("opens_decayed", Float, nullable=False, server_default=text("0")),
+    Column("pushes_decayed", Float, nullable=False, server_default=text("0")),
+    Column("engaged_at", Float, nullable=True),
+    # The user's own quiet hours ({"start": "22:00", "end": "08:00"}), over the app's.
+    Column("quiet_hours", JSON, nullable=True),
     UniqueConstraint("app_id", "external_id"),
+    Index(None, "app_id", "last_active_at"),
+    Index(None, "app_id", "country"),
 )
 
 devices = Table(
@@ -272,7 +289,7 @@ Index(
     sqlite_where=devices.c.deactivated_reason == "PermissionDenied",
 )
 
-# --- inbox (in-app messages) and e-mail unsubscribes: issue 3, migration 0004 ---
+# --- inbox (in-app messages): issue 3, migration 0004 ---
 
 inbox_items = Table(
     "inbox_items",
@@ -295,13 +312,7 @@ inbox_items = Table(
     Index(None, "app_id", "user_id", "id"),
 )
 
-email_unsubscribes = Table(
-    "email_unsubscribes",
-    metadata,
-    Column("user_id", String(40), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    Column("app_id", String(40), ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
-    Column("unsubscribed_at", Float, nullable=False),
-)
+# (E-mail unsubscribes moved to `channel_unsubscribes` in migration 0009.)
 
 # --- fallback channels, delivery trail, failure notices (issue 3, engine reliability; migration 0002) ---
 
@@ -425,4 +436,129 @@ provider_connections = Table(
     Column("owner", String(120), primary_key=True),
     Column("connections", Integer, nullable=False),
     Column("updated_at", Float, nullable=False),
+)
+
+# --- audience (issue 10; migration 0009): profiles, the user-event log, preferences, segments ---
+#
+# The gate, content selection and the population study read these. What a profile learns
+# from events is kept incrementally: decayed values are stored with the time they refer
+# to (`value * 2^(-(now - at) / half_life)` is their worth now), so no job rescans history.
+
+# The user-event log: what apps tell us their users did (`POST /v1/events`). Append-only;
+# `event_key` is the client's own id, unique per app, so a repeated event is stored once.
+# Not to be confused with `delivery_events`, the delivery trail.
+user_events = Table(
+    "user_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("app_id", String(40), ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    Column("event_key", String(128), nullable=False),
+    Column("user_id", String(40), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("type", String(72), nullable=False),
+    Column("at", Float, nullable=False),  # when it happened (client time, bounded by the late window)
+    Column("received_at", Float, nullable=False),
+    Column("notification_id", String(40), nullable=True),
+    Column("delivery_id", BigInteger, nullable=True),
+    Column("category", String(64), nullable=True),
+    Column("value", Float, nullable=True),
+    Column("currency", String(3), nullable=True),
+    Column("properties", JSON, nullable=False),
+    UniqueConstraint("app_id", "event_key"),
+    # A user's history by type and time: profiles, experiment outcomes over a window, journeys.
+    Index(None, "user_id", "type", "at"),
+    # Feedback and analytics per notification.
+    Index(None, "notification_id", "type"),
+    # Retention pruning.
+    Index(None, "received_at"),
+)
+
+# Interests: category -> weight, decayed with the interest half-life, referring to `at`.
+user_interests = Table(
+    "user_interests",
+    metadata,
+    Column("user_id", String(40), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("category", String(64), primary_key=True),
+    Column("app_id", String(40), nullable=False),
+    Column("weight", Float, nullable=False),
+    Column("at", Float, nullable=False),
+    # Segments drive from here: "interest in shoes above 0.3" is a range on the stored weight
+    # (never below its decayed value), then an exact check.
+    Index(None, "app_id", "category", "weight"),
+)
+
+# Engagement counters per user and UTC day (`day` = epoch day); the row with day 0 holds the
+# all-time totals. 7- and 30-day figures sum the recent days; day rows older than 31 days are pruned.
+user_engagement = Table(
+    "user_engagement",
+    metadata,
+    Column("user_id", String(40), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("day", Integer, primary_key=True, autoincrement=False),
+    Column("app_id", String(40), nullable=False),
+    Column("sent", Integer, nullable=False, server_default=text("0")),
+    Column("delivered", Integer, nullable=False, server_default=text("0")),
+    Column("opened", Integer, nullable=False, server_default=text("0")),
+    Column("clicked", Integer, nullable=False, server_default=text("0")),
+    Column("dismissed", Integer, nullable=False, server_default=text("0")),
+    Column("converted", Integer, nullable=False, server_default=text("0")),
+    Column("revenue", Float, nullable=False, server_default=text("0")),
+)
+
+# Feedback counts (not_interested, too_many, dismissed, unsubscribed, ...) per notification,
+# campaign, category and template, incremented as events are ingested.
+feedback_counts = Table(
+    "feedback_counts",
+    metadata,
+    Column("app_id", String(40), ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True),
+    Column("dimension", String(16), primary_key=True),  # notification | campaign | category | template
+    Column("key", String(128), primary_key=True),
+    Column("type", String(32), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+
+# The app's notification categories (`PUT /v1/apps/{app_id}/categories`).
+categories = Table(
+    "categories",
+    metadata,
+    Column("app_id", String(40), ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("position", Integer, nullable=False),  # the order the app listed them in
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("default_on", Boolean, nullable=False),
+    Column("channels", JSON, nullable=True),  # channels the category may use; NULL: all
+    Column("config", JSON, nullable=False),  # further per-category settings (quiet hours, vendor classes)
+    Column("updated_at", Float, nullable=False),
+)
+
+# A user's own choice per category and channel; no row: the category's default.
+user_preferences = Table(
+    "user_preferences",
+    metadata,
+    Column("user_id", String(40), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("category", String(64), primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("allowed", Boolean, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+# Global unsubscribes per channel (e-mail's one-click unsubscribe lands here too).
+channel_unsubscribes = Table(
+    "channel_unsubscribes",
+    metadata,
+    Column("user_id", String(40), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("app_id", String(40), ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    Column("at", Float, nullable=False),
+)
+
+segments = Table(
+    "segments",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("app_id", String(40), ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("rule", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index(None, "app_id", "created_at"),
 )
