@@ -57,6 +57,15 @@ class Settings:
     retry_cap_seconds: float = 600.0
     retry_max_attempts: int = 8
     default_ttl_seconds: int = 28 * 24 * 3600
+    # audience (docs/audience.md)
+    interest_half_life_days: float = 14.0
+    # Event weights over the defaults, e.g. "item_viewed=1,purchased=8,custom:wishlist=2".
+    interest_weights: str = ""
+    propensity_half_life_days: float = 30.0
+    # Events older than this when they arrive teach nothing and are not stored (`late` in the answer).
+    event_late_window_days: float = 7.0
+    # Raw events are kept this long, then pruned by the leader; profiles keep what they learned.
+    event_retention_days: float = 180.0
     auto_migrate: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 

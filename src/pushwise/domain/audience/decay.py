@@ -1,0 +1,39 @@
+"""Exponential time decay, kept lazily.
+
+A decayed quantity is stored as a value and the time it refers to; its worth at
+`now` is `value * 2^(-(now - at) / half_life)`. Adding an observation made at `t`
+moves the reference to the later of the two times, so the result is the same sum
+of decayed contributions whatever order observations arrive in, and nothing ever
+has to rescan history. SQL does the same arithmetic (`store/` uses `exp`), so
+concurrent writers never read-modify-write.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+LN2 = math.log(2.0)
+
+
+def decay_factor(elapsed: float, half_life: float) -> float:
+    """How much of a value is left after `elapsed` seconds (1 for no time or time running back)."""
+    if elapsed <= 0.0:
+        return 1.0
+    return math.exp(-LN2 * elapsed / half_life)
+
+
+@dataclass(frozen=True, slots=True)
+class Decayed:
+    value: float
+    at: float
+
+    def worth(self, now: float, half_life: float) -> float:
+        """The value at `now`; a reference time after `now` (a late clock) counts as now."""
+        return self.value * decay_factor(now - self.at, half_life)
+
+    def plus(self, amount: float, at: float, half_life: float) -> Decayed:
+        """Add `amount` observed at `at`, referring the sum to the later of the two times."""
+        if at >= self.at:
+            return Decayed(self.value * decay_factor(at - self.at, half_life) + amount, at)
+        return Decayed(self.value + amount * decay_factor(self.at - at, half_life), self.at)
