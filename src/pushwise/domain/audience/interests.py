@@ -18,8 +18,8 @@ DEFAULT_AFFINITY_SCALE = 4.0
 
 def affinity(raw: float, scale: float = DEFAULT_AFFINITY_SCALE) -> float:
     if raw >= 0.0:
-        return 1.0 - 2.0 ** (-raw / scale)
-    return 2.0 ** (raw / scale) - 1.0
+        return 1.0 - math.pow(2.0, -raw / scale)
+    return math.pow(2.0, raw / scale) - 1.0
 
 
 def raw_for_affinity(value: float, scale: float = DEFAULT_AFFINITY_SCALE) -> float:
