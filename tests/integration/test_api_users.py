@@ -38,6 +38,21 @@ async def test_put_creates_then_updates_only_the_given_fields(client, make_app, 
     assert after["updated_at"] > after["created_at"] == user["created_at"]
 
 
+async def test_location_is_kept_normalised_and_cleared_with_null(client, make_app) -> None:
+    shop = await make_app()
+    location = {"country": "cn", "region": "Zhejiang", "city": "Hangzhou", "lat": 30.27, "lon": 120.15}
+    body = {"location": location, "email_verified": True}
+    user = (await client.put("/v1/users/u-1", json=body, headers=shop.server_headers)).json()
+    assert user["location"] == {**location, "country": "CN"}
+    assert user["email_verified"] is True
+    assert user["first_seen_at"] == user["created_at"]
+
+    kept = (await client.put("/v1/users/u-1", json={"locale": "zh"}, headers=shop.server_headers)).json()
+    assert (kept["location"]["city"], kept["email_verified"]) == ("Hangzhou", True)
+    cleared = (await client.put("/v1/users/u-1", json={"location": None}, headers=shop.server_headers)).json()
+    assert set(cleared["location"].values()) == {None}
+
+
 async def test_get_returns_profile_devices_preferences_and_engagement(client, make_app) -> None:
     shop = await make_app()
     await client.put("/v1/users/u-1", json=PROFILE, headers=shop.server_headers)
@@ -65,6 +80,9 @@ async def test_get_returns_profile_devices_preferences_and_engagement(client, ma
         ({"tags": [""]}, "tags.0"),
         ({"attributes": [1, 2]}, "attributes"),
         ({"nickname": "x"}, "nickname"),
+        ({"location": {"country": "XX"}}, "location.country"),
+        ({"location": {"lat": 91}}, "location.lat"),
+        ({"location": {"planet": "Mars"}}, "location.planet"),
     ],
 )
 async def test_invalid_profile_fields_are_422_with_the_field(client, make_app, body, field) -> None:

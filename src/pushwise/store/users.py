@@ -16,7 +16,22 @@ from pushwise.store.ids import new_id
 from pushwise.store.schema import devices, users
 from pushwise.store.upsert import upsert_into
 
-PROFILE_FIELDS = frozenset({"email", "phone", "timezone", "locale", "attributes", "tags"})
+PROFILE_FIELDS = frozenset(
+    {
+        "email",
+        "email_verified",
+        "phone",
+        "timezone",
+        "locale",
+        "attributes",
+        "tags",
+        "country",
+        "region",
+        "city",
+        "lat",
+        "lon",
+    }
+)
 _LOOKUP_CHUNK = 500
 
 
@@ -33,6 +48,14 @@ class User:
     tags: list[str]
     created_at: float
     updated_at: float
+    email_verified: bool = False
+    country: str | None = None
+    region: str | None = None
+    city: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    first_seen_at: float | None = None
+    last_active_at: float | None = None
 
 
 def _user(row: RowMapping) -> User:
@@ -48,6 +71,14 @@ def _user(row: RowMapping) -> User:
         row["tags"] or [],
         row["created_at"],
         row["updated_at"],
+        bool(row["email_verified"]),
+        row["country"],
+        row["region"],
+        row["city"],
+        row["lat"],
+        row["lon"],
+        row["first_seen_at"],
+        row["last_active_at"],
     )
 
 
@@ -64,6 +95,7 @@ def _new_row(app_id: str, external_id: str, now: float) -> dict[str, Any]:
         "tags": [],
         "created_at": now,
         "updated_at": now,
+        "first_seen_at": now,
     }
 
 

@@ -5,34 +5,63 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
-from pushwise.api.schemas.common import Email, Locale, Phone, Strict, TimeZone, at
+from pushwise.api.schemas.common import Email, Locale, Phone, Strict, TimeZone, at, when
 from pushwise.api.schemas.devices import DeviceOut
+from pushwise.domain.audience.countries import check_country
 from pushwise.store.devices import Device
 from pushwise.store.users import User
 
 Tag = Annotated[str, Field(min_length=1, max_length=64)]
+Country = Annotated[str, Field(min_length=2, max_length=2), AfterValidator(check_country)]
 MAX_TAGS = 200
 
 
+class LocationIn(Strict):
+    """Where the user is: the country drives calendars and, without a time zone, quiet hours."""
+
+    country: Country | None = None
+    region: Annotated[str, Field(max_length=100)] | None = None
+    city: Annotated[str, Field(max_length=100)] | None = None
+    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+
+
 class UserIn(Strict):
-    """Fields left out keep their value; `null` clears one."""
+    """Fields left out keep their value; `null` clears one (`"location": null` clears all of it)."""
 
     email: Email | None = None
+    email_verified: bool | None = None
     phone: Phone | None = None
     timezone: TimeZone | None = None
     locale: Locale | None = None
+    location: LocationIn | None = None
     attributes: dict[str, Any] | None = None
     tags: list[Tag] | None = Field(default=None, max_length=MAX_TAGS)
 
     def changes(self) -> dict[str, Any]:
-        changes: dict[str, Any] = {name: getattr(self, name) for name in self.model_fields_set}
+        changes: dict[str, Any] = {
+            name: getattr(self, name) for name in self.model_fields_set if name != "location"
+        }
         if "attributes" in changes:
             changes["attributes"] = changes["attributes"] or {}
         if "tags" in changes:
             changes["tags"] = list(dict.fromkeys(changes["tags"] or []))
+        if changes.get("email_verified") is None:
+            changes.pop("email_verified", None)
+        if "location" in self.model_fields_set:
+            location = self.location or LocationIn()
+            changes.update({name: getattr(location, name) for name in LocationIn.model_fields})
         return changes
+
+
+class LocationOut(BaseModel):
+    country: str | None
+    region: str | None
+    city: str | None
+    lat: float | None
+    lon: float | None
 
 
 class UserOut(BaseModel):
@@ -42,10 +71,14 @@ class UserOut(BaseModel):
     phone: str | None
     timezone: str | None
     locale: str | None
+    email_verified: bool
+    location: LocationOut
     attributes: dict[str, Any]
     tags: list[str]
     created_at: datetime
     updated_at: datetime
+    first_seen_at: datetime | None
+    last_active_at: datetime | None
 
     @classmethod
     def of(cls, user: User) -> UserOut:
@@ -56,10 +89,16 @@ class UserOut(BaseModel):
             phone=user.phone,
             timezone=user.timezone,
             locale=user.locale,
+            email_verified=user.email_verified,
+            location=LocationOut(
+                country=user.country, region=user.region, city=user.city, lat=user.lat, lon=user.lon
+            ),
             attributes=user.attributes,
             tags=user.tags,
             created_at=at(user.created_at),
             updated_at=at(user.updated_at),
+            first_seen_at=when(user.first_seen_at),
+            last_active_at=when(user.last_active_at),
         )
 
 
