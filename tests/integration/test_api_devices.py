@@ -199,7 +199,7 @@ async def test_one_bad_device_refuses_the_whole_batch(client, make_app, services
     rows = [{"platform": "ios", "token": IOS_TOKEN}, {"platform": "ios", "token": "nope"}]
     response = await client.post("/v1/devices:batch", json={"devices": rows}, headers=shop.server_headers)
     assert response.status_code == 422
-    assert response.json()["error"]["field"] == "devices.1.token"
+    assert response.json()["error"]["field"] == "devices[1].token"
     assert await device_count(services) == 0
     too_many = {"devices": [{"platform": "ios", "token": IOS_TOKEN}] * 1001}
     refused = await client.post("/v1/devices:batch", json=too_many, headers=shop.server_headers)

@@ -77,7 +77,7 @@ async def test_get_returns_profile_devices_preferences_and_engagement(client, ma
         ({"locale": "!!"}, "locale"),
         ({"phone": "12345"}, "phone"),
         ({"email": "nobody"}, "email"),
-        ({"tags": [""]}, "tags.0"),
+        ({"tags": [""]}, "tags[0]"),
         ({"attributes": [1, 2]}, "attributes"),
         ({"nickname": "x"}, "nickname"),
         ({"location": {"country": "XX"}}, "location.country"),

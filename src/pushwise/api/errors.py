@@ -82,9 +82,16 @@ def error_response(error: ApiError) -> Response:
 
 
 def field_path(location: Sequence[str | int]) -> str | None:
-    """`("body", "devices", 3, "token")` → `devices.3.token`; other sources keep their name: `query.limit`."""
+    """`("body", "devices", 3, "token")` → `devices[3].token` (API.md's spelling); other sources keep
+    their name: `query.limit`. A body that is itself a list gives `[0].key`."""
     parts = list(location[1:] if location and location[0] == "body" else location)
-    return ".".join(str(part) for part in parts) or None
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or None
 
 
 async def _on_api_error(_request: Request, error: Exception) -> Response:

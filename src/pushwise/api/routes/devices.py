@@ -88,7 +88,7 @@ async def register_devices(
     """Up to 1000 devices in one transaction; one invalid device refuses the whole batch."""
     allow_private = services.settings.allow_private_endpoints
     registrations = [
-        _registration(device, allow_private=allow_private, field_prefix=f"devices.{index}.")
+        _registration(device, allow_private=allow_private, field_prefix=f"devices[{index}].")
         for index, device in enumerate(body.devices)
     ]
     registered = await stores.devices.register_many(principal.app_id_required, registrations)
