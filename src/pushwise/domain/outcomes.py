@@ -18,6 +18,9 @@ class OutcomeKind(StrEnum):
     REFRESH_CREDENTIALS = "refresh_credentials"
     CONFIGURATION = "configuration"
     PERMANENT = "permanent"
+    # A phone maker's daily marketing budget (per device or app) is used up: not an attempt;
+    # the delivery waits for the vendor's next day or takes the installation's next route.
+    QUOTA_SPENT = "quota_spent"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,15 +12,12 @@ cannot run on pushwise's injected clock; its refresh is synchronous (a thread ho
 plus `requests` as a new dependency). The exchange is one signed JWT and one form
 POST, so we do it with pyjwt and httpx, which pushwise already depends on.
 
-One access token serves every request. It is replaced `refresh_early` seconds
-before it expires, or when FCM calls it invalid; concurrent callers share one
-exchange (single flight). After a failed exchange callers get the same failure
-for `failure_pause` seconds instead of hammering the token endpoint.
+One access token serves every request, kept by a `TokenCache` (renewed early, when
+FCM calls it invalid, by one exchange at a time, with a pause after a failure).
 """
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,31 +29,24 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pushwise.domain.clock import Clock
+from pushwise.providers.token_cache import (
+    FAILURE_PAUSE_SECONDS,
+    REFRESH_EARLY_SECONDS,
+    TokenCache,
+    TokenExchangeFailed,
+)
+
+__all__ = ["AccessTokens", "ServiceAccount", "ServiceAccountError", "TokenExchangeFailed"]
 
 FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 - an address, not a secret
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ASSERTION_LIFETIME_SECONDS = 3600
-REFRESH_EARLY_SECONDS = 300.0
-FAILURE_PAUSE_SECONDS = 5.0
 _REQUIRED_FIELDS = ("client_email", "private_key", "private_key_id", "project_id")
 
 
 class ServiceAccountError(ValueError):
     """The service-account JSON cannot be used: retrying cannot help."""
-
-
-class TokenExchangeFailed(Exception):
-    """The token endpoint did not give us an access token.
-
-    `retryable` is False when Google refused the grant itself (`invalid_grant`: key
-    revoked or deleted, wrong audience), which is a configuration problem.
-    """
-
-    def __init__(self, reason: str, detail: str, *, retryable: bool) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.retryable = retryable
 
 
 @dataclass(frozen=True)
@@ -103,25 +93,16 @@ class AccessTokens:
         http: httpx.AsyncClient | None = None,
     ) -> None:
         self._account = account
-        self._clock = clock
-        self._refresh_early = refresh_early
-        self._failure_pause = failure_pause
         self._scope = scope
         if http is None:
             verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_file) if ca_file else True
             http = httpx.AsyncClient(verify=verify, timeout=timeout)
         self._http = http
-        self._bearer = ""
-        self._expires_at = 0.0
-        self._exchange: asyncio.Future[str] | None = None
-        self._failure: TokenExchangeFailed | None = None
-        self._failed_at = 0.0
+        self._cache = TokenCache(self._fetch, clock, refresh_early=refresh_early, failure_pause=failure_pause)
 
     async def bearer(self) -> str:
         """`Bearer <access token>`, exchanged for a new one shortly before it expires."""
-        if self._bearer and self._clock.now() < self._expires_at - self._refresh_early:
-            return self._bearer
-        return await self._refreshed()
+        return "Bearer " + await self._cache.token()
 
     async def refresh_rejected(self, rejected: str) -> str:
         """A new bearer after FCM answered 401 UNAUTHENTICATED for `rejected`.
@@ -129,37 +110,16 @@ class AccessTokens:
         Every request in flight with the rejected token comes here; only the first
         starts an exchange, the rest wait for it or get its result.
         """
-        if rejected == self._bearer:
-            self._expires_at = 0.0  # forces an exchange, or joins the one already in flight
-        return await self.bearer()
+        return "Bearer " + await self._cache.refresh_rejected(rejected.removeprefix("Bearer "))
 
     def failure_wait(self) -> float:
         """Seconds until a failed exchange may be retried (0 when none is pending)."""
-        if self._failure is None:
-            return 0.0
-        return max(0.0, self._failed_at + self._failure_pause - self._clock.now())
+        return self._cache.failure_wait()
 
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def _refreshed(self) -> str:
-        if self._failure is not None and self.failure_wait() > 0:
-            raise self._failure
-        if self._exchange is None:
-            self._exchange = asyncio.ensure_future(self._fetch())
-            self._exchange.add_done_callback(self._exchange_done)
-        # Shielded: one caller giving up must not cancel the exchange the others wait for.
-        return await asyncio.shield(self._exchange)
-
-    def _exchange_done(self, exchange: asyncio.Future[str]) -> None:
-        self._exchange = None
-        failure = None if exchange.cancelled() else exchange.exception()
-        if isinstance(failure, TokenExchangeFailed):
-            self._failure = failure
-            self._failed_at = self._clock.now()
-
-    async def _fetch(self) -> str:
-        started = self._clock.now()
+    async def _fetch(self, started: float) -> tuple[str, float]:
         form = {"grant_type": JWT_BEARER_GRANT, "assertion": self._assertion(started)}
         try:
             response = await self._http.post(self._account.token_uri, data=form)
@@ -167,11 +127,7 @@ class AccessTokens:
             raise TokenExchangeFailed("InvalidTokenUri", str(error), retryable=False) from error
         except httpx.HTTPError as error:
             raise TokenExchangeFailed("TokenEndpointUnreachable", str(error), retryable=True) from error
-        token, expires_in = _granted(response)
-        self._bearer = "Bearer " + token
-        self._expires_at = started + expires_in
-        self._failure = None
-        return self._bearer
+        return _granted(response)
 
     def _assertion(self, now: float) -> str:
         issued = int(now)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import typer
 
+from pushwise.domain.china.vendors import VENDORS
 from pushwise.simulators.apns.cli import run_apns
+from pushwise.simulators.china.cli import vendor_command
 from pushwise.simulators.fcm.cli import run_fcm
 from pushwise.simulators.smtp.cli import run_smtp
 from pushwise.simulators.webpush.cli import webpush as run_webpush
@@ -27,3 +29,5 @@ simulate_app.command("apns")(run_apns)
 simulate_app.command("fcm")(run_fcm)
 simulate_app.command("webpush")(run_webpush)
 simulate_app.command("smtp")(run_smtp)
+for _vendor in VENDORS:
+    simulate_app.command(_vendor)(vendor_command(_vendor))

@@ -1,0 +1,1 @@
+"""Adapters for the Chinese phone makers' push services, behind the shared `Provider` protocol."""

@@ -1,0 +1,90 @@
+"""Building a vendor adapter from an app's stored configuration (public part and opened secret)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pushwise.domain.china.vendors import CategoryClass
+from pushwise.domain.clock import Clock
+from pushwise.providers.base import Provider
+from pushwise.providers.china.honor import HonorCredentials, HonorProvider
+from pushwise.providers.china.huawei import HuaweiCredentials, HuaweiProvider
+from pushwise.providers.china.oppo import OppoCredentials, OppoProvider
+from pushwise.providers.china.vivo import VivoCredentials, VivoProvider
+from pushwise.providers.china.xiaomi import XiaomiCredentials, XiaomiProvider
+from pushwise.providers.webpush_transport import NegotiatedTransport
+
+# The most requests in flight to one vendor from one process: a batch carries 1,000 tokens.
+MAX_IN_FLIGHT = 64
+
+
+def vendor_transport(public: Mapping[str, Any]) -> NegotiatedTransport:
+    """HTTP/1.1 or h2 as ALPN decides; plain `http` only to an endpoint configured that way
+    (which the configuration allowed only under `PUSHWISE_ALLOW_PRIVATE_ENDPOINTS`)."""
+    urls = [public.get("endpoint") or "", public.get("token_uri") or ""]
+    return NegotiatedTransport(
+        ca_file=public.get("ca_file"),
+        max_in_flight=MAX_IN_FLIGHT,
+        allow_http=any(url.startswith("http://") for url in urls),
+    )
+
+
+def build_vendor_provider(
+    vendor: str,
+    public: Mapping[str, Any],
+    secret: Mapping[str, Any],
+    clock: Clock,
+    *,
+    timeout: float = 10.0,
+    categories: dict[str, CategoryClass] | None = None,
+) -> Provider:
+    transport = vendor_transport(public)
+    endpoint, ca_file = public.get("endpoint"), public.get("ca_file")
+    options: dict[str, Any] = {"timeout": timeout, "categories": categories}
+    if vendor == "huawei":
+        huawei = HuaweiCredentials(
+            public["client_id"], secret["client_secret"], endpoint, public.get("token_uri"), ca_file
+        )
+        return HuaweiProvider(huawei, transport, clock, **options)
+    if vendor == "honor":
+        honor = HonorCredentials(
+            public["app_id"],
+            public["client_id"],
+            secret["client_secret"],
+            endpoint,
+            public.get("token_uri"),
+            ca_file,
+        )
+        return HonorProvider(honor, transport, clock, **options)
+    if vendor == "xiaomi":
+        xiaomi = XiaomiCredentials(
+            secret["app_secret"],
+            public["package_name"],
+            public.get("marketing_channel_id"),
+            public.get("receipt_url"),
+            endpoint,
+            ca_file,
+        )
+        return XiaomiProvider(xiaomi, transport, clock, **options)
+    if vendor == "oppo":
+        oppo = OppoCredentials(
+            public["app_key"],
+            secret["master_secret"],
+            public.get("marketing_channel_id"),
+            public.get("receipt_url"),
+            endpoint,
+            ca_file,
+        )
+        return OppoProvider(oppo, transport, clock, **options)
+    if vendor == "vivo":
+        vivo = VivoCredentials(
+            public["app_id"],
+            public["app_key"],
+            secret["app_secret"],
+            public.get("receipt_url"),
+            endpoint,
+            ca_file,
+        )
+        return VivoProvider(vivo, transport, clock, **options)
+    raise ValueError(f"unknown vendor {vendor!r}")
