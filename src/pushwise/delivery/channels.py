@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from pushwise.delivery.providers import CredentialLoader, ProviderFactory
+from pushwise.domain.china.vendors import VENDORS
 from pushwise.domain.clock import Clock
 from pushwise.domain.rate_limit import SlidingWindowLimit
 from pushwise.providers.apns import ApnsCredentials, build_apns_provider
 from pushwise.providers.base import Provider
+from pushwise.providers.china.factory import build_vendor_provider
 from pushwise.providers.email import build_email_provider
 from pushwise.providers.fcm import FcmCredentials, build_fcm_provider, project_quota
 from pushwise.providers.inbox import build_inbox_provider
@@ -99,9 +101,17 @@ def provider_factories(
         )
 
     factories: dict[str, ProviderFactory] = {"apns": apns, "fcm": fcm, "webpush": webpush}
+    factories.update({vendor: _vendor_factory(vendor, clock, timeout) for vendor in VENDORS})
     if user_channels is not None:
         factories.update(_user_channel_factories(clock, user_channels, timeout, allow_private_endpoints))
     return factories
+
+
+def _vendor_factory(vendor: str, clock: Clock, timeout: float) -> ProviderFactory:
+    def build(public: dict[str, Any], secret: dict[str, Any]) -> Provider:
+        return build_vendor_provider(vendor, public, secret, clock, timeout=timeout)
+
+    return build
 
 
 def _user_channel_factories(

@@ -8,8 +8,9 @@ from typing import Any
 from pushwise.domain.china.vendors import CategoryClass
 from pushwise.domain.clock import Clock
 from pushwise.providers.base import Provider
-from pushwise.providers.china.honor import HonorCredentials, HonorProvider
-from pushwise.providers.china.huawei import HuaweiCredentials, HuaweiProvider
+from pushwise.providers.china.honor import HonorProvider
+from pushwise.providers.china.huawei import HuaweiProvider
+from pushwise.providers.china.oauth import OAuthCredentials
 from pushwise.providers.china.oppo import OppoCredentials, OppoProvider
 from pushwise.providers.china.vivo import VivoCredentials, VivoProvider
 from pushwise.providers.china.xiaomi import XiaomiCredentials, XiaomiProvider
@@ -42,21 +43,17 @@ def build_vendor_provider(
     transport = vendor_transport(public)
     endpoint, ca_file = public.get("endpoint"), public.get("ca_file")
     options: dict[str, Any] = {"timeout": timeout, "categories": categories}
-    if vendor == "huawei":
-        huawei = HuaweiCredentials(
-            public["client_id"], secret["client_secret"], endpoint, public.get("token_uri"), ca_file
-        )
-        return HuaweiProvider(huawei, transport, clock, **options)
-    if vendor == "honor":
-        honor = HonorCredentials(
-            public["app_id"],
+    if vendor in ("huawei", "honor"):
+        oauth = OAuthCredentials(
             public["client_id"],
             secret["client_secret"],
+            public.get("app_id", ""),
             endpoint,
             public.get("token_uri"),
             ca_file,
         )
-        return HonorProvider(honor, transport, clock, **options)
+        provider = HuaweiProvider if vendor == "huawei" else HonorProvider
+        return provider(oauth, transport, clock, **options)
     if vendor == "xiaomi":
         xiaomi = XiaomiCredentials(
             secret["app_secret"],

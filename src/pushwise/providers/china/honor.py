@@ -9,61 +9,27 @@ table was not found, so codes other than success are handled generically.
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from pushwise.domain.china.errors import VendorAnswer, classify_honor
 from pushwise.domain.china.messages import render_honor
-from pushwise.domain.china.vendors import CategoryClass, MessageClass
-from pushwise.domain.clock import Clock
+from pushwise.domain.china.vendors import MessageClass
 from pushwise.providers.base import Dispatch
-from pushwise.providers.china.base import JSON, VendorProvider, json_object
-from pushwise.providers.china.oauth import client_credentials
-from pushwise.providers.transport import Http2Transport
-
-HONOR_ENDPOINT = "https://push-api.cloud.hihonor.com"
-HONOR_TOKEN_URI = "https://iam.developer.hihonor.com/auth/realms/developer/protocol/openid-connect/token"  # noqa: S105
+from pushwise.providers.china.base import JSON, json_object
+from pushwise.providers.china.oauth import OAuthCredentials, OAuthVendorProvider
 
 
-@dataclass(frozen=True)
-class HonorCredentials:
-    app_id: str
-    client_id: str
-    client_secret: str = field(repr=False)
-    endpoint: str | None = None
-    token_uri: str | None = None
-    ca_file: str | None = None
-
-    @property
-    def send_url(self) -> str:
-        return f"{(self.endpoint or HONOR_ENDPOINT).rstrip('/')}/api/v1/{self.app_id}/sendMessage"
-
-
-class HonorProvider(VendorProvider[dict[str, Any]]):
+class HonorProvider(OAuthVendorProvider):
     channel = "honor"
+    default_endpoint = "https://push-api.cloud.hihonor.com"
+    default_token_uri = (
+        "https://iam.developer.hihonor.com/auth/realms/developer/protocol/openid-connect/token"  # noqa: S105
+    )
 
-    def __init__(
-        self,
-        credentials: HonorCredentials,
-        transport: Http2Transport,
-        clock: Clock,
-        *,
-        timeout: float = 10.0,
-        categories: dict[str, CategoryClass] | None = None,
-    ) -> None:
-        tokens = client_credentials(
-            self.channel,
-            transport,
-            clock,
-            token_uri=credentials.token_uri or HONOR_TOKEN_URI,
-            client_id=credentials.client_id,
-            client_secret=credentials.client_secret,
-            timeout=timeout,
-        )
-        super().__init__(transport, clock, timeout=timeout, tokens=tokens, categories=categories)
-        self._url = credentials.send_url
+    def send_url(self, base: str, credentials: OAuthCredentials) -> str:
+        return f"{base}/api/v1/{credentials.app_id}/sendMessage"
 
     def _render(self, dispatch: Dispatch, klass: MessageClass, now: float) -> tuple[Hashable, dict[str, Any]]:
         message = render_honor(dispatch.spec, klass, now=now, expires_at=dispatch.expires_at)

@@ -10,60 +10,25 @@ receipts Huawei posts later name the notification.
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from pushwise.domain.china.errors import VendorAnswer, classify_huawei
 from pushwise.domain.china.messages import render_huawei
-from pushwise.domain.china.vendors import CategoryClass, MessageClass
-from pushwise.domain.clock import Clock
+from pushwise.domain.china.vendors import MessageClass
 from pushwise.providers.base import Dispatch
-from pushwise.providers.china.base import JSON, VendorProvider, json_object
-from pushwise.providers.china.oauth import client_credentials
-from pushwise.providers.transport import Http2Transport
-
-HUAWEI_ENDPOINT = "https://push-api.cloud.huawei.com"
-HUAWEI_TOKEN_URI = "https://oauth-login.cloud.huawei.com/oauth2/v3/token"  # noqa: S105 - an address
+from pushwise.providers.china.base import JSON, json_object
+from pushwise.providers.china.oauth import OAuthCredentials, OAuthVendorProvider
 
 
-@dataclass(frozen=True)
-class HuaweiCredentials:
-    client_id: str
-    client_secret: str = field(repr=False)
-    endpoint: str | None = None
-    token_uri: str | None = None
-    ca_file: str | None = None
-
-    @property
-    def send_url(self) -> str:
-        return f"{(self.endpoint or HUAWEI_ENDPOINT).rstrip('/')}/v1/{self.client_id}/messages:send"
-
-
-class HuaweiProvider(VendorProvider[dict[str, Any]]):
+class HuaweiProvider(OAuthVendorProvider):
     channel = "huawei"
+    default_endpoint = "https://push-api.cloud.huawei.com"
+    default_token_uri = "https://oauth-login.cloud.huawei.com/oauth2/v3/token"  # noqa: S105 - an address
 
-    def __init__(
-        self,
-        credentials: HuaweiCredentials,
-        transport: Http2Transport,
-        clock: Clock,
-        *,
-        timeout: float = 10.0,
-        categories: dict[str, CategoryClass] | None = None,
-    ) -> None:
-        tokens = client_credentials(
-            self.channel,
-            transport,
-            clock,
-            token_uri=credentials.token_uri or HUAWEI_TOKEN_URI,
-            client_id=credentials.client_id,
-            client_secret=credentials.client_secret,
-            timeout=timeout,
-        )
-        super().__init__(transport, clock, timeout=timeout, tokens=tokens, categories=categories)
-        self._url = credentials.send_url
+    def send_url(self, base: str, credentials: OAuthCredentials) -> str:
+        return f"{base}/v1/{credentials.client_id}/messages:send"
 
     def _render(self, dispatch: Dispatch, klass: MessageClass, now: float) -> tuple[Hashable, dict[str, Any]]:
         message = render_huawei(dispatch.spec, klass, now=now, expires_at=dispatch.expires_at)

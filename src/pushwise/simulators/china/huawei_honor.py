@@ -60,7 +60,7 @@ class SimulatedHuawei(OAuthVendor):
             return self.grant(body)
         if method != "POST" or path != f"/v1/{self.account.credentials['client_id']}/messages:send":
             return json_reply(404, {"code": "80300002", "msg": f"no route {method} {path}"})
-        delay = self.delay()
+        delay = self.begin_send()
         request = _json(body)
         message = _member(request, "message")
         tokens = [str(t) for t in message.get("token") or [] if isinstance(t, str)]
@@ -138,7 +138,7 @@ class SimulatedHonor(OAuthVendor):
             return self.grant(body)
         if method != "POST" or path != f"/api/v1/{self.account.credentials['app_id']}/sendMessage":
             return json_reply(404, {"code": 404, "message": f"no route {method} {path}"})
-        delay = self.delay()
+        delay = self.begin_send()
         request = _json(body)
         tokens = [str(t) for t in request.get("token") or [] if isinstance(t, str)]
         status, code, message = self._check(headers, request, tokens)

@@ -51,7 +51,7 @@ class SimulatedOppo(SimulatedVendor):
             "/server/v1/message/notification/unicast_batch",
         ):
             return json_reply(404, {"code": -1, "message": f"no route {method} {path}"})
-        delay = self.delay()
+        delay = self.begin_send()
         raw = _json(form.get("messages") or form.get("message") or "")
         items = raw if isinstance(raw, list) else [raw] if isinstance(raw, dict) else []
         tokens = [
@@ -170,7 +170,7 @@ class SimulatedVivo(SimulatedVendor):
             "/message/pushToList",
         ):
             return json_reply(404, {"result": 10404, "desc": f"no route {method} {path}"})
-        delay = self.delay()
+        delay = self.begin_send()
         status, result, desc = self._check(headers, path, request)
         tokens = [str(t) for t in request.get("regIds") or [request.get("regId")] if t]
         if result:

@@ -55,6 +55,7 @@ class SimulatedVendor:
         self.rng = random.Random(seed)
         self._issued: dict[str, float] = {}  # token -> expiry
         self.issued = 0
+        self.requests = 0  # send requests (one may carry 1,000 tokens)
         self.refused_auth = 0
         self.by_class: Counter[str] = Counter()
         self.dropped_by_quota = 0
@@ -73,6 +74,8 @@ class SimulatedVendor:
         self.rng = random.Random(self._seed)
         self.by_class.clear()
         self.dropped_by_quota = 0
+        self.requests = 0
+        self.issued = self.refused_auth = 0  # issued tokens stay valid
         self._marketing.clear()
 
     def expire_tokens(self) -> None:
@@ -84,6 +87,7 @@ class SimulatedVendor:
             **self.recorder.stats(),
             "vendor": self.vendor,
             "outage": self.faults.outage,
+            "requests": self.requests,
             "auth": {"issued": self.issued, "refused": self.refused_auth},
             "by_class": dict(self.by_class),
             "dropped_by_quota": self.dropped_by_quota,
@@ -130,7 +134,9 @@ class SimulatedVendor:
         for token in tokens or [""]:
             self.recorder.record(token or None, kept, body, status, reason, at)
 
-    def delay(self) -> float:
+    def begin_send(self) -> float:
+        """Counts one send request; returns the latency to answer it with."""
+        self.requests += 1
         return self.faults.latency_s(self.rng)
 
 

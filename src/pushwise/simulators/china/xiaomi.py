@@ -28,7 +28,7 @@ class SimulatedXiaomi(SimulatedVendor):
             return json_reply(
                 404, {"result": "error", "code": 10001, "description": f"no route {method} {path}"}
             )
-        delay = self.delay()
+        delay = self.begin_send()
         form = {key: values[0] for key, values in parse_qs(body.decode(errors="replace")).items()}
         tokens = [t for t in form.get("registration_id", "").split(",") if t]
         status, code, reason = self._check(headers, form, tokens)
