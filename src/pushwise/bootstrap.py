@@ -15,11 +15,14 @@ from pathlib import Path
 import httpx
 
 from pushwise.delivery.channels import UserChannels, channel_credentials, provider_factories
+from pushwise.delivery.engagement import AudienceUpkeep, EngagementRecorder
 from pushwise.delivery.engine import Engine
 from pushwise.delivery.follow_ups import FollowUpService
 from pushwise.delivery.providers import ProviderRegistry
 from pushwise.delivery.receipts import ReceiptSender, ReceiptService
 from pushwise.delivery.worker import WorkerOptions
+from pushwise.domain.audience.event_types import DEFAULT_INTEREST_WEIGHTS
+from pushwise.domain.audience.learning import AudienceOptions, LearningOptions, parse_weights
 from pushwise.domain.backoff import RetryPolicy
 from pushwise.domain.clock import Clock, SystemClock
 from pushwise.monitoring.assembly import build_monitoring, load_rule_file
@@ -54,9 +57,12 @@ class Services:
     receipts: ReceiptService = field(repr=False)
     follow_ups: FollowUpService = field(repr=False)
     checkpoints: WalCheckpoints = field(repr=False)
+    audience: AudienceOptions = field(repr=False)
+    audience_upkeep: AudienceUpkeep = field(repr=False)
 
     async def close(self) -> None:
         """Give back leads, close provider connections and the database pools."""
+        await self.audience_upkeep.recorder.flush()
         await self.leadership.close()
         await self.engine.close()
         await self.receipts.sender.close()
@@ -94,6 +100,19 @@ def worker_options(settings: Settings) -> WorkerOptions:
     )
 
 
+def audience_options(settings: Settings) -> AudienceOptions:
+    day = 86_400.0
+    return AudienceOptions(
+        learning=LearningOptions(
+            interest_weights=parse_weights(settings.interest_weights, DEFAULT_INTEREST_WEIGHTS),
+            interest_half_life=settings.interest_half_life_days * day,
+            propensity_half_life=settings.propensity_half_life_days * day,
+        ),
+        late_window=settings.event_late_window_days * day,
+        retention=settings.event_retention_days * day,
+    )
+
+
 def build_services(
     settings: Settings,
     *,
@@ -128,6 +147,9 @@ def build_services(
     )
     if settings.monitoring:
         engine.add_listener(tally)
+    audience = audience_options(settings)
+    recorder = EngagementRecorder(db, clock, audience.learning.propensity_half_life)
+    engine.add_listener(recorder)
     leadership = Leadership(db)
     monitoring = monitoring_of(settings, db, clock, credentials, tally, engine.circuits, engine.providers)
     # Alert evaluation, credential checks and pruning run on one process of the cluster.
@@ -156,6 +178,10 @@ def build_services(
         receipts=receipts,
         follow_ups=follow_ups,
         checkpoints=WalCheckpoints(db),
+        audience=audience,
+        audience_upkeep=AudienceUpkeep(
+            recorder, db, clock, audience, lambda: leadership.acquire("audience-upkeep")
+        ),
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from pushwise.api.app import create_app
 from pushwise.api.routes.metrics import warn_if_open
 from pushwise.bootstrap import Services, build_services
+from pushwise.delivery.engagement import AudienceUpkeep
 from pushwise.delivery.follow_ups import FollowUpService
 from pushwise.delivery.receipts import ReceiptService
 from pushwise.delivery.service import WorkerService
@@ -53,10 +54,18 @@ class Workers:
         await self._wakeups.stop()
 
 
-def delivery_services(services: Services) -> list[Workers | ReceiptService | FollowUpService]:
-    """What a process that delivers runs in the background: workers, the receipt sender, and
-    the follow-up sweep (leader only) for fallback steps and notices a crash left unwritten."""
-    return [Workers(services.db, services.engine.worker()), services.receipts, services.follow_ups]
+def delivery_services(
+    services: Services,
+) -> list[AudienceUpkeep | Workers | ReceiptService | FollowUpService]:
+    """What a process that delivers runs in the background: workers, the receipt sender, the
+    follow-up sweep (leader only) for fallback steps and notices a crash left unwritten, and the
+    audience upkeep (first, so it stops last and writes the drained workers' engagement)."""
+    return [
+        services.audience_upkeep,
+        Workers(services.db, services.engine.worker()),
+        services.receipts,
+        services.follow_ups,
+    ]
 
 
 class OutdatedSchema(SystemExit):

@@ -67,7 +67,11 @@ async def test_get_returns_profile_devices_preferences_and_engagement(client, ma
     assert profile["email"] == "li.wei@example.cn"
     assert [d["id"] for d in profile["devices"]] == [device["id"]]
     assert profile["devices"][0]["user_id"] == "u-1"
-    assert (profile["preferences"], profile["engagement"]) == ({}, {})
+    assert profile["engagement"]["all"]["opened"] == 0
+    assert profile["engagement"]["open_propensity"] == 0.1  # the prior, before any evidence
+    assert profile["interests"] == {}
+    assert profile["reachability"]["active_devices"] == {"ios": 1}
+    assert profile["reachability"]["push_permission"] == "granted"
 
 
 @pytest.mark.parametrize(

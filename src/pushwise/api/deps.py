@@ -13,8 +13,11 @@ from pushwise.bootstrap import Services
 from pushwise.store.apps import App, AppRepository
 from pushwise.store.credentials import CredentialRepository
 from pushwise.store.devices import DeviceRepository
+from pushwise.store.feedback import FeedbackCounts
 from pushwise.store.keys import KeyRepository
+from pushwise.store.profiles import ProfileReader
 from pushwise.store.sealing import Sealer
+from pushwise.store.user_events import UserEventLog
 from pushwise.store.users import UserRepository
 
 
@@ -25,6 +28,9 @@ class Stores:
     users: UserRepository
     devices: DeviceRepository
     credentials: CredentialRepository
+    user_events: UserEventLog
+    profiles: ProfileReader
+    feedback: FeedbackCounts
 
     @classmethod
     def build(cls, services: Services) -> Stores:
@@ -35,6 +41,9 @@ class Stores:
             UserRepository(db, clock),
             DeviceRepository(db, clock),
             CredentialRepository(db, clock, Sealer(services.secret_key)),
+            UserEventLog(db, services.audience.learning, late_window=services.audience.late_window),
+            ProfileReader(db, services.audience.learning),
+            FeedbackCounts(db),
         )
 
 

@@ -129,7 +129,7 @@ class DeviceRepository:
             if r.user_external_id is not None
         }
         async with self._db.writing() as connection:
-            user_ids = await ensure_users(connection, self._db, app_id, list(seeds), now, seeds)
+            user_ids = await ensure_users(connection, app_id, list(seeds), now, seeds)
             rows = {key: self._row(app_id, r, user_ids, now) for key, r in latest.items()}
             await self._upsert(connection, list(rows.values()))
             stored = await self._find(connection, app_id, list(latest))

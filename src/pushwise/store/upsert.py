@@ -6,7 +6,7 @@ per dialect, so repositories ask here for the right `insert`.
 
 from __future__ import annotations
 
-from sqlalchemy import Table
+from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 from pushwise.store.db import Database
@@ -14,3 +14,8 @@ from pushwise.store.db import Database
 
 def upsert_into(db: Database, table: Table) -> sqlite.Insert | postgresql.Insert:
     return sqlite.insert(table) if db.is_sqlite else postgresql.insert(table)
+
+
+def dialect_insert(conn: Connection, table: Table) -> sqlite.Insert | postgresql.Insert:
+    """The same, from a connection (inside `Database.transact`)."""
+    return sqlite.insert(table) if conn.dialect.name == "sqlite" else postgresql.insert(table)

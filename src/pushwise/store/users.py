@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, delete, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -14,7 +14,7 @@ from pushwise.domain.clock import Clock
 from pushwise.store.db import Database
 from pushwise.store.ids import new_id
 from pushwise.store.schema import devices, users
-from pushwise.store.upsert import upsert_into
+from pushwise.store.upsert import dialect_insert, upsert_into
 
 PROFILE_FIELDS = frozenset(
     {
@@ -99,9 +99,8 @@ def _new_row(app_id: str, external_id: str, now: float) -> dict[str, Any]:
     }
 
 
-async def ensure_users(
-    connection: AsyncConnection,
-    db: Database,
+def ensure_user_ids(
+    conn: Connection,
     app_id: str,
     external_ids: Collection[str],
     now: float,
@@ -114,20 +113,32 @@ async def ensure_users(
     """
     if not external_ids:
         return {}
+    # Sorted, so concurrent transactions lock the same rows in the same order (no deadlock).
     rows = [
         {**_new_row(app_id, external_id, now), **(seeds or {}).get(external_id, {})}
-        for external_id in external_ids
+        for external_id in sorted(external_ids)
     ]
-    statement = upsert_into(db, users).on_conflict_do_nothing(index_elements=["app_id", "external_id"])
-    await connection.execute(statement, rows)
+    statement = dialect_insert(conn, users).on_conflict_do_nothing(index_elements=["app_id", "external_id"])
+    conn.execute(statement, rows)
     found: dict[str, str] = {}
     wanted = list(external_ids)
     for start in range(0, len(wanted), _LOOKUP_CHUNK):
         query = select(users.c.external_id, users.c.id).where(
             users.c.app_id == app_id, users.c.external_id.in_(wanted[start : start + _LOOKUP_CHUNK])
         )
-        found.update({row.external_id: row.id for row in await connection.execute(query)})
+        found.update({row.external_id: row.id for row in conn.execute(query)})
     return found
+
+
+async def ensure_users(
+    connection: AsyncConnection,
+    app_id: str,
+    external_ids: Collection[str],
+    now: float,
+    seeds: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, str]:
+    """`ensure_user_ids` on an async connection."""
+    return await connection.run_sync(lambda conn: ensure_user_ids(conn, app_id, external_ids, now, seeds))
 
 
 class UserRepository:

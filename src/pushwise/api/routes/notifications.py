@@ -10,7 +10,7 @@ import orjson
 from fastapi import APIRouter, Depends, Header, Query, status
 
 from pushwise.api.auth import Principal, require_server
-from pushwise.api.deps import get_services
+from pushwise.api.deps import StoresDep, get_services
 from pushwise.api.errors import ApiError
 from pushwise.api.schemas.notifications import (
     AcceptedOut,
@@ -101,7 +101,9 @@ async def accept_notification(
 
 
 @router.get("/{notification_id}", response_model=NotificationOut)
-async def get_notification(notification_id: str, principal: Server, services: ServicesDep) -> NotificationOut:
+async def get_notification(
+    notification_id: str, principal: Server, services: ServicesDep, stores: StoresDep
+) -> NotificationOut:
     repository = services.engine.notifications
     found = await repository.get(principal.app_id_required, notification_id)
     if found is None:
@@ -118,6 +120,7 @@ async def get_notification(notification_id: str, principal: Server, services: Se
         expires_at=_when(found.expires_at),
         cancelled_at=_when(found.cancelled_at),
         counts=counts,
+        feedback=await stores.feedback.of(found.app_id, "notification", found.id),
     )
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 
 from pushwise.api.auth import Server
-from pushwise.api.deps import StoresDep
+from pushwise.api.deps import ServicesDep, StoresDep
 from pushwise.api.errors import not_found
 from pushwise.api.schemas.users import UserIn, UserOut, UserProfileOut
 
@@ -28,12 +28,15 @@ async def put_user(
 
 
 @router.get("/{external_id}")
-async def get_user(external_id: ExternalIdPath, principal: Server, stores: StoresDep) -> UserProfileOut:
+async def get_user(
+    external_id: ExternalIdPath, principal: Server, stores: StoresDep, services: ServicesDep
+) -> UserProfileOut:
     app_id = principal.app_id_required
     user = await stores.users.get(app_id, external_id)
     if user is None:
         raise not_found("user")
-    return UserProfileOut.profile(user, await stores.devices.list_for_user(app_id, user.id))
+    devices = await stores.devices.list_for_user(app_id, user.id)
+    return UserProfileOut.profile(user, devices, await stores.profiles.learned(user.id, services.clock.now()))
 
 
 @router.delete("/{external_id}", status_code=status.HTTP_204_NO_CONTENT)

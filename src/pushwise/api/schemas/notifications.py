@@ -139,6 +139,11 @@ class NotificationOut(BaseModel):
     expires_at: datetime | None
     cancelled_at: datetime | None
     counts: dict[str, int]
+    feedback: dict[str, int] = Field(
+        default_factory=dict,
+        description="Feedback events answering this notification: dismissed, not_interested, too_many, "
+        "unsubscribed.",
+    )
 
 
 class LastError(BaseModel):

@@ -11,6 +11,7 @@ from pushwise.api.schemas.common import Email, Locale, Phone, Strict, TimeZone, 
 from pushwise.api.schemas.devices import DeviceOut
 from pushwise.domain.audience.countries import check_country
 from pushwise.store.devices import Device
+from pushwise.store.profiles import LearnedProfile
 from pushwise.store.users import User
 
 Tag = Annotated[str, Field(min_length=1, max_length=64)]
@@ -102,12 +103,41 @@ class UserOut(BaseModel):
         )
 
 
+class ReachabilityOut(BaseModel):
+    active_devices: dict[str, int] = Field(description="Active devices per platform.")
+    push_permission: str | None = Field(description="granted, denied, or null when unknown.")
+    email: bool = Field(description="An address is known and the user has not unsubscribed from e-mail.")
+    email_verified: bool
+    unsubscribed: list[str] = Field(description="Channels the user unsubscribed from.")
+
+
 class UserProfileOut(UserOut):
     devices: list[DeviceOut]
     preferences: dict[str, Any] = Field(default_factory=dict)
-    engagement: dict[str, Any] = Field(default_factory=dict)
+    engagement: dict[str, Any] = Field(
+        default_factory=dict,
+        description='{"7d"|"30d"|"all": {sent, delivered, opened, clicked, dismissed, converted, revenue}, '
+        '"open_propensity": 0-1}',
+    )
+    interests: dict[str, float] = Field(
+        default_factory=dict, description="Category -> affinity now (-1 to 1), strongest first."
+    )
+    reachability: ReachabilityOut | None = None
 
     @classmethod
-    def profile(cls, user: User, devices: list[Device]) -> UserProfileOut:
+    def profile(cls, user: User, devices: list[Device], learned: LearnedProfile) -> UserProfileOut:
         base = UserOut.of(user).model_dump()
-        return cls(**base, devices=[DeviceOut.of(device) for device in devices])
+        reach = learned.reachability
+        return cls(
+            **base,
+            devices=[DeviceOut.of(device) for device in devices],
+            engagement={**learned.engagement, "open_propensity": learned.open_propensity},
+            interests=dict(learned.interests),
+            reachability=ReachabilityOut(
+                active_devices=dict(reach.active_devices),
+                push_permission=reach.push_permission,
+                email=reach.email,
+                email_verified=reach.email_verified,
+                unsubscribed=list(reach.unsubscribed),
+            ),
+        )

@@ -31,8 +31,9 @@ _CUSTOM_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 # Feedback that is counted per notification, campaign, category and template.
 FEEDBACK_EVENTS = frozenset({"dismissed", "not_interested", "too_many", "unsubscribed"})
 
-# Events that show the user is there: they move `last_active_at`. A `delivered` receipt
-# from the device or a permission change says nothing about the person.
+# Events that show the user is there: they move `last_active_at` (and so do custom events,
+# which are things the user did in the app). A `delivered` receipt from the device or a
+# permission change says nothing about the person.
 ACTIVITY_EVENTS = frozenset({"opened", "clicked", "converted", *BEHAVIOUR_EVENTS})
 
 # Engagement counters each event type adds to (per day and all time).
@@ -68,5 +69,5 @@ def is_known_type(event_type: str) -> bool:
     return False
 
 
-def answers_a_push(event_type: str) -> bool:
-    return event_type in NOTIFICATION_EVENTS
+def shows_activity(event_type: str) -> bool:
+    return event_type in ACTIVITY_EVENTS or event_type.startswith(CUSTOM_PREFIX)
