@@ -1,0 +1,89 @@
+"""The requests the mobile guides (docs/guides/ios.md, android.md) print are ones pushwise accepts.
+
+The Swift and Kotlin cannot be built here; the HTTP they send can. Each guide's `POST /v1/devices`
+is sent as written (placeholders filled in) with a client key and a user token, and its
+`POST /v1/events` body is checked against the event types pushwise knows.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pushwise.domain.audience.event_types import NOTIFICATION_EVENTS
+
+from .conftest import TenantApp
+
+pytestmark = pytest.mark.integration
+GUIDES = Path(__file__).resolve().parents[2] / "docs" / "guides"
+# What API.md lets an event carry.
+EVENT_FIELDS = {
+    "id", "type", "user_id", "at", "delivery_id", "notification_id",
+    "category", "value", "currency", "properties",
+}  # fmt: skip
+
+
+def documented_requests(guide: str) -> dict[str, tuple[dict[str, str], str]]:
+    """`METHOD path` -> (headers, body) of each ```http block."""
+    blocks = re.findall(r"```http\n(.*?)```", (GUIDES / guide).read_text(), flags=re.DOTALL)
+    requests = {}
+    for block in blocks:
+        head, _, body = block.partition("\n\n")
+        start, *header_lines = head.splitlines()
+        headers = dict(line.split(": ", 1) for line in header_lines)
+        requests[start] = (headers, body)
+    return requests
+
+
+def filled_in(text: str, app: TenantApp, user_token: str, platform: str) -> str:
+    token = secrets.token_hex(32) if platform == "ios" else "f" + secrets.token_urlsafe(120)
+    for placeholder, value in {
+        "pw_cli_...": app.client_key,
+        "eyJhcHAiOi...": user_token,
+        "<64+ hex characters>": token,
+        "<FCM registration token>": token,
+    }.items():
+        text = text.replace(placeholder, value)
+    return text
+
+
+@pytest.mark.parametrize(("guide", "platform"), [("ios.md", "ios"), ("android.md", "android")])
+async def test_the_documented_device_registration_is_accepted_with_a_client_key(
+    guide: str, platform: str, client: httpx.AsyncClient, make_app: Callable[..., Awaitable[TenantApp]]
+) -> None:
+    app = await make_app()
+    issued = await client.post("/v1/users/u1/token", json={"ttl_seconds": 86400}, headers=app.server_headers)
+    assert issued.status_code == 200, issued.text
+    headers, body = documented_requests(guide)["POST /v1/devices"]
+    user_token = issued.json()["user_token"]
+    sent = {k: filled_in(v, app, user_token, platform) for k, v in headers.items()}
+    answer = await client.post(
+        "/v1/devices", content=filled_in(body, app, user_token, platform), headers=sent
+    )
+    assert answer.status_code == 201, answer.text
+    registered = answer.json()
+    assert (registered["platform"], registered["active"], registered["user_id"]) == (platform, True, "u1")
+    without_token = {k: v for k, v in sent.items() if k != "X-Pushwise-User-Token"}
+    unproven = filled_in(body, app, "", platform)
+    refused = await client.post("/v1/devices", content=unproven, headers=without_token)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (401, "user_token_required")
+
+
+@pytest.mark.parametrize("guide", ["ios.md", "android.md"])
+def test_the_documented_events_are_of_known_types_and_fields(guide: str) -> None:
+    headers, body = documented_requests(guide)["POST /v1/events"]
+    assert set(headers) == {"Authorization", "X-Pushwise-User-Token", "Content-Type"}
+    events = json.loads(body)["events"]
+    assert events
+    for event in events:
+        assert set(event) <= EVENT_FIELDS
+        assert event["type"] in NOTIFICATION_EVENTS
+    posted = set(re.findall(r'pushwiseEvent\(\s*"(\w+)"', (GUIDES / guide).read_text()))
+    assert posted == {"delivered", "opened", "clicked", "dismissed"}
+    assert posted <= NOTIFICATION_EVENTS
