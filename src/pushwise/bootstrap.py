@@ -24,6 +24,7 @@ from pushwise.delivery.worker import WorkerOptions
 from pushwise.domain.audience.event_types import DEFAULT_INTEREST_WEIGHTS
 from pushwise.domain.audience.learning import AudienceOptions, LearningOptions, parse_weights
 from pushwise.domain.backoff import RetryPolicy
+from pushwise.domain.click_links import ClickLinks
 from pushwise.domain.clock import Clock, SystemClock
 from pushwise.monitoring.assembly import build_monitoring, load_rule_file
 from pushwise.monitoring.circuits import CircuitStates, ConnectionCounts
@@ -59,6 +60,7 @@ class Services:
     checkpoints: WalCheckpoints = field(repr=False)
     audience: AudienceOptions = field(repr=False)
     audience_upkeep: AudienceUpkeep = field(repr=False)
+    click_links: ClickLinks = field(repr=False)
 
     async def close(self) -> None:
         """Give back leads, close provider connections and the database pools."""
@@ -128,11 +130,13 @@ def build_services(
     credentials = CredentialRepository(db, clock, Sealer(secret_key))
     tally = OutcomeTally(RollupRepository(db))
     inbox_feed = InboxFeed()
+    click_links = ClickLinks(secret_key, settings.public_base_url)
     factories = provider_factories(
         clock,
         timeout=settings.send_timeout_seconds,
         allow_private_endpoints=settings.allow_private_endpoints,
         user_channels=UserChannels(db, secret_key, settings.public_base_url, inbox_feed),
+        links=click_links,
     )
     if settings.monitoring:
         factories = timed_factories(factories, tally)
@@ -179,6 +183,7 @@ def build_services(
         follow_ups=follow_ups,
         checkpoints=WalCheckpoints(db),
         audience=audience,
+        click_links=click_links,
         audience_upkeep=AudienceUpkeep(
             recorder, db, clock, audience, lambda: leadership.acquire("audience-upkeep")
         ),

@@ -13,6 +13,7 @@ from pushwise.delivery.channels import UserChannels, channel_credentials, provid
 from pushwise.delivery.engine import AcceptRequest, Engine
 from pushwise.delivery.providers import ProviderRegistry
 from pushwise.delivery.worker import WorkerOptions
+from pushwise.domain.china.vendors import VENDORS
 from pushwise.domain.clock import ManualClock
 from pushwise.domain.notification import Content, Fallback, NotificationSpec
 from pushwise.store import migrate
@@ -37,7 +38,7 @@ async def test_a_user_without_devices_gets_the_notification_in_the_inbox(tmp_pat
     factories = provider_factories(
         clock, timeout=5.0, user_channels=UserChannels(db, SECRET, "http://127.0.0.1:8080", InboxFeed())
     )
-    assert set(factories) == {"apns", "fcm", "webpush", "inbox", "email", "webhook"}
+    assert set(factories) == {"apns", "fcm", "webpush", "inbox", "email", "webhook", *VENDORS}
     registry = ProviderRegistry(channel_credentials(credentials.get), factories, clock)
     engine = Engine(
         db, registry, clock, random.Random(1), worker_options=WorkerOptions(), default_ttl_seconds=3600

@@ -17,6 +17,7 @@ from pushwise.api.errors import install_error_handlers
 from pushwise.api.routes import (
     alerts,
     apps,
+    clicks,
     devices,
     events,
     health,
@@ -80,6 +81,7 @@ def create_app(services: Services, *, background: Sequence[BackgroundService] = 
         app.include_router(module.router)
     app.include_router(alerts.router)
     app.include_router(metrics.router)
+    app.include_router(clicks.router)
     app.include_router(dashboard_routes.router)
     app.state.inbox_feed = services.inbox_feed
     for router in channel_routers:

@@ -7,6 +7,7 @@ from typing import Any
 
 from pushwise.delivery.providers import CredentialLoader, ProviderFactory
 from pushwise.domain.china.vendors import VENDORS
+from pushwise.domain.click_links import ClickLinks
 from pushwise.domain.clock import Clock
 from pushwise.domain.rate_limit import SlidingWindowLimit
 from pushwise.providers.apns import ApnsCredentials, build_apns_provider
@@ -58,6 +59,7 @@ def provider_factories(
     fcm_connections: int = 2,
     allow_private_endpoints: bool = False,
     user_channels: UserChannels | None = None,
+    links: ClickLinks | None = None,
 ) -> dict[str, ProviderFactory]:
     """Factories for every channel; inbox, e-mail and webhook only when `user_channels` is given."""
     # FCM's quota belongs to the Firebase project, not to the app: apps (and rebuilt
@@ -98,12 +100,15 @@ def provider_factories(
             timeout=timeout,
             ca_file=public.get("ca_file"),
             allow_private_endpoints=allow_private_endpoints,
+            links=links,
         )
 
     factories: dict[str, ProviderFactory] = {"apns": apns, "fcm": fcm, "webpush": webpush}
     factories.update({vendor: _vendor_factory(vendor, clock, timeout) for vendor in VENDORS})
     if user_channels is not None:
-        factories.update(_user_channel_factories(clock, user_channels, timeout, allow_private_endpoints))
+        factories.update(
+            _user_channel_factories(clock, user_channels, timeout, allow_private_endpoints, links)
+        )
     return factories
 
 
@@ -115,7 +120,7 @@ def _vendor_factory(vendor: str, clock: Clock, timeout: float) -> ProviderFactor
 
 
 def _user_channel_factories(
-    clock: Clock, deps: UserChannels, timeout: float, allow_private: bool
+    clock: Clock, deps: UserChannels, timeout: float, allow_private: bool, links: ClickLinks | None
 ) -> dict[str, ProviderFactory]:
     recipients = RecipientRepository(deps.db, clock)
     inbox = build_inbox_provider(InboxRepository(deps.db, clock), deps.inbox_feed)
@@ -130,6 +135,7 @@ def _user_channel_factories(
             public_base_url=deps.public_base_url,
             timeout=timeout,
             allow_private=allow_private,
+            links=links,
         )
 
     def webhook(public: dict[str, Any], secret: dict[str, Any]) -> Provider:

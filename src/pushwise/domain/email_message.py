@@ -22,7 +22,7 @@ _TEXT_TEMPLATE = """\
 
 {% endif %}{% if content.body %}{{ content.body }}
 {% endif %}{% if content.url %}
-{{ content.url }}
+{{ link or content.url }}
 {% endif %}
 --
 Unsubscribe: {{ unsubscribe_url }}
@@ -34,7 +34,7 @@ _HTML_TEMPLATE = """\
 {% if content.title %}<h1>{{ content.title }}</h1>{% endif %}
 {% if content.body %}<p>{{ content.body }}</p>{% endif %}
 {% if content.image %}<p><img src="{{ content.image }}" alt=""></p>{% endif %}
-{% if content.url %}<p><a href="{{ content.url }}">{{ content.url }}</a></p>{% endif %}
+{% if content.url %}<p><a href="{{ link or content.url }}">{{ content.url }}</a></p>{% endif %}
 <p style="font-size:small"><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>
 </body></html>
 """
@@ -53,6 +53,7 @@ class EmailEnvelope:
     unsubscribe_url: str
     sent_at: float
     delivery_ref: str  # goes into Message-ID and a trace header
+    link: str | None = None  # the content's url through the click redirect, where clicks are counted
 
 
 def _safe_url(url: str | None) -> str | None:
@@ -86,7 +87,8 @@ def render_email(content: Content, envelope: EmailEnvelope) -> EmailMessage:
     mailto = f"mailto:{sender_address}?subject={quote('unsubscribe')}"
     message["List-Unsubscribe"] = f"<{envelope.unsubscribe_url}>, <{mailto}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    context = {"content": safe, "unsubscribe_url": envelope.unsubscribe_url}
+    link = envelope.link if safe.url else None
+    context = {"content": safe, "unsubscribe_url": envelope.unsubscribe_url, "link": link}
     message.set_content(_TEXT.render(context))
     message.add_alternative(_HTML.render(context), subtype="html")
     return message

@@ -15,6 +15,7 @@ from typing import Any
 
 import aiosmtplib
 
+from pushwise.domain.click_links import ClickLinks
 from pushwise.domain.clock import Clock
 from pushwise.domain.email_errors import (
     SmtpStage,
@@ -38,6 +39,7 @@ class EmailSettings:
     sender: str
     secret_key: bytes  # signs unsubscribe links
     public_base_url: str  # where this pushwise answers `/v1/unsubscribe/{token}`
+    links: ClickLinks | None = None  # the content's link through the click redirect
 
 
 def unsubscribe_url(settings: EmailSettings, app_id: str, user_id: str) -> str:
@@ -57,6 +59,11 @@ class EmailProvider:
         self._clock = clock
         self._envelope_sender = parseaddr(settings.sender)[1]
 
+    def _link(self, dispatch: Dispatch) -> str | None:
+        links = self._settings.links
+        url = dispatch.spec.content.url
+        return links.wrap(dispatch.app_id, dispatch.delivery_id, url) if links is not None else None
+
     async def send(self, dispatch: Dispatch) -> Outcome:
         if dispatch.user_id is None:
             return local_rejection("NoUser")
@@ -73,6 +80,7 @@ class EmailProvider:
             unsubscribe_url=unsubscribe_url(self._settings, dispatch.app_id, dispatch.user_id),
             sent_at=self._clock.now(),
             delivery_ref=f"{dispatch.notification_id}.{dispatch.delivery_id}",
+            link=self._link(dispatch),
         )
         message = render_email(dispatch.spec.content, envelope)
         try:
@@ -131,6 +139,7 @@ def build_email_provider(
     public_base_url: str,
     timeout: float,
     allow_private: bool,
+    links: ClickLinks | None = None,
     connections: int = 4,
     resolve: Resolver = resolve_addresses,
 ) -> EmailProvider:
@@ -143,7 +152,7 @@ def build_email_provider(
         starttls=bool(public.get("starttls", True)),
         ca_file=public.get("ca_file"),
     )
-    settings = EmailSettings(public["sender"], secret_key, public_base_url)
+    settings = EmailSettings(public["sender"], secret_key, public_base_url, links)
     sessions = SmtpSessions(
         server, size=connections, timeout=timeout, allow_private=allow_private, resolve=resolve
     )

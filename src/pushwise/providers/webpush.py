@@ -22,14 +22,16 @@ import math
 import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from pushwise.domain.click_links import ClickLinks
 from pushwise.domain.clock import Clock
 from pushwise.domain.endpoints import Endpoint, EndpointRefused, parse_endpoint
+from pushwise.domain.notification import Content
 from pushwise.domain.outcomes import Outcome, OutcomeKind, local_rejection, transport_failure
 from pushwise.domain.webpush_errors import classify_webpush
 from pushwise.domain.webpush_message import InvalidWebPushMessage, render
@@ -112,8 +114,10 @@ class WebPushProvider:
         allow_private_endpoints: bool = False,
         resolve: Resolver = resolve_addresses,
         address_ttl: float = DEFAULT_ADDRESS_TTL,
+        links: ClickLinks | None = None,
     ) -> None:
         self._clock = clock
+        self._links = links
         self._signer = VapidSigner(credentials.private_key, credentials.subject, clock)
         self._timeout = timeout
         self._allow_private = allow_private_endpoints
@@ -131,7 +135,12 @@ class WebPushProvider:
             endpoint = parse_endpoint(endpoint_url, allow_private=self._allow_private)
             if not self._allow_private and endpoint.address is None:
                 _require_plain_host(endpoint_url)
-            message = render(dispatch.spec, expires_at=dispatch.expires_at, now=self._clock.now())
+            message = render(
+                dispatch.spec,
+                expires_at=dispatch.expires_at,
+                now=self._clock.now(),
+                content=self._content(dispatch),
+            )
             body = encrypt(message.plaintext, ua_public, auth_secret)
         except EndpointRefused as refused:
             return local_rejection(refused.code)
@@ -156,6 +165,13 @@ class WebPushProvider:
             return transport_failure(error.reason)
         retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock.now())
         return classify_webpush(response.status, response.body, retry_after, response.headers.get("location"))
+
+    def _content(self, dispatch: Dispatch) -> Content:
+        """The notification's content with its link going through the click redirect."""
+        content = dispatch.spec.content
+        if self._links is None or not content.url:
+            return content
+        return replace(content, url=self._links.wrap(dispatch.app_id, dispatch.delivery_id, content.url))
 
     def connections(self) -> int:
         return self._transports.connections()
@@ -287,13 +303,15 @@ def build_webpush_provider(
     max_in_flight_per_origin: int = 256,
     max_origins: int = DEFAULT_MAX_ORIGINS,
     resolve: Resolver = resolve_addresses,
+    links: ClickLinks | None = None,
 ) -> WebPushProvider:
     """A provider whose transports speak h2 or HTTP/1.1 by ALPN over TLS, HTTP/1.1 over plain `http`.
 
     `max_in_flight_per_origin` bounds concurrent requests to one push service (over
     HTTP/1.1 each is its own connection); `ca_file` trusts a simulator's CA; plain
     `http` and private addresses are refused unless `allow_private_endpoints`;
-    `resolve` looks host names up for that check.
+    `resolve` looks host names up for that check; `links` sends the notification's `url`
+    through the click redirect, so clicks are counted without an SDK.
     """
 
     def transport_for(origin: str, pin: Pin | None) -> Http2Transport:
@@ -312,4 +330,5 @@ def build_webpush_provider(
         max_origins=max_origins,
         allow_private_endpoints=allow_private_endpoints,
         resolve=resolve,
+        links=links,
     )

@@ -12,6 +12,7 @@ its rows in key order, so two batches lock the same profiles in the same order.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -90,6 +91,33 @@ class UserEventLog:
         self._db = db
         self._options = options
         self._late_window = late_window
+
+    async def record_click(self, app_id: str, delivery_id: int, url: str, now: float) -> bool:
+        """A click through the redirect: a `clicked` event for the delivery's user, once per link.
+
+        False when the delivery (or its user) is gone, e.g. erased: nothing to record.
+        """
+        query = (
+            select(users.c.external_id)
+            .select_from(deliveries.join(users, users.c.id == deliveries.c.user_id))
+            .where(deliveries.c.id == delivery_id, deliveries.c.app_id == app_id)
+        )
+        async with self._db.read.connect() as conn:
+            external_id = await conn.scalar(query)
+        if external_id is None:
+            return False
+        link = hashlib.sha256(url.encode()).hexdigest()[:16]
+        click = NewEvent(
+            index=0,
+            key=f"click:{delivery_id}:{link}",
+            type="clicked",
+            user=external_id,
+            at=now,
+            delivery_id=delivery_id,
+            properties={"url": url, "via": "redirect"},
+        )
+        await self.ingest(app_id, [click], now)
+        return True
 
     async def ingest(self, app_id: str, events: Sequence[NewEvent], now: float) -> IngestResult:
         fresh = [event for event in events if event.at >= now - self._late_window]
