@@ -9,11 +9,18 @@ from fastapi import APIRouter, Path, Response, status
 from pushwise.api.auth import Server
 from pushwise.api.deps import ServicesDep, StoresDep
 from pushwise.api.errors import not_found
-from pushwise.api.schemas.users import UserIn, UserOut, UserProfileOut
+from pushwise.api.schemas.users import UserIn, UserOut, UserProfileOut, UsersBatchIn, UsersBatchOut
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
 
 ExternalIdPath = Annotated[str, Path(min_length=1, max_length=255, description="The app's own user id.")]
+
+
+@router.post("/batch")
+async def put_users(body: UsersBatchIn, principal: Server, stores: StoresDep) -> UsersBatchOut:
+    """Create or update up to 1,000 users at once, all or nothing, as `PUT /v1/users/{external_id}` each."""
+    upserted = await stores.users.upsert_many(principal.app_id_required, body.changes_by_user())
+    return UsersBatchOut(upserted=upserted)
 
 
 @router.put("/{external_id}", responses={201: {"description": "Created"}})

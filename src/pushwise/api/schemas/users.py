@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from pushwise.api.schemas.common import Email, Locale, Phone, Strict, TimeZone, at, when
+from pushwise.api.schemas.common import Email, ExternalId, Locale, Phone, Strict, TimeZone, at, when
 from pushwise.api.schemas.devices import DeviceOut
 from pushwise.domain.audience.countries import check_country
 from pushwise.store.devices import Device
@@ -55,6 +55,32 @@ class UserIn(Strict):
             location = self.location or LocationIn()
             changes.update({name: getattr(location, name) for name in LocationIn.model_fields})
         return changes
+
+
+MAX_BATCH_USERS = 1000
+
+
+class UserBatchItem(UserIn):
+    external_id: ExternalId
+
+
+class UsersBatchIn(Strict):
+    """All or nothing: one bad user refuses the batch (its `field` names it, `users[7].timezone`)."""
+
+    users: list[UserBatchItem] = Field(min_length=1, max_length=MAX_BATCH_USERS)
+
+    def changes_by_user(self) -> dict[str, dict[str, Any]]:
+        """A user named twice gets both entries' fields, the later entry winning where they overlap."""
+        merged: dict[str, dict[str, Any]] = {}
+        for user in self.users:
+            changes = user.changes()
+            changes.pop("external_id", None)
+            merged.setdefault(user.external_id, {}).update(changes)
+        return merged
+
+
+class UsersBatchOut(BaseModel):
+    upserted: int = Field(description="Distinct users created or updated.")
 
 
 class LocationOut(BaseModel):
