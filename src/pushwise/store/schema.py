@@ -562,3 +562,63 @@ segments = Table(
     Column("updated_at", Float, nullable=False),
     Index(None, "app_id", "created_at"),
 )
+
+# --- experiments and uplift models (issue 18; migration 0010) ---
+#
+# An experiment is a record of random assignment: which user got which arm, and when.
+# The planner writes one per notification or campaign with a holdout or variants
+# (`source` names it); past experiments from other tools are imported (`source` =
+# "import"). Outcomes are not stored: they are read from `user_events` over the same
+# window after `at` for every arm (`store/experiments.py`).
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("app_id", String(40), ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("arms", JSON, nullable=False),  # arm keys, in the order given
+    Column("control", String(64), nullable=False),
+    Column("source", String(16), nullable=False),  # import | notification | campaign
+    Column("source_id", String(40), nullable=True),  # the notification or campaign
+    Column("model_id", String(40), nullable=True),  # the uplift model that targeted the send
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("app_id", "source", "source_id"),
+    Index(None, "app_id", "created_at"),
+    Index(None, "model_id"),
+)
+
+# One row per user and experiment: the first assignment stands (a user never changes arm).
+experiment_assignments = Table(
+    "experiment_assignments",
+    metadata,
+    Column(
+        "experiment_id", String(40), ForeignKey("experiments.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("user_id", String(40), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("arm", String(64), nullable=False),
+    Column("at", Float, nullable=False),
+    Index(None, "experiment_id", "arm"),
+)
+
+# Uplift models: the request, the training job's state (a lease, so a process killed
+# mid-training leaves it `training` and another finishes it), the validation summary and
+# the trained learner (`artifact`: skops and numpy arrays, never a pickle).
+uplift_models = Table(
+    "uplift_models",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("app_id", String(40), ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("spec", JSON, nullable=False),  # learn_from, goal, window_hours, cost_per_send, features, seed
+    Column("status", String(16), nullable=False),  # training | ready | failed
+    Column("error", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("trained_at", Float, nullable=True),
+    Column("lease_owner", String(120), nullable=True),
+    Column("lease_until", Float, nullable=True),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("summary", JSON, nullable=True),  # arms, control, rows, validation, decision rule
+    Column("artifact", LargeBinary, nullable=True),
+    Index(None, "app_id", "created_at"),
+    Index(None, "status", "lease_until"),
+)
