@@ -20,6 +20,7 @@ from pushwise.api.routes import (
     clicks,
     devices,
     events,
+    experiments,
     health,
     metrics,
     notifications,
@@ -80,6 +81,7 @@ def create_app(services: Services, *, background: Sequence[BackgroundService] = 
     for module in (notifications, devices, events, health, apps, providers, users, receipts):
         app.include_router(module.router)
     app.include_router(alerts.router)
+    app.include_router(experiments.router)
     app.include_router(metrics.router)
     app.include_router(clicks.router)
     app.include_router(dashboard_routes.router)

@@ -14,6 +14,7 @@ from pushwise.store.apps import App, AppRepository
 from pushwise.store.credentials import CredentialRepository
 from pushwise.store.devices import DeviceRepository
 from pushwise.store.feedback import FeedbackCounts
+from pushwise.store.experiments import ExperimentRepository
 from pushwise.store.keys import KeyRepository
 from pushwise.store.profiles import ProfileReader
 from pushwise.store.sealing import Sealer
@@ -31,6 +32,7 @@ class Stores:
     user_events: UserEventLog
     profiles: ProfileReader
     feedback: FeedbackCounts
+    experiments: ExperimentRepository
 
     @classmethod
     def build(cls, services: Services) -> Stores:
@@ -44,6 +46,7 @@ class Stores:
             UserEventLog(db, services.audience.learning, late_window=services.audience.late_window),
             ProfileReader(db, services.audience.learning),
             FeedbackCounts(db),
+            ExperimentRepository(db),
         )
 
 

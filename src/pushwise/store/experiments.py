@@ -240,12 +240,13 @@ class ExperimentRepository:
         return len(rows), len(batch) - len(rows)
 
     async def arm_outcomes(
-        self, experiment: Experiment, goal: Goal, window_seconds: float
+        self, experiment: Experiment, goal: Goal | None, window_seconds: float
     ) -> list[ArmOutcome]:
-        """Each arm's users and their outcome's mean with a 95% interval, in the experiment's arm order."""
+        """Each arm's users and their outcome's mean with a 95% interval (no mean without a goal),
+        in the experiment's arm order."""
 
         def read(conn: Connection) -> list[ArmOutcome]:
-            value = outcome_of(goal, window_seconds).label("value")
+            value = (outcome_of(goal, window_seconds) if goal else literal(0.0, Float)).label("value")
             per_user = (
                 select(experiment_assignments.c.arm, value)
                 .where(experiment_assignments.c.experiment_id == experiment.id)
@@ -259,13 +260,12 @@ class ExperimentRepository:
                     func.sum(per_user.c.value * per_user.c.value),
                 ).group_by(per_user.c.arm)
             ).all()
-            found = {
-                arm: (int(n), float(total or 0.0), float(squares or 0.0)) for arm, n, total, squares in rows
-            }
+            found = {arm: (int(n), float(total or 0), float(squares or 0)) for arm, n, total, squares in rows}
             outcomes = []
             for arm in experiment.arms:
                 n, total, squares = found.get(arm, (0, 0.0, 0.0))
-                outcomes.append(ArmOutcome(arm, n, mean_estimate(n, total, squares)))
+                mean = mean_estimate(n, total, squares) if goal else None
+                outcomes.append(ArmOutcome(arm, n, mean))
             return outcomes
 
         return await self._db.query(read)

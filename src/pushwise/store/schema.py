@@ -591,9 +591,7 @@ experiments = Table(
 experiment_assignments = Table(
     "experiment_assignments",
     metadata,
-    Column(
-        "experiment_id", String(40), ForeignKey("experiments.id", ondelete="CASCADE"), primary_key=True
-    ),
+    Column("experiment_id", String(40), ForeignKey("experiments.id", ondelete="CASCADE"), primary_key=True),
     Column("user_id", String(40), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("arm", String(64), nullable=False),
     Column("at", Float, nullable=False),

@@ -29,7 +29,9 @@ def upgrade() -> None:
         sa.Column("source_id", sa.String(length=40), nullable=True),
         sa.Column("model_id", sa.String(length=40), nullable=True),
         sa.Column("created_at", sa.Float(), nullable=False),
-        sa.ForeignKeyConstraint(["app_id"], ["apps.id"], name="fk_experiments_app_id_apps", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["app_id"], ["apps.id"], name="fk_experiments_app_id_apps", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_experiments"),
         sa.UniqueConstraint("app_id", "source", "source_id", name="uq_experiments_app_id_source_source_id"),
     )
