@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from pushwise.domain.uplift.outcomes import ObservedEvent, outcome
-from tests.integration.user_event_rows import Row, write_events
+from tests.integration.goal_events import Row, iso, post_events
 
 pytestmark = pytest.mark.integration
 
 HOUR = 3600.0
-
-
-def iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
 async def _experiment(client, shop, arms=("promo", "control"), control="control") -> str:
@@ -49,10 +43,10 @@ async def test_assignments_are_stored_once_and_never_change_arm(client, make_app
     assert result["goal"] is None
 
 
-async def test_outcomes_use_the_same_window_in_every_arm(client, make_app, services, clock) -> None:
+async def test_outcomes_use_the_same_window_in_every_arm(client, make_app, clock) -> None:
     shop = await make_app()
     experiment = await _experiment(client, shop)
-    start = clock.now() - 30 * 24 * HOUR
+    start = clock.now() - 5 * 24 * HOUR  # inside the events API's late window (7 days)
     window = 48 * HOUR
     assignments = [
         {"user_id": "p1", "arm": "promo", "at": iso(start)},
@@ -68,10 +62,14 @@ async def test_outcomes_use_the_same_window_in_every_arm(client, make_app, servi
         Row("p1", "purchased", start + window, 100.0),  # at the closing instant: outside
         Row("p2", "purchased", start + HOUR - 1, 7.0),  # before its own assignment
         Row("p2", "item_viewed", start + 2 * HOUR, 3.0),  # another event type
-        Row("c1", "purchased", start + 10 * HOUR, 20.0),  # received after the window closed, `at` inside
+        Row("c1", "purchased", start + 10 * HOUR, 20.0, key="c1-order"),  # posted late, `at` inside
         Row("c2", "purchased", start + 3 * HOUR, None),  # no value: adds 0, but happened
     ]
-    await write_events(services.db, shop.id, rows, received_at=clock.now())
+    await post_events(client, shop.server_headers, rows)
+    duplicate = Row("c1", "purchased", start + 10 * HOUR, 20.0, key="c1-order")  # the same event again
+    too_late = Row("c2", "purchased", clock.now() - 8 * 24 * HOUR, 50.0)  # older than the late window
+    answers = await post_events(client, shop.server_headers, [duplicate, too_late])
+    assert (answers[0]["duplicates"], answers[0]["late"]) == (1, 1)
     query = {"goal_event": "purchased", "measure": "sum", "window_hours": 48}
     summed = (
         await client.get(f"/v1/experiments/{experiment}", params=query, headers=shop.server_headers)

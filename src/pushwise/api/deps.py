@@ -13,8 +13,8 @@ from pushwise.bootstrap import Services
 from pushwise.store.apps import App, AppRepository
 from pushwise.store.credentials import CredentialRepository
 from pushwise.store.devices import DeviceRepository
-from pushwise.store.feedback import FeedbackCounts
 from pushwise.store.experiments import ExperimentRepository
+from pushwise.store.feedback import FeedbackCounts
 from pushwise.store.keys import KeyRepository
 from pushwise.store.profiles import ProfileReader
 from pushwise.store.sealing import Sealer

@@ -25,7 +25,7 @@ from pushwise.store.db import Database
 from pushwise.store.ids import new_id
 from pushwise.store.schema import experiment_assignments, experiments, user_events
 from pushwise.store.upsert import dialect_insert
-from pushwise.store.users import ensure_users
+from pushwise.store.users import ensure_user_ids
 
 IMPORT = "import"
 SOURCES = (IMPORT, "notification", "campaign")
@@ -222,9 +222,10 @@ class ExperimentRepository:
             first = wanted.setdefault(item.user, item)
             if first.arm != item.arm:
                 raise AssignmentConflict(item.user, first.arm, item.arm)
-        async with self._db.writing(urgent=True) as connection:
-            ids = await ensure_users(connection, self._db, experiment.app_id, list(wanted), now)
-            held = await connection.run_sync(lambda conn: _held_arms(conn, experiment.id, list(ids.values())))
+
+        def write(conn: Connection) -> int:
+            ids = ensure_user_ids(conn, experiment.app_id, list(wanted), now)
+            held = _held_arms(conn, experiment.id, list(ids.values()))
             rows = []
             for external_id, item in wanted.items():
                 user_id = ids[external_id]
@@ -236,8 +237,11 @@ class ExperimentRepository:
                     {"experiment_id": experiment.id, "user_id": user_id, "arm": item.arm, "at": item.at}
                 )
             if rows:
-                await connection.execute(experiment_assignments.insert(), rows)
-        return len(rows), len(batch) - len(rows)
+                conn.execute(experiment_assignments.insert(), rows)
+            return len(rows)
+
+        assigned = await self._db.transact(write, urgent=True)
+        return assigned, len(batch) - assigned
 
     async def arm_outcomes(
         self, experiment: Experiment, goal: Goal | None, window_seconds: float
