@@ -30,6 +30,7 @@ from pushwise.domain.audience.learning import ALL_TIME, AudienceOptions, day_of
 from pushwise.domain.clock import Clock
 from pushwise.domain.states import DeliveryState
 from pushwise.store.db import Database
+from pushwise.store.driver import run
 from pushwise.store.engagement import engagement_upsert, propensity_update, prune_engagement_days
 from pushwise.store.user_events import prune_events
 
@@ -108,9 +109,9 @@ class EngagementRecorder:
             rate = self._rate
 
             def write(conn: Connection) -> None:
-                conn.execute(engagement_upsert(conn, ("sent", "delivered")), engagement_rows)
+                run(conn, engagement_upsert(conn.dialect.name, ("sent", "delivered")), engagement_rows)
                 if push_rows:
-                    conn.execute(propensity_update("pushes", rate), push_rows)
+                    run(conn, propensity_update("pushes", rate), push_rows)
 
             try:
                 await self._db.transact(write)

@@ -48,11 +48,10 @@ def run(conn: Connection, statement: Executable, params: Params | Sequence[Param
     first = compiled.construct_expanded_state(rows[0])
     values = [_positional(compiled, first.positiontup, first.parameters, first.processors)]
     if first.statement == compiled.string:
-        # Nothing was expanded (no IN lists): every row binds the same names in the same order,
-        # and filling in the statement's defaults costs a quarter of expanding it again.
-        values += [
-            _positional(compiled, first.positiontup, compiled.construct_params(row)) for row in rows[1:]
-        ]
+        # Nothing was expanded (no IN lists): every row binds the same names in the same order.
+        # The statement's own binds (constants inside expressions) are the first row's; the
+        # rest is read straight from each row, with the columns' type conversions.
+        values += _same_shape(compiled, first.positiontup, first.parameters, rows)
     else:
         for row in rows[1:]:
             state = compiled.construct_expanded_state(row)
@@ -83,6 +82,30 @@ def _compiler(conn: Connection, statement: Executable, keys: frozenset[str]) -> 
         compiled = statement.compile(dialect=conn.dialect, column_keys=sorted(keys))  # type: ignore[attr-defined]
         found = _compiled[key] = (statement, compiled)
     return found[1]
+
+
+def _same_shape(
+    compiled: SQLCompiler, names: Sequence[str] | None, first: Mapping[str, Any], rows: Sequence[Params]
+) -> list[tuple[Any, ...]]:
+    processors = cast(Mapping[str, Callable[[Any], Any]], compiled._bind_processors)
+    given = rows[0].keys()
+    plan = []
+    for name in names or ():
+        convert = processors.get(name)
+        constant = first[name] if convert is None else convert(first[name])
+        plan.append((name, convert, name in given, constant))
+    if all(convert is None and from_row for _name, convert, from_row, _value in plan):
+        ordered = [name for name, *_rest in plan]
+        return [tuple([row[name] for name in ordered]) for row in rows[1:]]
+    return [
+        tuple(
+            [
+                (convert(row[name]) if convert is not None else row[name]) if from_row else constant
+                for name, convert, from_row, constant in plan
+            ]
+        )
+        for row in rows[1:]
+    ]
 
 
 def _positional(

@@ -7,7 +7,7 @@ database itself, so writers on many processes never overwrite one another.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from functools import cache
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Float, bindparam, case, delete, func, update
@@ -15,7 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from pushwise.domain.audience.learning import ALL_TIME
 from pushwise.store.schema import user_engagement, users
-from pushwise.store.upsert import dialect_insert
+from pushwise.store.upsert import insert_for
 
 # Day rows older than this are pruned (30-day windows are the longest read from them).
 ENGAGEMENT_DAYS_KEPT = 31
@@ -36,9 +36,13 @@ def later(stored_at: ColumnElement[float], at: Any) -> ColumnElement[float]:
     return case((at >= stored_at, at), else_=stored_at)
 
 
-def engagement_upsert(conn: Connection, counters: Sequence[str]) -> Any:
-    """Add to per-day (and all-time, `day` 0) engagement counters of the rows given."""
-    insert = dialect_insert(conn, user_engagement)
+@cache
+def engagement_upsert(dialect: str, counters: tuple[str, ...]) -> Any:
+    """Add to per-day (and all-time, `day` 0) engagement counters of the rows given.
+
+    Built once per dialect and counter set: the driver compiles each statement object once.
+    """
+    insert = insert_for(dialect, user_engagement)
     excluded = insert.excluded
     return insert.on_conflict_do_update(
         index_elements=["user_id", "day"],
@@ -46,6 +50,7 @@ def engagement_upsert(conn: Connection, counters: Sequence[str]) -> Any:
     )
 
 
+@cache
 def propensity_update(added: Literal["opens", "pushes"], rate: float) -> Any:
     """Add decayed opens (or pushes delivered) to users `b_user` at `b_at`, amount `amount`.
 

@@ -18,4 +18,9 @@ def upsert_into(db: Database, table: Table) -> sqlite.Insert | postgresql.Insert
 
 def dialect_insert(conn: Connection, table: Table) -> sqlite.Insert | postgresql.Insert:
     """The same, from a connection (inside `Database.transact`)."""
-    return sqlite.insert(table) if conn.dialect.name == "sqlite" else postgresql.insert(table)
+    return insert_for(conn.dialect.name, table)
+
+
+def insert_for(dialect: str, table: Table) -> sqlite.Insert | postgresql.Insert:
+    """The same, by dialect name: for statements built once per dialect and cached."""
+    return sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table)

@@ -16,6 +16,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, case, delete, select, update
@@ -35,7 +36,7 @@ from pushwise.store.schema import (
     user_interests,
     users,
 )
-from pushwise.store.upsert import dialect_insert
+from pushwise.store.upsert import dialect_insert, insert_for
 from pushwise.store.users import ensure_user_ids
 
 _CHUNK = 500
@@ -156,6 +157,8 @@ def _ingest(
 
 def _references(conn: Connection, app_id: str, events: Sequence[NewEvent]) -> dict[int, _Reference]:
     """The notification (and delivery) each event answers, by the event's index; unknown ones refuse."""
+    if not any(e.delivery_id is not None or e.notification_id for e in events):
+        return {}
     delivery_ids = sorted({e.delivery_id for e in events if e.delivery_id is not None})
     by_delivery: dict[int, Any] = {}
     for start in range(0, len(delivery_ids), _CHUNK):
@@ -203,7 +206,8 @@ def _references(conn: Connection, app_id: str, events: Sequence[NewEvent]) -> di
             spec.get("template"),
             delivery.channel if delivery is not None else None,
         )
-    _check_delivery_users(conn, app_id, events, by_delivery)
+    if by_delivery:
+        _check_delivery_users(conn, app_id, events, by_delivery)
     return found
 
 
@@ -287,26 +291,30 @@ def _insert_new(
 _INSERT_EVENT = user_events.insert()
 
 
+@cache
+def _interest_upsert(dialect: str, rate: float) -> Any:
+    insert = insert_for(dialect, user_interests)
+    excluded = insert.excluded
+    return insert.on_conflict_do_update(
+        index_elements=["user_id", "category"],
+        set_={
+            "weight": decayed_sum(
+                user_interests.c.weight, user_interests.c.at, excluded.weight, excluded.at, rate
+            ),
+            "at": later(user_interests.c.at, excluded.at),
+        },
+    )
+
+
+_EVENT_COUNTERS = ("opened", "clicked", "dismissed", "converted", "revenue")
+
+
 def _apply(conn: Connection, app_id: str, deltas: ProfileDeltas, options: LearningOptions) -> None:
-    interest_rate = LN2 / options.interest_half_life
+    dialect = conn.dialect.name
     if deltas.interests:
-        insert = dialect_insert(conn, user_interests)
-        excluded = insert.excluded
-        statement = insert.on_conflict_do_update(
-            index_elements=["user_id", "category"],
-            set_={
-                "weight": decayed_sum(
-                    user_interests.c.weight,
-                    user_interests.c.at,
-                    excluded.weight,
-                    excluded.at,
-                    interest_rate,
-                ),
-                "at": later(user_interests.c.at, excluded.at),
-            },
-        )
-        conn.execute(
-            statement,
+        run(
+            conn,
+            _interest_upsert(dialect, LN2 / options.interest_half_life),
             [
                 {
                     "user_id": user,
@@ -319,8 +327,9 @@ def _apply(conn: Connection, app_id: str, deltas: ProfileDeltas, options: Learni
             ],
         )
     if deltas.engagement:
-        conn.execute(
-            engagement_upsert(conn, ("opened", "clicked", "dismissed", "converted", "revenue")),
+        run(
+            conn,
+            engagement_upsert(dialect, _EVENT_COUNTERS),
             [
                 {
                     "user_id": user,
@@ -336,7 +345,8 @@ def _apply(conn: Connection, app_id: str, deltas: ProfileDeltas, options: Learni
             ],
         )
     if deltas.activity:
-        conn.execute(
+        run(
+            conn,
             _ACTIVITY,
             [
                 {"b_user": user, "first": first, "last": last}
@@ -344,9 +354,9 @@ def _apply(conn: Connection, app_id: str, deltas: ProfileDeltas, options: Learni
             ],
         )
     if deltas.opens:
-        rate = LN2 / options.propensity_half_life
-        conn.execute(
-            propensity_update("opens", rate),
+        run(
+            conn,
+            propensity_update("opens", LN2 / options.propensity_half_life),
             [
                 {"b_user": user, "amount": value.value, "b_at": value.at}
                 for user, value in sorted(deltas.opens.items())

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, bindparam, delete, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -109,25 +109,40 @@ def ensure_user_ids(
     """Internal ids of these users, creating the unknown ones (inside the caller's transaction).
 
     `seeds` gives profile fields (time zone, locale) for users created here; existing
-    users are left untouched.
+    users are left untouched. Looked up first: users are usually known already, and
+    a lookup costs far less than an insert that conflicts.
     """
     if not external_ids:
         return {}
-    # Sorted, so concurrent transactions lock the same rows in the same order (no deadlock).
-    rows = [
-        {**_new_row(app_id, external_id, now), **(seeds or {}).get(external_id, {})}
-        for external_id in sorted(external_ids)
-    ]
-    statement = dialect_insert(conn, users).on_conflict_do_nothing(index_elements=["app_id", "external_id"])
-    conn.execute(statement, rows)
-    found: dict[str, str] = {}
-    wanted = list(external_ids)
-    for start in range(0, len(wanted), _LOOKUP_CHUNK):
-        query = select(users.c.external_id, users.c.id).where(
-            users.c.app_id == app_id, users.c.external_id.in_(wanted[start : start + _LOOKUP_CHUNK])
+    wanted = sorted(external_ids)
+    found = _lookup(conn, app_id, wanted)
+    missing = [external_id for external_id in wanted if external_id not in found]
+    if missing:
+        # Sorted, so concurrent transactions lock the same rows in the same order (no deadlock).
+        rows = [
+            {**_new_row(app_id, external_id, now), **(seeds or {}).get(external_id, {})}
+            for external_id in missing
+        ]
+        statement = dialect_insert(conn, users).on_conflict_do_nothing(
+            index_elements=["app_id", "external_id"]
         )
-        found.update({row.external_id: row.id for row in conn.execute(query)})
+        conn.execute(statement, rows)
+        found.update(_lookup(conn, app_id, missing))
     return found
+
+
+def _lookup(conn: Connection, app_id: str, external_ids: Sequence[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for start in range(0, len(external_ids), _LOOKUP_CHUNK):
+        chunk = list(external_ids[start : start + _LOOKUP_CHUNK])
+        rows = conn.execute(_USER_IDS, {"app_id": app_id, "external_ids": chunk})
+        found.update({external_id: user_id for external_id, user_id in rows})
+    return found
+
+
+_USER_IDS = select(users.c.external_id, users.c.id).where(
+    users.c.app_id == bindparam("app_id"), users.c.external_id.in_(bindparam("external_ids", expanding=True))
+)
 
 
 async def ensure_users(
