@@ -15,7 +15,8 @@ FROM python:3.11-slim-bookworm
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     pip install --no-index --find-links /wheels pushwise
-RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/pushwise --create-home pushwise
+RUN groupadd --system --gid 10001 pushwise \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/pushwise --create-home pushwise
 USER 10001:10001
 WORKDIR /var/lib/pushwise
 # Listen beyond the container's loopback; the embedded SQLite default lives in the working directory.

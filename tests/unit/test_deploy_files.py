@@ -238,6 +238,7 @@ def test_kubernetes_pods_run_as_the_image_user_and_probe_the_api() -> None:
     for name, (pod, _) in containers().items():
         assert pod["securityContext"]["runAsNonRoot"], name
         assert str(pod["securityContext"]["runAsUser"]) == image_user(), name
+        assert f"{image_user()}:{pod['securityContext']['runAsGroup']}" == last(stages()[-1], "USER"), name
     _, api = containers()["pushwise-api"]
     port = pushwise_command([*entrypoint(), *api["args"]]).params["port"]
     assert api["ports"] == [{"name": "http", "containerPort": port}]
