@@ -52,6 +52,7 @@ def crashing_worker(rig: Rig) -> DeliveryWorker:
         circuits=engine.circuits,
         events=engine.events,
         rates=engine.rates,
+        gate=engine.gate,
     )
 
 

@@ -183,6 +183,7 @@ def dying_worker(rig: Rig) -> DeliveryWorker:
         circuits=engine.circuits,
         events=engine.events,
         rates=engine.rates,
+        gate=engine.gate,
     )
 
 

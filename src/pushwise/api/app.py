@@ -24,6 +24,7 @@ from pushwise.api.routes import (
     health,
     metrics,
     notifications,
+    preferences,
     providers,
     receipts,
     users,
@@ -78,7 +79,7 @@ def create_app(services: Services, *, background: Sequence[BackgroundService] = 
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=services.settings.max_body_bytes)
     # Routes are matched in order: the hottest path (sending) is tried first.
-    for module in (notifications, devices, events, health, apps, providers, users, receipts):
+    for module in (notifications, devices, events, health, apps, providers, users, preferences, receipts):
         app.include_router(module.router)
     app.include_router(alerts.router)
     app.include_router(experiments.router)

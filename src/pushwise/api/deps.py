@@ -11,11 +11,13 @@ from pushwise.api.auth import AppManager
 from pushwise.api.errors import not_found
 from pushwise.bootstrap import Services
 from pushwise.store.apps import App, AppRepository
+from pushwise.store.categories import CategoryRepository
 from pushwise.store.credentials import CredentialRepository
 from pushwise.store.devices import DeviceRepository
 from pushwise.store.experiments import ExperimentRepository
 from pushwise.store.feedback import FeedbackCounts
 from pushwise.store.keys import KeyRepository
+from pushwise.store.preferences import PreferenceRepository
 from pushwise.store.profiles import ProfileReader
 from pushwise.store.sealing import Sealer
 from pushwise.store.user_events import UserEventLog
@@ -33,6 +35,8 @@ class Stores:
     profiles: ProfileReader
     feedback: FeedbackCounts
     experiments: ExperimentRepository
+    categories: CategoryRepository
+    preferences: PreferenceRepository
 
     @classmethod
     def build(cls, services: Services) -> Stores:
@@ -47,6 +51,8 @@ class Stores:
             ProfileReader(db, services.audience.learning),
             FeedbackCounts(db),
             ExperimentRepository(db),
+            CategoryRepository(db, clock),
+            PreferenceRepository(db, clock),
         )
 
 

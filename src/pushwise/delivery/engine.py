@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pushwise.delivery.circuits import CircuitBoard
 from pushwise.delivery.fallback import FallbackPlanner
 from pushwise.delivery.follow_ups import FollowUpSweep
+from pushwise.delivery.gate import Gate
 from pushwise.delivery.notices import FailureNotices
 from pushwise.delivery.providers import ProviderRegistry
 from pushwise.delivery.rates import RateLimits, SendRates
@@ -23,6 +24,7 @@ from pushwise.domain.states import lane_for
 from pushwise.store.db import Database
 from pushwise.store.events import EventLog
 from pushwise.store.fallback import FallbackRepository
+from pushwise.store.gate_state import GateStates
 from pushwise.store.notices import NoticeRepository, NoticeTemplates
 from pushwise.store.notifications import Accepted, NewNotification, NotificationRepository, Target
 from pushwise.store.queue import DeliveryQueue
@@ -58,6 +60,7 @@ class Engine:
         self.rates = SendRates(clock, rate_limits)
         self.events = EventLog(db)
         self.fallback = FallbackRepository(db)
+        self.gate = Gate(GateStates(db))
         self._clock = clock
         self._rng = rng
         self._worker_options = worker_options
@@ -126,6 +129,7 @@ class Engine:
             circuits=self.circuits,
             events=self.events,
             rates=self.rates,
+            gate=self.gate,
         )
         self._local_workers.append(worker)
         return worker

@@ -14,7 +14,7 @@ import random
 import socket
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -99,6 +99,14 @@ class OutcomeListener(Protocol):
     async def recorded(self, batch: Sequence[Recorded]) -> None: ...
 
 
+class PreSendGate(Protocol):
+    """Decides, for a whole claimed batch, which deliveries not to send now (`pushwise.delivery.gate`)."""
+
+    async def screen(
+        self, claimed: Sequence[ClaimedDelivery], planned: Mapping[str, PlannedNotification], now: float
+    ) -> Mapping[int, Handled]: ...
+
+
 class OutcomeReceipts(Protocol):
     """Words the delivery receipts a batch owes, written in the transaction that records it."""
 
@@ -164,7 +172,9 @@ class DeliveryWorker:
         circuits: CircuitBoard,
         events: EventLog,
         rates: SendRates,
+        gate: PreSendGate,
     ) -> None:
+        self._pre_send_gate = gate
         self._listeners = tuple(listeners)
         self._receipts = receipts
         self._circuits = circuits
@@ -203,8 +213,9 @@ class DeliveryWorker:
         heartbeat = asyncio.create_task(self._heartbeat([item.id for item in claimed]))
         try:
             specs = await self._specs.load({item.notification_id for item in claimed})
+            held = await self._pre_send_gate.screen(claimed, specs, now)
             handled = await asyncio.gather(
-                *(self._handle(item, specs.get(item.notification_id)) for item in claimed)
+                *(self._handle(item, specs.get(item.notification_id), held.get(item.id)) for item in claimed)
             )
         except asyncio.CancelledError:  # drain deadline passed: give the batch back at once
             await asyncio.shield(self._queue.release(self.owner, [i.id for i in claimed], self._clock.now()))
@@ -240,7 +251,11 @@ class DeliveryWorker:
             except Exception:  # metrics or fallback must never stop deliveries
                 log.exception("outcome listener %r failed", listener)
 
-    async def _handle(self, item: ClaimedDelivery, planned: PlannedNotification | None) -> Handled:
+    async def _handle(
+        self, item: ClaimedDelivery, planned: PlannedNotification | None, held: Handled | None
+    ) -> Handled:
+        if held is not None:  # the gate decided: not now, or never
+            return held
         # Each delivery runs in its own task (gather), so these ids stay on this delivery's log lines.
         with bound_contextvars(app_id=item.app_id, notification_id=item.notification_id, delivery_id=item.id):
             return await self._handle_bound(item, planned)

@@ -1,4 +1,4 @@
-"""Small signed tokens: user tokens for the client inbox, one-click unsubscribe links.
+"""Small signed tokens: user tokens for the client inbox, one-click unsubscribe and preference page links.
 
 `<base64url(JSON claims)>.<base64url(HMAC-SHA256)>`. Each use has its own key,
 derived from the server's secret key with a purpose label, so a token minted for
@@ -96,5 +96,24 @@ def open_unsubscribe_token(secret_key: bytes, token: str, *, now: float) -> tupl
     claims = open_token(derive_key(secret_key, _UNSUBSCRIBE), token, now=now)
     app_id, user_id = claims.get("app"), claims.get("usr")
     if not isinstance(app_id, str) or not isinstance(user_id, str):
+        raise TokenInvalid("malformed token")
+    return app_id, user_id
+
+
+_PREFERENCES = "preference-page/v1"
+
+
+def issue_preference_token(secret_key: bytes, app_id: str, user_id: str, expires_at: int) -> str:
+    """The capability behind a hosted preference page link: this user of this app, until `expires_at`."""
+    return issue_token(
+        derive_key(secret_key, _PREFERENCES), {"app": app_id, "usr": user_id, "exp": expires_at}
+    )
+
+
+def open_preference_token(secret_key: bytes, token: str, *, now: float) -> tuple[str, str]:
+    """(app id, internal user id), or raises `TokenInvalid` / `TokenExpired`."""
+    claims = open_token(derive_key(secret_key, _PREFERENCES), token, now=now)
+    app_id, user_id = claims.get("app"), claims.get("usr")
+    if not isinstance(app_id, str) or not isinstance(user_id, str) or "exp" not in claims:
         raise TokenInvalid("malformed token")
     return app_id, user_id

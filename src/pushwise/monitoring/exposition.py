@@ -39,6 +39,7 @@ COUNTERS = {
     tally.PRUNED: "Device tokens deactivated because the provider said they are dead.",
     tally.REPLAYS: "Dead letters an operator queued again.",
     tally.REPLAYED_OUTCOMES: "Final outcomes of replayed deliveries, by state.",
+    tally.GATE_DECISIONS: "Deliveries the gate held back before sending, by decision and reason.",
 }
 HISTOGRAMS = {
     tally.DELIVERY_LATENCY: "Seconds from acceptance to the first final outcome.",

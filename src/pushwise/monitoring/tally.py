@@ -10,7 +10,9 @@ counted once in `pushwise_deliveries_total` (and the dead letters and the
 accept-to-outcome latency), at its first final outcome. A delivery an operator
 replays from the dead letters counts in `pushwise_replays_total` when replayed
 and, at its next final outcome, in `pushwise_replayed_outcomes_total`. Attempts
-are counted as they happen, replayed or not.
+are counted as they happen, replayed or not. The gate's decisions to hold a delivery back
+(suppress, defer) count in `pushwise_gate_decisions_total` as they are taken; what it lets
+through shows in the attempts.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ DEAD_LETTERS = "pushwise_dead_letters_total"
 PRUNED = "pushwise_tokens_pruned_total"
 REPLAYS = "pushwise_replays_total"
 REPLAYED_OUTCOMES = "pushwise_replayed_outcomes_total"
+GATE_DECISIONS = "pushwise_gate_decisions_total"
 DELIVERY_LATENCY = "pushwise_delivery_latency_seconds"
 PROVIDER_LATENCY = "pushwise_provider_request_seconds"
 _BUCKETS = {DELIVERY_LATENCY: DELIVERY_LATENCY_BUCKETS, PROVIDER_LATENCY: PROVIDER_LATENCY_BUCKETS}
@@ -97,6 +100,11 @@ class OutcomeTally:
             self._observe(DELIVERY_LATENCY, latency, (("app", app), ("channel", channel)))
             if update.state is DeliveryState.FAILED:
                 self._inc(DEAD_LETTERS, (("app", app), ("channel", channel), ("reason", reason)))
+        if update.decision is not None:
+            self._inc(
+                GATE_DECISIONS,
+                (("app", app), ("channel", channel), ("decision", update.decision), ("reason", reason)),
+            )
         if update.device_to_deactivate is not None:
             self._add(second, RollupKey(app, channel, "pruned", "token_dead", reason))
             self._inc(PRUNED, (("app", app), ("channel", channel), ("reason", reason)))

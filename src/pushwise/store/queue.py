@@ -60,6 +60,7 @@ class DeliveryUpdate:
     sent: bool = False
     attempt_outcome: str | None = None  # set when a send was attempted: the outcome kind
     device_to_deactivate: str | None = None
+    decision: str | None = None  # the gate's, when it held the delivery back: "suppress" | "defer"
 
 
 class DeliveryQueue:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Response, status
 from pushwise.api.auth import Server
 from pushwise.api.deps import ServicesDep, StoresDep
 from pushwise.api.errors import not_found
+from pushwise.api.schemas.preferences import PreferencesOut
 from pushwise.api.schemas.users import UserIn, UserOut, UserProfileOut, UsersBatchIn, UsersBatchOut
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
@@ -43,7 +44,13 @@ async def get_user(
     if user is None:
         raise not_found("user")
     devices = await stores.devices.list_for_user(app_id, user.id)
-    return UserProfileOut.profile(user, devices, await stores.profiles.learned(user.id, services.clock.now()))
+    profile = UserProfileOut.profile(
+        user, devices, await stores.profiles.learned(user.id, services.clock.now())
+    )
+    chosen = await stores.preferences.of_user_id(app_id, user.id)
+    if chosen is not None:
+        profile.preferences = PreferencesOut.of(chosen.categories, chosen.preferences).model_dump()
+    return profile
 
 
 @router.delete("/{external_id}", status_code=status.HTTP_204_NO_CONTENT)
