@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, StrictBool, model_validator
 
 from pushwise.api.schemas.common import Strict
 from pushwise.domain.audience.preferences import (
@@ -84,7 +84,7 @@ class PreferencesIn(Strict):
     """A partial change: the cells given (null: back to the category's default), and, when
     given, the whole new list of unsubscribed channels and the new quiet hours (null: none)."""
 
-    categories: dict[str, dict[str, bool | None]] = Field(
+    categories: dict[str, dict[str, StrictBool | None]] = Field(
         default_factory=dict, examples=[{"promotions": {"email": False}}]
     )
     unsubscribed: list[ChannelName] | None = Field(default=None, max_length=len(DELIVERY_CHANNELS))
