@@ -150,7 +150,9 @@ async def test_a_preference_link_opens_the_users_page(client, make_app, services
     page = await client.get(urlsplit(body["url"]).path)
     assert page.status_code == 200
     assert 'lang="de"' in page.text
-    assert (await client.post("/v1/users/ann/preferences/link", headers=app.server_headers)).status_code == 200
+    assert (
+        await client.post("/v1/users/ann/preferences/link", headers=app.server_headers)
+    ).status_code == 200
 
 
 async def test_unknown_users_and_other_apps_see_nothing(client, make_app) -> None:
