@@ -127,4 +127,3 @@ def test_changes_naming_what_the_app_does_not_define_are_refused_with_their_path
     with pytest.raises(PreferenceRefused) as refused:
         check_change(PreferenceChange(cells={cell: False}), ORDERS)
     assert refused.value.field == path
-

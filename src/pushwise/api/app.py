@@ -24,6 +24,7 @@ from pushwise.api.routes import (
     health,
     metrics,
     notifications,
+    preference_page,
     preferences,
     providers,
     receipts,
@@ -86,6 +87,7 @@ def create_app(services: Services, *, background: Sequence[BackgroundService] = 
     app.include_router(metrics.router)
     app.include_router(clicks.router)
     app.include_router(dashboard_routes.router)
+    app.include_router(preference_page.router)
     app.state.inbox_feed = services.inbox_feed
     for router in channel_routers:
         app.include_router(router)

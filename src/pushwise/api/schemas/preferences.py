@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, Field, StrictBool, model_validat
 from pushwise.api.schemas.common import Strict
 from pushwise.domain.audience.preferences import (
     CATEGORY_KEY,
+    TIME_OF_DAY,
     Category,
     PreferenceChange,
     Preferences,
@@ -25,7 +26,7 @@ DEFAULT_LINK_SECONDS = 30 * 86_400
 
 ChannelName = Annotated[str, AfterValidator(check_channel)]
 CategoryKey = Annotated[str, Field(pattern=CATEGORY_KEY.pattern)]
-TimeOfDay = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["22:00"])]
+TimeOfDay = Annotated[str, Field(pattern=TIME_OF_DAY.pattern, examples=["22:00"])]
 
 
 class CategoryIn(Strict):

@@ -16,6 +16,7 @@ from typing import Any
 
 from pushwise.domain.channels import DELIVERY_CHANNELS
 
+TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")  # HH:MM, a wall-clock time
 # Short enough that a reason naming it (`opted_out:<key>`) fits a delivery's 64-character reason.
 CATEGORY_KEY_MAX = 40
 CATEGORY_KEY = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9_.-]{{0,{CATEGORY_KEY_MAX - 1}}}$")
