@@ -88,16 +88,12 @@ def open_user_token(secret_key: bytes, token: str, *, now: float) -> tuple[str, 
 
 def issue_unsubscribe_token(secret_key: bytes, app_id: str, user_id: str) -> str:
     """Never expires: an unsubscribe link in an old e-mail must still work (RFC 8058)."""
-    return issue_token(derive_key(secret_key, _UNSUBSCRIBE), {"app": app_id, "usr": user_id})
+    return _issue_user_link(secret_key, _UNSUBSCRIBE, app_id, user_id, None)
 
 
 def open_unsubscribe_token(secret_key: bytes, token: str, *, now: float) -> tuple[str, str]:
     """(app id, internal user id), or raises `TokenInvalid`."""
-    claims = open_token(derive_key(secret_key, _UNSUBSCRIBE), token, now=now)
-    app_id, user_id = claims.get("app"), claims.get("usr")
-    if not isinstance(app_id, str) or not isinstance(user_id, str):
-        raise TokenInvalid("malformed token")
-    return app_id, user_id
+    return _open_user_link(secret_key, _UNSUBSCRIBE, token, now=now, expiring=False)
 
 
 _PREFERENCES = "preference-page/v1"
@@ -105,15 +101,29 @@ _PREFERENCES = "preference-page/v1"
 
 def issue_preference_token(secret_key: bytes, app_id: str, user_id: str, expires_at: int) -> str:
     """The capability behind a hosted preference page link: this user of this app, until `expires_at`."""
-    return issue_token(
-        derive_key(secret_key, _PREFERENCES), {"app": app_id, "usr": user_id, "exp": expires_at}
-    )
+    return _issue_user_link(secret_key, _PREFERENCES, app_id, user_id, expires_at)
 
 
 def open_preference_token(secret_key: bytes, token: str, *, now: float) -> tuple[str, str]:
     """(app id, internal user id), or raises `TokenInvalid` / `TokenExpired`."""
-    claims = open_token(derive_key(secret_key, _PREFERENCES), token, now=now)
+    return _open_user_link(secret_key, _PREFERENCES, token, now=now, expiring=True)
+
+
+def _issue_user_link(
+    secret_key: bytes, purpose: str, app_id: str, user_id: str, expires_at: int | None
+) -> str:
+    """A link for one user of one app (internal id), for `purpose` only."""
+    claims: dict[str, Any] = {"app": app_id, "usr": user_id}
+    if expires_at is not None:
+        claims["exp"] = expires_at
+    return issue_token(derive_key(secret_key, purpose), claims)
+
+
+def _open_user_link(
+    secret_key: bytes, purpose: str, token: str, *, now: float, expiring: bool
+) -> tuple[str, str]:
+    claims = open_token(derive_key(secret_key, purpose), token, now=now)
     app_id, user_id = claims.get("app"), claims.get("usr")
-    if not isinstance(app_id, str) or not isinstance(user_id, str) or "exp" not in claims:
+    if not isinstance(app_id, str) or not isinstance(user_id, str) or (expiring and "exp" not in claims):
         raise TokenInvalid("malformed token")
     return app_id, user_id
