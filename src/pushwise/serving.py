@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 
 from pushwise.api.app import create_app
 from pushwise.api.routes.metrics import warn_if_open
+from pushwise.api.slow_clients import header_deadline_protocol
 from pushwise.bootstrap import Services, build_services
 from pushwise.delivery.engagement import AudienceUpkeep
 from pushwise.delivery.follow_ups import FollowUpService
@@ -148,6 +149,7 @@ async def _serve_http(settings: Settings, *, with_workers: bool) -> None:
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=30,
+        http=header_deadline_protocol(settings.header_timeout_seconds),
     )
     warn_if_open(settings.host, settings.metrics_token)
     try:

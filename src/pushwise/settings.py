@@ -44,6 +44,16 @@ class Settings:
     metrics_token: str | None = None
     log_level: str = "info"
     max_body_bytes: int = 1_048_576
+    # Abuse limits: requests per second per API key and per client address, each with a burst of
+    # twice that (0: no limit), and dashboard log-in attempts per minute per address. The budgets
+    # are shared by every API process through the database, synced every `rate_limit_sync_seconds`.
+    api_rate_limit: float = 1000.0
+    api_rate_limit_per_ip: float = 2000.0
+    dashboard_logins_per_minute: float = 10.0
+    rate_limit_sync_seconds: float = 0.5
+    # Slow clients: a request's headers must arrive within the first, its body within the second.
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
     db_pool_size: int = 10
     # delivery engine
     worker_batch_size: int = 500

@@ -15,6 +15,7 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -40,14 +41,16 @@ class _LoopbackServer(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def serve_app(app: FastAPI) -> AsyncIterator[str]:
-    """Run `app` (with its lifespan) on a free loopback port; yields the base URL."""
+async def serve_app(app: FastAPI, **options: Any) -> AsyncIterator[str]:
+    """Run `app` (with its lifespan) on a free loopback port; yields the base URL.
+
+    `options` go to `uvicorn.Config` (e.g. `http=` for pushwise's own HTTP protocol)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5
+        app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5, **options
     )
     server = _LoopbackServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -14,10 +14,12 @@ from pushwise.api.auth import KeyAuthenticator
 from pushwise.api.body_limit import BodyLimit
 from pushwise.api.deps import Stores
 from pushwise.api.errors import install_error_handlers
+from pushwise.api.rate_limits import AddressLimit, BudgetSync, RateLimitOptions, RateLimits
 from pushwise.api.routes import (
     alerts,
     apps,
     clicks,
+    audit,
     devices,
     events,
     experiments,
@@ -33,6 +35,8 @@ from pushwise.api.routes import (
 from pushwise.api.routes.channel_routes import channel_routers
 from pushwise.bootstrap import Services
 from pushwise.dashboard import routes as dashboard_routes
+from pushwise.domain.request_budget import RequestBudgets
+from pushwise.store.request_budgets import SharedBudgets
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +50,24 @@ class BackgroundService(Protocol):
 
 
 def create_app(services: Services, *, background: Sequence[BackgroundService] = ()) -> FastAPI:
+    settings = services.settings
+    budgets = RequestBudgets(services.clock)
+    limits = RateLimits(
+        budgets,
+        RateLimitOptions(
+            settings.api_rate_limit, settings.api_rate_limit_per_ip, settings.dashboard_logins_per_minute
+        ),
+    )
+    budget_sync = BudgetSync(
+        budgets, SharedBudgets(services.db), services.clock, settings.rate_limit_sync_seconds
+    )
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         started: list[BackgroundService] = []
         try:
             # monitoring first: it flushes last
-            own: tuple[BackgroundService, ...] = (services.monitoring, services.checkpoints)
+            own: tuple[BackgroundService, ...] = (services.monitoring, services.checkpoints, budget_sync)
             for service in (*own, *background):
                 await service.start()
                 started.append(service)
@@ -76,14 +92,20 @@ def create_app(services: Services, *, background: Sequence[BackgroundService] = 
     stores = Stores.build(services)
     app.state.services = services
     app.state.stores = stores
-    app.state.authenticator = KeyAuthenticator(stores.keys, services.clock, services.settings.admin_key)
+    app.state.authenticator = KeyAuthenticator(stores.keys, services.clock, settings.admin_key)
+    app.state.rate_limits = limits
+    app.state.budget_sync = budget_sync
     install_error_handlers(app)
-    app.add_middleware(BodyLimit, max_bytes=services.settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_body_bytes, timeout_seconds=settings.body_timeout_seconds
+    )
+    app.add_middleware(AddressLimit, limits=limits)  # outermost: a flood is refused before anything else
     # Routes are matched in order: the hottest path (sending) is tried first.
     for module in (notifications, devices, events, health, apps, providers, users, preferences, receipts):
         app.include_router(module.router)
     app.include_router(alerts.router)
     app.include_router(experiments.router)
+    app.include_router(audit.router)
     app.include_router(metrics.router)
     app.include_router(clicks.router)
     app.include_router(dashboard_routes.router)

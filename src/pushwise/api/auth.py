@@ -19,6 +19,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from pushwise.api.errors import ApiError
+from pushwise.api.rate_limits import RateLimits
 from pushwise.domain.clock import Clock
 from pushwise.store.keys import ApiKeyRecord, KeyKind, KeyRepository, hash_key
 
@@ -99,6 +100,10 @@ def authenticator_of(request: Request) -> KeyAuthenticator:
     return cast(KeyAuthenticator, request.app.state.authenticator)
 
 
+def rate_limits_of(request: Request) -> RateLimits:
+    return cast(RateLimits, request.app.state.rate_limits)
+
+
 _bearer = HTTPBearer(
     auto_error=False, description="An admin, server or client key: `Authorization: Bearer <key>`"
 )
@@ -115,6 +120,7 @@ async def current_principal(
     principal = await authenticator_of(request).authenticate(credentials.credentials)
     if principal is None:
         raise ApiError(401, "unauthorized", "this API key is not valid", headers=BEARER_CHALLENGE)
+    rate_limits_of(request).check_key(principal.key_id)
     return principal
 
 
@@ -140,6 +146,12 @@ async def require_client_or_server(principal: Annotated[Principal, Depends(curre
     return principal
 
 
+async def require_admin_or_server(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if principal.kind not in ("admin", "server"):
+        raise _scope_error("an admin key or an app's server key")
+    return principal
+
+
 async def require_app_manager(
     app_id: str, principal: Annotated[Principal, Depends(current_principal)]
 ) -> Principal:
@@ -157,3 +169,4 @@ Admin = Annotated[Principal, Depends(require_admin)]
 Server = Annotated[Principal, Depends(require_server)]
 ClientOrServer = Annotated[Principal, Depends(require_client_or_server)]
 AppManager = Annotated[Principal, Depends(require_app_manager)]
+AdminOrServer = Annotated[Principal, Depends(require_admin_or_server)]

@@ -1,26 +1,35 @@
-"""Refuse request bodies larger than `max_body_bytes` with 413, before anything parses them.
+"""Refuse request bodies larger than `max_bytes` (413) or slower than `timeout_seconds` (408).
 
 A pure ASGI middleware (Starlette's `BaseHTTPMiddleware` adds a task and a
-stream copy per request). A declared `Content-Length` is checked up front and
-costs nothing more: the HTTP server itself stops a body at its declared length.
-Only chunked bodies, whose size is unknown, are counted while they arrive.
+stream copy per request). A declared `Content-Length` is checked up front: the
+HTTP server itself stops a body at its declared length. Chunked bodies, whose
+size is unknown, are counted while they arrive.
 
-The refusal keeps the connection open: the server then reads and discards the
+A body is read whole before the app sees it, under one deadline from the moment the headers
+were complete: a client trickling its body must not hold a request (and the database
+connection a handler may already hold) open for as long as it likes. The headers have their
+own deadline in the HTTP protocol (`pushwise.api.slow_clients`). A body that is late is
+answered with 408 and the connection closed.
+
+A size refusal keeps the connection open: the server then reads and discards the
 rest of the body (never buffering it), so a client that writes its whole request
 before reading the answer sees the 413 instead of a reset connection.
 """
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pushwise.api.errors import error_body
+from pushwise.api.errors import ApiError, send_error
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_seconds: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_seconds = timeout_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -30,30 +39,46 @@ class BodyLimit:
         if length is not None and length > self.max_bytes:
             await self._refuse(send)
             return
-        if not chunked:
+        if not chunked and not length:
             await self.app(scope, receive, send)
             return
+        try:
+            async with asyncio.timeout(self.timeout_seconds):
+                body = await self._read(receive)
+        except TimeoutError:
+            late = ApiError(
+                408,
+                "request_timeout",
+                "the request body did not arrive in time",
+                headers={"connection": "close"},
+            )
+            await send_error(send, late)
+            return
+        if body is None:
+            return  # the client went away before finishing its body
+        if len(body) > self.max_bytes:
+            await self._refuse(send)
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+    async def _read(self, receive: Receive) -> bytes | None:
+        """The whole body, or None if the client left; stops counting past `max_bytes`."""
         chunks: list[bytes] = []
         size = 0
         while True:
             message = await receive()
             if message["type"] != "http.request":
-                return  # the client went away before finishing its body
+                return None
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await self._refuse(send)
-                return
             chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        await self.app(scope, _replay(b"".join(chunks), receive), send)
+            if size > self.max_bytes or not message.get("more_body", False):
+                return b"".join(chunks)
 
     async def _refuse(self, send: Send) -> None:
-        body = error_body("body_too_large", f"the request body exceeds {self.max_bytes} bytes")
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send_error(
+            send, ApiError(413, "body_too_large", f"the request body exceeds {self.max_bytes} bytes")
+        )
 
 
 def _framing(headers: list[tuple[bytes, bytes]]) -> tuple[int | None, bool]:

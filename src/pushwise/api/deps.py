@@ -11,6 +11,7 @@ from pushwise.api.auth import AppManager
 from pushwise.api.errors import not_found
 from pushwise.bootstrap import Services
 from pushwise.store.apps import App, AppRepository
+from pushwise.store.audit import AuditLog
 from pushwise.store.categories import CategoryRepository
 from pushwise.store.credentials import CredentialRepository
 from pushwise.store.devices import DeviceRepository
@@ -37,6 +38,7 @@ class Stores:
     experiments: ExperimentRepository
     categories: CategoryRepository
     preferences: PreferenceRepository
+    audit: AuditLog
 
     @classmethod
     def build(cls, services: Services) -> Stores:
@@ -53,6 +55,7 @@ class Stores:
             ExperimentRepository(db),
             CategoryRepository(db, clock),
             PreferenceRepository(db, clock),
+            AuditLog(db, clock),
         )
 
 

@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.types import Send
 
 log = logging.getLogger("pushwise.api")
 
@@ -79,6 +80,15 @@ def error_response(error: ApiError) -> Response:
         media_type="application/json",
         headers=error.headers,
     )
+
+
+async def send_error(send: Send, error: ApiError) -> None:
+    """Answer with `error` straight from ASGI middleware, before (or instead of) the app."""
+    body = error_body(error.code, error.message, error.field, error.details)
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(name.lower().encode(), value.encode()) for name, value in (error.headers or {}).items()]
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def field_path(location: Sequence[str | int]) -> str | None:

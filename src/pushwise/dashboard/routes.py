@@ -16,7 +16,8 @@ from fastapi import APIRouter, Request
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from pushwise.api.auth import authenticator_of
+from pushwise.api.auth import authenticator_of, rate_limits_of
+from pushwise.api.rate_limits import client_address, retry_after
 from pushwise.bootstrap import Services
 from pushwise.dashboard.overview import build_overview
 from pushwise.dashboard.session import (
@@ -31,6 +32,7 @@ from pushwise.dashboard.session import (
     stored_key_ref,
 )
 from pushwise.store.apps import AppRepository
+from pushwise.store.audit import SETTINGS_ADMIN, AuditLog
 from pushwise.store.events import EventLog
 from pushwise.store.operations import OperationsRepository
 
@@ -41,7 +43,9 @@ _SECURITY_HEADERS = {
     "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
     "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
     "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
     "referrer-policy": "same-origin",
+    "cross-origin-opener-policy": "same-origin",
     "cache-control": "no-store",
 }
 
@@ -114,6 +118,15 @@ async def login_page(request: Request) -> Response:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
+    # Every attempt spends from the address's log-in budget, so guessing keys is slow.
+    wait = rate_limits_of(request).login_wait(client_address(request.scope))
+    if wait:
+        page = await _page(
+            request, "login.html", error="Too many log-in attempts: wait a little and try again."
+        )
+        page.status_code = 429
+        page.headers["retry-after"] = retry_after(wait)
+        return page
     form = await _form(request)
     principal = await authenticator_of(request).authenticate(form.get("key", ""))
     if principal is None or principal.kind not in ("admin", "server"):
@@ -157,7 +170,11 @@ async def static(name: str) -> Response:
     if name not in _STATIC:
         return Response(status_code=404)
     body = resources.files("pushwise.dashboard").joinpath("static", name).read_bytes()
-    return Response(body, media_type=_STATIC[name], headers={"cache-control": "max-age=300"})
+    return Response(
+        body,
+        media_type=_STATIC[name],
+        headers={"cache-control": "max-age=300", "x-content-type-options": "nosniff"},
+    )
 
 
 async def _context(request: Request) -> dict[str, Any] | Response:
@@ -275,6 +292,14 @@ async def replay(request: Request) -> Response:
     services.monitoring.tally.replayed(app_id, replayed)
     services.engine.wake_workers()
     count = sum(replayed.values())
+    actor = session.key_ref.removeprefix("id:") if session.key_ref.startswith("id:") else SETTINGS_ADMIN
+    await AuditLog(services.db, services.clock).record(
+        actor,
+        "dead_letters.replay",
+        app_id=app_id,
+        target=f"{count} deliveries",
+        ip=client_address(request.scope),
+    )
     return RedirectResponse(f"/dashboard/dead-letters?app={app_id}&replayed={count}", status_code=303)
 
 

@@ -620,3 +620,34 @@ uplift_models = Table(
     Index(None, "app_id", "created_at"),
     Index(None, "status", "lease_until"),
 )
+
+# Issue 14 (trust): request budgets shared by the API processes of a cluster, and the audit log.
+
+# One token bucket per caller (`key:<id>`, `ip:<address>`, `login:<address>`); see
+# `pushwise.domain.request_budget`. `per_second`, `burst` and `spent` are the last charger's, read
+# by the upsert that refills and charges the bucket in one statement.
+request_budgets = Table(
+    "request_budgets",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("level", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("per_second", Float, nullable=False),
+    Column("burst", Float, nullable=False),
+    Column("spent", Float, nullable=False),
+)
+
+# Who (a key id, never the key) did what to which app, when and from where. No foreign key:
+# the record outlives the app it names.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("app_id", String(40), nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("target", String(200), nullable=True),
+    Column("ip", String(64), nullable=True),
+    Index(None, "app_id", "id"),
+)

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Query
 
+from pushwise.api.audit import Audit
 from pushwise.api.deps import ManagedApp, ServicesDep
 from pushwise.api.errors import ApiError
 from pushwise.bootstrap import Services
@@ -35,13 +36,14 @@ async def get_sinks(app: ManagedApp, services: ServicesDep) -> list[dict[str, An
 
 @router.put("/alert-sinks")
 async def put_sinks(
-    app: ManagedApp, services: ServicesDep, sinks: list[dict[str, Any]] = SinksBody
+    app: ManagedApp, services: ServicesDep, audit: Audit, sinks: list[dict[str, Any]] = SinksBody
 ) -> list[dict[str, Any]]:
     try:
         valid = await validate_sinks(sinks, allow_private=services.settings.allow_private_endpoints)
     except SinkError as error:
         raise ApiError(422, error.code, error.message, error.field) from error
     await services.monitoring.alerts.put_sinks(app.id, valid, services.clock.now())
+    await audit.record("alert_sinks.configure", app.id)
     return valid
 
 
@@ -58,13 +60,14 @@ async def get_rules(app: ManagedApp, services: ServicesDep) -> dict[str, Any]:
 
 @router.put("/alert-rules")
 async def put_rules(
-    app: ManagedApp, services: ServicesDep, rules: list[dict[str, Any]] = RulesBody
+    app: ManagedApp, services: ServicesDep, audit: Audit, rules: list[dict[str, Any]] = RulesBody
 ) -> dict[str, Any]:
     try:
         parsed = parse_rules(rules)
     except RuleError as error:
         raise ApiError(422, "invalid_rule", str(error), error.field) from error
     await services.monitoring.alerts.put_rules(app.id, [r.to_dict() for r in parsed], services.clock.now())
+    await audit.record("alert_rules.configure", app.id)
     return await _rules_view(app.id, services)
 
 

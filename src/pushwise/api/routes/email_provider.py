@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from pushwise.api.audit import Audit
 from pushwise.api.deps import ManagedApp, ServicesDep, StoresDep
 from pushwise.api.errors import ApiError
 from pushwise.api.schemas.channel_providers import EmailProviderIn, EmailProviderOut
@@ -42,7 +43,7 @@ def _out(summary: CredentialSummary) -> EmailProviderOut:
 
 @router.put("/email")
 async def put_email(
-    body: EmailProviderIn, app: ManagedApp, services: ServicesDep, stores: StoresDep
+    body: EmailProviderIn, app: ManagedApp, services: ServicesDep, stores: StoresDep, audit: Audit
 ) -> EmailProviderOut:
     if not services.settings.allow_private_endpoints:
         await _check_public_host(body.host, body.port)
@@ -50,6 +51,7 @@ async def put_email(
         raise ApiError(422, "password_required", "a username needs a password", "password")
     public = body.model_dump(exclude={"password"}) | {"has_password": body.password is not None}
     summary = await stores.credentials.put(app.id, "email", public, {"password": body.password})
+    await audit.record("provider.configure", app.id, "email")
     return _out(summary)
 
 
@@ -59,5 +61,7 @@ async def get_email(app: ManagedApp, stores: StoresDep) -> EmailProviderOut:
 
 
 @router.delete("/email")
-async def delete_email(app: ManagedApp, stores: StoresDep) -> EmailProviderOut:
-    return _out(await deleted(stores.credentials, app.id, "email", "e-mail configuration"))
+async def delete_email(app: ManagedApp, stores: StoresDep, audit: Audit) -> EmailProviderOut:
+    summary = await deleted(stores.credentials, app.id, "email", "e-mail configuration")
+    await audit.record("provider.remove", app.id, "email")
+    return _out(summary)

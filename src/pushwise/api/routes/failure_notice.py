@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from pushwise.api.audit import Audit
 from pushwise.api.deps import ManagedApp, ServicesDep
 from pushwise.api.errors import ApiError, not_found
 from pushwise.api.schemas.common import at
@@ -85,11 +86,12 @@ def _checked(body: FailureNoticeIn) -> dict[str, NoticeTemplate]:
 # A locale without a variant answers as it did before variants existed: no `permission_denied: null`.
 @router.put("", response_model_exclude_none=True)
 async def put_failure_notice(
-    body: FailureNoticeIn, app: ManagedApp, services: ServicesDep, templates: Templates
+    body: FailureNoticeIn, app: ManagedApp, services: ServicesDep, templates: Templates, audit: Audit
 ) -> FailureNoticeOut:
     checked = _checked(body)
     now = services.clock.now()
     await templates.put(app.id, checked, now)
+    await audit.record("failure_notice.configure", app.id)
     return _out(AppNoticeTemplates(checked, now))
 
 
@@ -102,6 +104,7 @@ async def get_failure_notice(app: ManagedApp, templates: Templates) -> FailureNo
 
 
 @router.delete("", status_code=204)
-async def delete_failure_notice(app: ManagedApp, templates: Templates) -> None:
+async def delete_failure_notice(app: ManagedApp, templates: Templates, audit: Audit) -> None:
     if not await templates.delete(app.id):
         raise not_found("failure notice templates")
+    await audit.record("failure_notice.remove", app.id)

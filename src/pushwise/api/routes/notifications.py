@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, status
 
+from pushwise.api.audit import Audit
 from pushwise.api.auth import Principal, require_server
 from pushwise.api.deps import StoresDep, get_services
 from pushwise.api.errors import ApiError
@@ -221,10 +222,13 @@ def _at(epoch: float) -> datetime:
 
 
 @router.post("/{notification_id}/cancel", response_model=CancelOut)
-async def cancel_notification(notification_id: str, principal: Server, services: ServicesDep) -> CancelOut:
+async def cancel_notification(
+    notification_id: str, principal: Server, services: ServicesDep, audit: Audit
+) -> CancelOut:
     stopped = await services.engine.notifications.cancel(
         principal.app_id_required, notification_id, services.clock.now()
     )
     if stopped is None:
         raise ApiError(404, "not_found", "no such notification")
+    await audit.record("notification.cancel", principal.app_id, notification_id)
     return CancelOut(id=notification_id, status="cancelled", cancelled=stopped)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from pushwise.api.audit import Audit
 from pushwise.api.deps import ManagedApp, ServicesDep, StoresDep
 from pushwise.api.provider_checks import check_apns, check_fcm, check_webpush
 from pushwise.api.schemas.common import at, when
@@ -53,11 +54,15 @@ def _webpush_out(summary: CredentialSummary) -> WebPushOut:
 
 
 @router.put("/apns")
-async def put_apns(body: ApnsIn, app: ManagedApp, services: ServicesDep, stores: StoresDep) -> ApnsOut:
+async def put_apns(
+    body: ApnsIn, app: ManagedApp, services: ServicesDep, stores: StoresDep, audit: Audit
+) -> ApnsOut:
     public, secret = await check_apns(
         body, allow_private=services.settings.allow_private_endpoints, clock=services.clock
     )
-    return _apns_out(await stores.credentials.put(app.id, "apns", public, secret))
+    summary = await stores.credentials.put(app.id, "apns", public, secret)
+    await audit.record("provider.configure", app.id, "apns")
+    return _apns_out(summary)
 
 
 @router.get("/apns")
@@ -66,14 +71,20 @@ async def get_apns(app: ManagedApp, stores: StoresDep) -> ApnsOut:
 
 
 @router.delete("/apns")
-async def delete_apns(app: ManagedApp, stores: StoresDep) -> ApnsOut:
-    return _apns_out(await deleted(stores.credentials, app.id, "apns", "APNs configuration"))
+async def delete_apns(app: ManagedApp, stores: StoresDep, audit: Audit) -> ApnsOut:
+    summary = await deleted(stores.credentials, app.id, "apns", "APNs configuration")
+    await audit.record("provider.remove", app.id, "apns")
+    return _apns_out(summary)
 
 
 @router.put("/fcm")
-async def put_fcm(body: FcmIn, app: ManagedApp, services: ServicesDep, stores: StoresDep) -> FcmOut:
+async def put_fcm(
+    body: FcmIn, app: ManagedApp, services: ServicesDep, stores: StoresDep, audit: Audit
+) -> FcmOut:
     public, secret = await check_fcm(body, allow_private=services.settings.allow_private_endpoints)
-    return _fcm_out(await stores.credentials.put(app.id, "fcm", public, secret))
+    summary = await stores.credentials.put(app.id, "fcm", public, secret)
+    await audit.record("provider.configure", app.id, "fcm")
+    return _fcm_out(summary)
 
 
 @router.get("/fcm")
@@ -82,14 +93,18 @@ async def get_fcm(app: ManagedApp, stores: StoresDep) -> FcmOut:
 
 
 @router.delete("/fcm")
-async def delete_fcm(app: ManagedApp, stores: StoresDep) -> FcmOut:
-    return _fcm_out(await deleted(stores.credentials, app.id, "fcm", "FCM configuration"))
+async def delete_fcm(app: ManagedApp, stores: StoresDep, audit: Audit) -> FcmOut:
+    summary = await deleted(stores.credentials, app.id, "fcm", "FCM configuration")
+    await audit.record("provider.remove", app.id, "fcm")
+    return _fcm_out(summary)
 
 
 @router.put("/webpush")
-async def put_webpush(body: WebPushIn, app: ManagedApp, stores: StoresDep) -> WebPushOut:
+async def put_webpush(body: WebPushIn, app: ManagedApp, stores: StoresDep, audit: Audit) -> WebPushOut:
     public, secret = await check_webpush(body)
-    return _webpush_out(await stores.credentials.put(app.id, "webpush", public, secret))
+    summary = await stores.credentials.put(app.id, "webpush", public, secret)
+    await audit.record("provider.configure", app.id, "webpush")
+    return _webpush_out(summary)
 
 
 @router.get("/webpush")
@@ -98,5 +113,7 @@ async def get_webpush(app: ManagedApp, stores: StoresDep) -> WebPushOut:
 
 
 @router.delete("/webpush")
-async def delete_webpush(app: ManagedApp, stores: StoresDep) -> WebPushOut:
-    return _webpush_out(await deleted(stores.credentials, app.id, "webpush", "Web Push configuration"))
+async def delete_webpush(app: ManagedApp, stores: StoresDep, audit: Audit) -> WebPushOut:
+    summary = await deleted(stores.credentials, app.id, "webpush", "Web Push configuration")
+    await audit.record("provider.remove", app.id, "webpush")
+    return _webpush_out(summary)

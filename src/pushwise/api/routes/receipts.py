@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from pushwise.api.audit import Audit
 from pushwise.api.deps import ManagedApp, ServicesDep
 from pushwise.api.errors import ApiError, not_found
 from pushwise.api.schemas.common import at
@@ -40,10 +41,12 @@ async def _check_url(url: str, services: Services) -> None:
 
 @router.put("")
 async def put_receipts(
-    body: ReceiptsIn, app: ManagedApp, services: ServicesDep, endpoints: Endpoints
+    body: ReceiptsIn, app: ManagedApp, services: ServicesDep, endpoints: Endpoints, audit: Audit
 ) -> ReceiptsOut:
     await _check_url(body.url, services)
-    return _out(await endpoints.put_endpoint(app.id, body.url, body.secret, body.events))
+    stored = await endpoints.put_endpoint(app.id, body.url, body.secret, body.events)
+    await audit.record("receipts.configure", app.id)
+    return _out(stored)
 
 
 @router.get("")
@@ -55,6 +58,7 @@ async def get_receipts(app: ManagedApp, endpoints: Endpoints) -> ReceiptsOut:
 
 
 @router.delete("", status_code=204)
-async def delete_receipts(app: ManagedApp, endpoints: Endpoints) -> None:
+async def delete_receipts(app: ManagedApp, endpoints: Endpoints, audit: Audit) -> None:
     if not await endpoints.delete_endpoint(app.id):
         raise not_found("receipt receiver")
+    await audit.record("receipts.remove", app.id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from pushwise.api.audit import Audit
 from pushwise.api.deps import ManagedApp, ServicesDep, StoresDep
 from pushwise.api.errors import ApiError
 from pushwise.api.schemas.channel_providers import WebhookProviderIn, WebhookProviderOut
@@ -22,7 +23,7 @@ def _out(summary: CredentialSummary) -> WebhookProviderOut:
 
 @router.put("/webhook")
 async def put_webhook(
-    body: WebhookProviderIn, app: ManagedApp, services: ServicesDep, stores: StoresDep
+    body: WebhookProviderIn, app: ManagedApp, services: ServicesDep, stores: StoresDep, audit: Audit
 ) -> WebhookProviderOut:
     """The URL is checked now (https, public); the sender checks the connected address again."""
     try:
@@ -30,6 +31,7 @@ async def put_webhook(
     except EndpointRefused as error:
         raise ApiError(422, error.code, error.message, "url") from error
     summary = await stores.credentials.put(app.id, "webhook", {"url": body.url}, {"secret": body.secret})
+    await audit.record("provider.configure", app.id, "webhook")
     return _out(summary)
 
 
@@ -39,5 +41,7 @@ async def get_webhook(app: ManagedApp, stores: StoresDep) -> WebhookProviderOut:
 
 
 @router.delete("/webhook")
-async def delete_webhook(app: ManagedApp, stores: StoresDep) -> WebhookProviderOut:
-    return _out(await deleted(stores.credentials, app.id, "webhook", "webhook configuration"))
+async def delete_webhook(app: ManagedApp, stores: StoresDep, audit: Audit) -> WebhookProviderOut:
+    summary = await deleted(stores.credentials, app.id, "webhook", "webhook configuration")
+    await audit.record("provider.remove", app.id, "webhook")
+    return _out(summary)
