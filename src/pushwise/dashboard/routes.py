@@ -244,7 +244,9 @@ async def notification_trail(request: Request, notification_id: str) -> Response
     app_id = context["app_id"]
     found = await OperationsRepository(services.db).notification(app_id, notification_id) if app_id else None
     if found is None:
-        return await _page(request, "missing.html", what="notification", **context)
+        missing = await _page(request, "missing.html", what="notification", **context)
+        missing.status_code = 404
+        return missing
     deliveries = await services.engine.notifications.deliveries(
         app_id, notification_id, state=None, after_id=0, limit=200
     )

@@ -142,6 +142,25 @@ async def report_permission(
 
 
 @router.delete("/v1/devices/{device_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_device(device_id: str, principal: ClientOrServer, stores: StoresDep) -> None:
-    if not await stores.devices.delete(principal.app_id_required, device_id):
+async def delete_device(
+    device_id: str,
+    principal: ClientOrServer,
+    services: ServicesDep,
+    stores: StoresDep,
+    user_token: UserTokenHeader = None,
+) -> None:
+    """A client key removing a user's device must send that user's token, as at registration:
+    the client key is public, and a device id alone must not let anyone cut a user off."""
+    app_id = principal.app_id_required
+    if principal.kind == "client":
+        device = await stores.devices.get(app_id, device_id)
+        if device is None:
+            raise not_found("device")
+        if device.user_external_id is not None:
+            owner = token_user(
+                principal, user_token, secret_key=services.secret_key, now=services.clock.now()
+            )
+            if owner != device.user_external_id:
+                raise ApiError(403, "forbidden_user_token", "the user token is for another user")
+    if not await stores.devices.delete(app_id, device_id):
         raise not_found("device")

@@ -1,0 +1,380 @@
+"""The authorisation matrix: every route x every credential kind x own and other tenant's objects.
+
+The routes come from the running app, so a new endpoint fails this test until its row is added
+to `ROWS`. A row holds the expected status for each credential kind (in `CREDENTIALS` order:
+admin, A's server key, A's client key, A's client key + a user token, A's dashboard session, no
+credential, A's revoked key, B's server key, B's client key + a user token), once against app
+A's objects ("own") and once against app B's ("other"; None where the route names no object of
+any tenant). User tokens are always for the user of the tenant whose objects the cell touches.
+
+Beyond the status, no successful answer may contain an identifier of a tenant the credential
+does not act for (unless the request itself named it). Rate limits are off here: the matrix
+sends a few thousand requests from one address in seconds.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import fastapi.routing
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from pushwise.api.app import create_app
+from pushwise.bootstrap import Services
+from pushwise.settings import Settings
+from tests.integration.authz_world import (
+    CREDENTIALS,
+    METRICS_TOKEN,
+    SETTINGS,
+    Tenant,
+    World,
+    notification,
+)
+from tests.integration.conftest import serve_app
+
+Params = Callable[[World, Tenant], Awaitable[dict[str, str]]]
+Payload = Callable[[World, Tenant], Any]
+
+
+async def nothing(_w: World, _t: Tenant) -> dict[str, str]:
+    return {}
+
+
+async def app(_w: World, t: Tenant) -> dict[str, str]:
+    return {"app_id": t.app_id}
+
+
+def app_with(setting: str) -> Params:
+    async def params(w: World, t: Tenant) -> dict[str, str]:
+        await w.configure(t, setting)  # again for every cell: one that succeeded may have removed it
+        return {"app_id": t.app_id}
+
+    return params
+
+
+async def app_and_new_key(w: World, t: Tenant) -> dict[str, str]:
+    return {"app_id": t.app_id, "key_id": await w.new_client_key(t)}
+
+
+async def device(_w: World, t: Tenant) -> dict[str, str]:
+    return {"device_id": t.device_id}
+
+
+async def new_device(w: World, t: Tenant) -> dict[str, str]:
+    return {"device_id": await w.new_device(t)}
+
+
+async def notification_of(_w: World, t: Tenant) -> dict[str, str]:
+    return {"notification_id": t.notification_id}
+
+
+async def new_notification(w: World, t: Tenant) -> dict[str, str]:
+    return {"notification_id": await w.new_notification(t)}
+
+
+async def delivery(_w: World, t: Tenant) -> dict[str, str]:
+    return {"notification_id": t.notification_id, "delivery_id": str(t.delivery_id)}
+
+
+async def user(_w: World, t: Tenant) -> dict[str, str]:
+    return {"external_id": t.user}
+
+
+async def new_user(w: World, t: Tenant) -> dict[str, str]:
+    return {"external_id": await w.new_user(t)}
+
+
+async def user_item(w: World, t: Tenant) -> dict[str, str]:
+    return {"external_id": t.user, "item_id": str(await w.new_inbox_item(t))}
+
+
+async def item(w: World, t: Tenant) -> dict[str, str]:
+    return {"item_id": str(await w.new_inbox_item(t))}
+
+
+async def unsubscribe(_w: World, t: Tenant) -> dict[str, str]:
+    return {"token": t.unsubscribe_token}
+
+
+async def stylesheet(_w: World, _t: Tenant) -> dict[str, str]:
+    return {"name": "dashboard.css"}
+
+
+def fixed(body: Any) -> Payload:
+    return lambda _w, _t: body
+
+
+def new_ios_device(_w: World, t: Tenant) -> dict[str, Any]:
+    return {"platform": "ios", "token": secrets.token_hex(32), "user_id": t.user}
+
+
+def batch_of_devices(w: World, t: Tenant) -> dict[str, Any]:
+    return {"devices": [new_ios_device(w, t)]}
+
+
+def to_device(_w: World, t: Tenant) -> dict[str, Any]:
+    return notification([t.device_id])
+
+
+def session_form(w: World, t: Tenant) -> dict[str, str]:
+    return {"csrf": w.session_csrf, "app": t.app_id, "delivery_ids": str(t.delivery_id)}
+
+
+def login_form(w: World, _t: Tenant) -> dict[str, str]:
+    return {"key": w.own.server_key}
+
+
+@dataclass(frozen=True)
+class Row:
+    own: str
+    other: str | None
+    params: Params = nothing
+    json: Payload | None = None
+    form: Payload | None = None
+    query: dict[str, str] | None = None
+
+
+# Status per credential kind:  admin srv cli cli+u sess none revk B-srv B-cli+u
+ROWS: dict[str, Row] = {
+    "GET /openapi.json": Row("200 200 200 200 200 200 200 200 200", None),
+    "GET /docs": Row("200 200 200 200 200 200 200 200 200", None),
+    "GET /docs/oauth2-redirect": Row("200 200 200 200 200 200 200 200 200", None),
+    "GET /healthz": Row("200 200 200 200 200 200 200 200 200", None),
+    "GET /readyz": Row("200 200 200 200 200 200 200 200 200", None),
+    "GET /metrics": Row("200 401 401 401 401 401 401 401 401", None),
+    # apps and keys
+    "POST /v1/apps": Row("201 403 403 403 401 401 401 403 403", None, json=fixed({"name": "more"})),
+    "GET /v1/apps": Row("200 403 403 403 401 401 401 403 403", None),
+    "GET /v1/apps/{app_id}": Row(
+        "200 200 403 403 401 401 401 404 403", "200 404 403 403 401 401 401 200 403", app
+    ),
+    "POST /v1/apps/{app_id}/keys": Row(
+        "201 201 403 403 401 401 401 404 403",
+        "201 404 403 403 401 401 401 201 403",
+        app,
+        json=fixed({"kind": "client"}),
+    ),
+    "DELETE /v1/apps/{app_id}/keys/{key_id}": Row(
+        "200 200 403 403 401 401 401 404 403", "200 404 403 403 401 401 401 200 403", app_and_new_key
+    ),
+    # audit: the admin reads all, a server key its own app (the leak check covers the content)
+    "GET /v1/audit": Row("200 200 403 403 401 401 401 200 403", None),
+    # notifications (server key); the "object" of a send is the device it names
+    "POST /v1/notifications": Row(
+        "403 202 403 403 401 401 401 422 403", "403 422 403 403 401 401 401 202 403", json=to_device
+    ),
+    "GET /v1/notifications/{notification_id}": Row(
+        "403 200 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 200 403", notification_of
+    ),
+    "GET /v1/notifications/{notification_id}/deliveries": Row(
+        "403 200 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 200 403", notification_of
+    ),
+    "GET /v1/notifications/{notification_id}/deliveries/{delivery_id}": Row(
+        "403 200 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 200 403", delivery
+    ),
+    "POST /v1/notifications/{notification_id}/cancel": Row(
+        "403 200 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 200 403", new_notification
+    ),
+    # devices: a client key registers and removes devices; naming a user takes that user's token
+    "POST /v1/devices": Row(
+        "403 201 401 201 401 401 401 201 403", "403 201 401 403 401 401 401 201 201", json=new_ios_device
+    ),
+    "POST /v1/devices:batch": Row("403 200 403 403 401 401 401 200 403", None, json=batch_of_devices),
+    "GET /v1/devices/{device_id}": Row(
+        "403 200 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 200 403", device
+    ),
+    "PATCH /v1/devices/{device_id}": Row(
+        "403 200 401 200 401 401 401 404 404",
+        "403 404 404 404 401 401 401 200 200",
+        new_device,
+        json=fixed({"push_permission": "granted"}),
+    ),
+    "DELETE /v1/devices/{device_id}": Row(
+        "403 204 401 204 401 401 401 404 404", "403 404 404 404 401 401 401 204 204", new_device
+    ),
+    # users and their inboxes (server key)
+    "PUT /v1/users/{external_id}": Row("403 200 403 403 401 401 401 200 403", None, user, json=fixed({})),
+    "GET /v1/users/{external_id}": Row("403 200 403 403 401 401 401 200 403", None, user),
+    "DELETE /v1/users/{external_id}": Row(
+        "403 204 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 204 403", new_user
+    ),
+    "GET /v1/users/{external_id}/inbox": Row("403 200 403 403 401 401 401 200 403", None, user),
+    "POST /v1/users/{external_id}/inbox/{item_id}/read": Row(
+        "403 200 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 200 403", user_item
+    ),
+    "POST /v1/users/{external_id}/inbox/{item_id}/unread": Row(
+        "403 200 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 200 403", user_item
+    ),
+    "DELETE /v1/users/{external_id}/inbox/{item_id}": Row(
+        "403 204 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 204 403", user_item
+    ),
+    "POST /v1/users/{external_id}/token": Row("403 200 403 403 401 401 401 200 403", None, user),
+    # a user's own inbox: the app's key plus that user's token (no token: 401; another app's: 403)
+    "GET /v1/inbox": Row("403 401 401 200 401 401 401 401 403", "403 401 401 403 401 401 401 401 200"),
+    "POST /v1/inbox/{item_id}/read": Row(
+        "403 401 401 200 401 401 401 401 403", "403 401 401 403 401 401 401 401 200", item
+    ),
+    "POST /v1/inbox/{item_id}/unread": Row(
+        "403 401 401 200 401 401 401 401 403", "403 401 401 403 401 401 401 401 200", item
+    ),
+    "DELETE /v1/inbox/{item_id}": Row(
+        "403 401 401 204 401 401 401 401 403", "403 401 401 403 401 401 401 401 204", item
+    ),
+    "GET /v1/inbox/stream": Row("403 401 401 200 401 401 401 401 403", "403 401 401 403 401 401 401 401 200"),
+    # e-mail unsubscribe links carry their own signed token: no credential needed
+    "GET /v1/unsubscribe/{token}": Row(
+        "200 200 200 200 200 200 200 200 200", "200 200 200 200 200 200 200 200 200", unsubscribe
+    ),
+    "POST /v1/unsubscribe/{token}": Row(
+        "200 200 200 200 200 200 200 200 200", "200 200 200 200 200 200 200 200 200", unsubscribe
+    ),
+    # alerts (admin or the app's server key)
+    "GET /v1/apps/{app_id}/alert-sinks": Row(
+        "200 200 403 403 401 401 401 404 403", "200 404 403 403 401 401 401 200 403", app
+    ),
+    "PUT /v1/apps/{app_id}/alert-sinks": Row(
+        "200 200 403 403 401 401 401 404 403",
+        "200 404 403 403 401 401 401 200 403",
+        app,
+        json=fixed([{"type": "webhook", "url": "https://hooks.example.com/alerts"}]),
+    ),
+    "GET /v1/apps/{app_id}/alert-rules": Row(
+        "200 200 403 403 401 401 401 404 403", "200 404 403 403 401 401 401 200 403", app
+    ),
+    "PUT /v1/apps/{app_id}/alert-rules": Row(
+        "200 200 403 403 401 401 401 404 403",
+        "200 404 403 403 401 401 401 200 403",
+        app,
+        json=fixed([{"name": "rate", "kind": "success_rate", "threshold": 0.9, "window_seconds": 60}]),
+    ),
+    "GET /v1/apps/{app_id}/alerts": Row(
+        "200 200 403 403 401 401 401 404 403", "200 404 403 403 401 401 401 200 403", app
+    ),
+    # the dashboard: its session is the only credential; without one every page sends to the log-in
+    "GET /dashboard/login": Row("200 200 200 200 200 200 200 200 200", None),
+    "POST /dashboard/login": Row("303 303 303 303 303 303 303 303 303", None, form=login_form),
+    "POST /dashboard/logout": Row("303 303 303 303 303 303 303 303 303", None, form=session_form),
+    "GET /dashboard/static/{name}": Row("200 200 200 200 200 200 200 200 200", None, stylesheet),
+    "GET /dashboard": Row("303 303 303 303 200 303 303 303 303", None),
+    "GET /dashboard/events": Row("401 401 401 401 200 401 401 401 401", None),
+    "GET /dashboard/notifications": Row("303 303 303 303 200 303 303 303 303", None),
+    "GET /dashboard/notifications/{notification_id}": Row(
+        "303 303 303 303 200 303 303 303 303", "303 303 303 303 404 303 303 303 303", notification_of
+    ),
+    "GET /dashboard/dead-letters": Row("303 303 303 303 200 303 303 303 303", None),
+    "POST /dashboard/dead-letters/replay": Row(
+        "303 303 303 303 303 303 303 303 303", "303 303 303 303 404 303 303 303 303", form=session_form
+    ),
+    "GET /dashboard/devices": Row("303 303 303 303 200 303 303 303 303", None),
+    "GET /dashboard/alerts": Row("303 303 303 303 200 303 303 303 303", None),
+    "GET /dashboard/health": Row("303 303 303 303 200 303 303 303 303", None),
+}
+
+# Per-app settings: admin or the app's server key; PUT stores, GET shows, DELETE removes.
+for setting, body in SETTINGS.items():
+    removed = "204" if setting in ("receipts", "failure-notice") else "200"
+    ROWS[f"PUT /v1/apps/{{app_id}}/{setting}"] = Row(
+        "200 200 403 403 401 401 401 404 403",
+        "200 404 403 403 401 401 401 200 403",
+        app,
+        json=lambda _w, _t, body=body: body(),
+    )
+    ROWS[f"GET /v1/apps/{{app_id}}/{setting}"] = Row(
+        "200 200 403 403 401 401 401 404 403", "200 404 403 403 401 401 401 200 403", app_with(setting)
+    )
+    ROWS[f"DELETE /v1/apps/{{app_id}}/{setting}"] = Row(
+        f"{removed} {removed} 403 403 401 401 401 404 403",
+        f"{removed} 404 403 403 401 401 401 {removed} 403",
+        app_with(setting),
+    )
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    unlimited = {"api_rate_limit": 0.0, "api_rate_limit_per_ip": 0.0, "dashboard_logins_per_minute": 0.0}
+    return settings.with_overrides(metrics_token=METRICS_TOKEN, **unlimited)
+
+
+@pytest.fixture
+async def served(services: Services) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    app_ = create_app(services)
+    async with serve_app(app_) as base, httpx.AsyncClient(base_url=base, timeout=10) as client:
+        yield app_, client
+
+
+def route_keys(app_: FastAPI) -> list[str]:
+    keys = []
+    for context in fastapi.routing.iter_route_contexts(app_.routes):
+        for method in sorted(context.methods or ()):
+            if method != "HEAD" or context.methods == {"HEAD"}:
+                keys.append(f"{method} {context.path}")
+    return keys
+
+
+async def answer(world: World, key: str, row: Row, kind: str, target: Tenant) -> httpx.Response:
+    method, template = key.split(" ", 1)
+    path = template.format(**await row.params(world, target))
+    headers, cookies = world.credential(kind, target)
+    world.client.cookies.clear()  # only the cell's own credential, never a cookie an earlier cell got
+    request = world.client.build_request(
+        method,
+        path,
+        headers=headers,
+        cookies=cookies,
+        params=row.query,
+        json=row.json(world, target) if row.json else None,
+        data=row.form(world, target) if row.form else None,
+    )
+    response = await world.client.send(request, stream=True)
+    try:
+        if "text/event-stream" not in response.headers.get("content-type", ""):
+            await response.aread()
+    finally:
+        await response.aclose()
+    return response
+
+
+async def test_every_route_answers_every_credential_as_tabled(
+    served: tuple[FastAPI, httpx.AsyncClient], services: Services
+) -> None:
+    app_, client = served
+    routes = route_keys(app_)
+    missing = [key for key in routes if key not in ROWS]
+    assert not missing, (
+        f"routes without a row in ROWS ({__file__}): {missing}. Add one per route, with the status "
+        "each credential kind should get for its own and another tenant's objects."
+    )
+    world = World(client, services)
+    await world.build()
+    unexpected, leaks, checked = [], [], 0
+    actual_table = []
+    for key in routes:
+        row = ROWS[key]
+        columns = [("own", world.own, row.own)] + ([("other", world.other, row.other)] if row.other else [])
+        got_columns = []
+        for column, target, expected_text in columns:
+            expected = expected_text.split()
+            got = []
+            for kind, want in zip(CREDENTIALS, expected, strict=True):
+                response = await answer(world, key, row, kind, target)
+                checked += 1
+                got.append(str(response.status_code))
+                if str(response.status_code) != want:
+                    unexpected.append(f"{key} [{column}] {kind}: {response.status_code} (expected {want})")
+                owner = world.owner_of(kind)
+                stranger = world.other if owner is world.own else world.own if owner is world.other else None
+                if stranger is not None and response.status_code < 300 and response.is_stream_consumed:
+                    sent = str(response.request.url) + response.request.content.decode(errors="replace")
+                    seen = [i for i in stranger.private_ids() if i and i in response.text and i not in sent]
+                    if seen:
+                        leaks.append(f"{key} [{column}] {kind}: answer names the other tenant's {seen}")
+            got_columns.append(" ".join(got))
+        actual_table.append(f"{key}: {got_columns}")
+    print(f"authorisation matrix: {checked} cells checked, {len(unexpected)} unexpected, {len(leaks)} leaks")
+    assert not leaks, leaks
+    assert not unexpected, "\n".join(unexpected) + "\n\nactual:\n" + "\n".join(actual_table)
