@@ -52,11 +52,13 @@ class Tenant:
     user_token: str = ""
     unsubscribe_token: str = ""
     revoked_key: str = ""
+    experiment_id: str = ""
+    click_token: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     def private_ids(self) -> list[str]:
         """What only this tenant (and the admin) may ever see in an answer."""
-        return [self.app_id, self.user_id, self.device_id, self.notification_id]
+        return [self.app_id, self.user_id, self.device_id, self.notification_id, self.experiment_id]
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -99,11 +101,16 @@ class World:
         sent = await self.ok("POST", "/v1/notifications", tenant, json=notification([tenant.device_id]))
         tenant.notification_id = sent["id"]
         deliveries = await self.ok("GET", f"/v1/notifications/{sent['id']}/deliveries", tenant)
-        tenant.delivery_id = deliveries["items"][0]["id"]
+        tenant.delivery_id = int(deliveries["items"][0]["id"])
         tenant.inbox_item = await self.new_inbox_item(tenant)
         token = await self.ok("POST", f"/v1/users/{tenant.user}/token", tenant)
         tenant.user_token = token["user_token"]
         tenant.unsubscribe_token = issue_unsubscribe_token(SECRET_KEY.encode(), tenant.app_id, tenant.user_id)
+        experiment = {"name": "past promo", "arms": ["promo", "control"], "control": "control"}
+        tenant.experiment_id = (await self.ok("POST", "/v1/experiments", tenant, json=experiment))["id"]
+        link = self.services.click_links.wrap(tenant.app_id, tenant.delivery_id, "https://shop.example.com/")
+        assert link is not None
+        tenant.click_token = link.rsplit("/", 1)[1]
         return tenant
 
     async def configure(self, tenant: Tenant, setting: str) -> None:

@@ -101,6 +101,14 @@ async def unsubscribe(_w: World, t: Tenant) -> dict[str, str]:
     return {"token": t.unsubscribe_token}
 
 
+async def experiment(_w: World, t: Tenant) -> dict[str, str]:
+    return {"experiment_id": t.experiment_id}
+
+
+async def click(_w: World, t: Tenant) -> dict[str, str]:
+    return {"token": t.click_token}
+
+
 async def stylesheet(_w: World, _t: Tenant) -> dict[str, str]:
     return {"name": "dashboard.css"}
 
@@ -115,6 +123,12 @@ def new_ios_device(_w: World, t: Tenant) -> dict[str, Any]:
 
 def batch_of_devices(w: World, t: Tenant) -> dict[str, Any]:
     return {"devices": [new_ios_device(w, t)]}
+
+
+def events_of(_w: World, t: Tenant) -> dict[str, Any]:
+    """An event of the target tenant's user that names the target tenant's push."""
+    event = {"id": secrets.token_hex(8), "type": "opened", "user_id": t.user}
+    return {"events": [event | {"notification_id": t.notification_id, "delivery_id": t.delivery_id}]}
 
 
 def to_device(_w: World, t: Tenant) -> dict[str, Any]:
@@ -197,7 +211,34 @@ ROWS: dict[str, Row] = {
     "DELETE /v1/devices/{device_id}": Row(
         "403 204 401 204 401 401 401 404 404", "403 404 404 404 401 401 401 204 204", new_device
     ),
+    # events: a server key, or a client key with the token of the user whose events they are; an
+    # event naming another app's push is refused (422)
+    "POST /v1/events": Row(
+        "403 200 401 200 401 401 401 422 403", "403 422 401 403 401 401 401 200 200", json=events_of
+    ),
+    # experiments (server key)
+    "POST /v1/experiments": Row(
+        "403 201 403 403 401 401 401 201 403",
+        None,
+        json=fixed({"name": "holdout", "arms": ["a", "b"], "control": "b"}),
+    ),
+    "POST /v1/experiments/{experiment_id}/assignments": Row(
+        "403 200 403 403 401 401 401 404 403",
+        "403 404 403 403 401 401 401 200 403",
+        experiment,
+        json=fixed({"assignments": [{"user_id": "u1", "arm": "promo"}]}),
+    ),
+    "GET /v1/experiments/{experiment_id}": Row(
+        "403 200 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 200 403", experiment
+    ),
+    # click links carry their own signed token
+    "GET /r/{token}": Row(
+        "302 302 302 302 302 302 302 302 302", "302 302 302 302 302 302 302 302 302", click
+    ),
     # users and their inboxes (server key)
+    "POST /v1/users/batch": Row(
+        "403 200 403 403 401 401 401 200 403", None, json=fixed({"users": [{"external_id": "u2"}]})
+    ),
     "PUT /v1/users/{external_id}": Row("403 200 403 403 401 401 401 200 403", None, user, json=fixed({})),
     "GET /v1/users/{external_id}": Row("403 200 403 403 401 401 401 200 403", None, user),
     "DELETE /v1/users/{external_id}": Row(
