@@ -54,6 +54,7 @@ class Tenant:
     revoked_key: str = ""
     experiment_id: str = ""
     click_token: str = ""
+    preference_token: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     def private_ids(self) -> list[str]:
@@ -111,6 +112,8 @@ class World:
         link = self.services.click_links.wrap(tenant.app_id, tenant.delivery_id, "https://shop.example.com/")
         assert link is not None
         tenant.click_token = link.rsplit("/", 1)[1]
+        page = await self.ok("POST", f"/v1/users/{tenant.user}/preferences/link", tenant)
+        tenant.preference_token = page["url"].rsplit("/", 1)[1]
         return tenant
 
     async def configure(self, tenant: Tenant, setting: str) -> None:

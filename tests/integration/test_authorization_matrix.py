@@ -109,6 +109,10 @@ async def click(_w: World, t: Tenant) -> dict[str, str]:
     return {"token": t.click_token}
 
 
+async def preference_page(_w: World, t: Tenant) -> dict[str, str]:
+    return {"token": t.preference_token}
+
+
 async def stylesheet(_w: World, _t: Tenant) -> dict[str, str]:
     return {"name": "dashboard.css"}
 
@@ -230,6 +234,29 @@ ROWS: dict[str, Row] = {
     ),
     "GET /v1/experiments/{experiment_id}": Row(
         "403 200 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 200 403", experiment
+    ),
+    # categories (admin or the app's server key) and users' preferences (server key)
+    "PUT /v1/apps/{app_id}/categories": Row(
+        "200 200 403 403 401 401 401 404 403",
+        "200 404 403 403 401 401 401 200 403",
+        app,
+        json=fixed([{"key": "promotions", "name": "Promotions"}]),
+    ),
+    "GET /v1/apps/{app_id}/categories": Row(
+        "200 200 403 403 401 401 401 404 403", "200 404 403 403 401 401 401 200 403", app
+    ),
+    "GET /v1/users/{external_id}/preferences": Row("403 200 403 403 401 401 401 200 403", None, user),
+    "PATCH /v1/users/{external_id}/preferences": Row(
+        "403 200 403 403 401 401 401 200 403", None, user, json=fixed({"unsubscribed": []})
+    ),
+    "POST /v1/users/{external_id}/preferences/link": Row("403 200 403 403 401 401 401 200 403", None, user),
+    # the hosted preference page: its signed link is the credential; a post needs the page's own
+    # double-submit guard, which no cell has
+    "GET /v1/preferences/{token}": Row(
+        "200 200 200 200 200 200 200 200 200", "200 200 200 200 200 200 200 200 200", preference_page
+    ),
+    "POST /v1/preferences/{token}": Row(
+        "403 403 403 403 403 403 403 403 403", "403 403 403 403 403 403 403 403 403", preference_page
     ),
     # click links carry their own signed token
     "GET /r/{token}": Row(

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 
+from pushwise.api.audit import Audit
 from pushwise.api.auth import Server
 from pushwise.api.deps import ManagedApp, ServicesDep, StoresDep
 from pushwise.api.errors import ApiError, not_found
@@ -28,7 +29,10 @@ router = APIRouter(tags=["preferences"])
 
 @router.put("/v1/apps/{app_id}/categories")
 async def put_categories(
-    body: Annotated[list[CategoryIn], Body(max_length=MAX_CATEGORIES)], app: ManagedApp, stores: StoresDep
+    body: Annotated[list[CategoryIn], Body(max_length=MAX_CATEGORIES)],
+    app: ManagedApp,
+    stores: StoresDep,
+    audit: Audit,
 ) -> list[CategoryOut]:
     """The app's categories become exactly these, in this order; users' choices are kept."""
     seen: set[str] = set()
@@ -40,6 +44,7 @@ async def put_categories(
         seen.add(item.key)
     wanted = [item.category() for item in body]
     await stores.categories.replace(app.id, wanted)
+    await audit.record("categories.configure", app.id)
     return [CategoryOut.of(category) for category in wanted]
 
 
