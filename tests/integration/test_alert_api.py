@@ -78,7 +78,7 @@ async def test_a_body_that_is_not_a_list_of_sinks_is_a_validation_error(
     error = error_of(await client.put(url, json=SINKS[0], headers=shop.server_headers))
     assert error["code"] == "validation_error"
     error = error_of(await client.put(url, json=["https://hooks.example.com"], headers=shop.server_headers))
-    assert (error["code"], error["field"]) == ("validation_error", "0")
+    assert (error["code"], error["field"]) == ("validation_error", "[0]")
 
 
 class TestWithoutPrivateEndpoints:
@@ -152,17 +152,17 @@ async def test_rules_show_the_defaults_until_overridden(client: httpx.AsyncClien
 @pytest.mark.parametrize(
     ("rules", "field"),
     [
-        ([{"name": "mystery", "threshold": 1}], "0"),
-        ([{"name": "slow", "kind": "queue_lag"}], "0"),
-        ([{"name": "success_rate", "window_seconds": 1}], "0"),
-        ([{"name": "success_rate", "threshold": -0.5}], "0"),
-        ([{"name": "success_rate", "threshold": "0.9"}], "0"),
-        ([{"name": "success_rate", "threshold": True}], "0"),
-        ([{"name": "queue_lag", "repeat_seconds": 0}], "0"),
-        ([{"name": "queue_lag"}, {"name": "circuit_open", "enabled": "false"}], "1"),
-        ([{"name": "success_rate", "min_attempts": 2.5}], "0"),
-        ([{"name": "throttled_or_unavailable", "reasons": "Shutdown"}], "0"),
-        ([{"name": "success_rate", "colour": "red"}], "0"),
+        ([{"name": "mystery", "threshold": 1}], "[0]"),
+        ([{"name": "slow", "kind": "queue_lag"}], "[0]"),
+        ([{"name": "success_rate", "window_seconds": 1}], "[0]"),
+        ([{"name": "success_rate", "threshold": -0.5}], "[0]"),
+        ([{"name": "success_rate", "threshold": "0.9"}], "[0]"),
+        ([{"name": "success_rate", "threshold": True}], "[0]"),
+        ([{"name": "queue_lag", "repeat_seconds": 0}], "[0]"),
+        ([{"name": "queue_lag"}, {"name": "circuit_open", "enabled": "false"}], "[1]"),
+        ([{"name": "success_rate", "min_attempts": 2.5}], "[0]"),
+        ([{"name": "throttled_or_unavailable", "reasons": "Shutdown"}], "[0]"),
+        ([{"name": "success_rate", "colour": "red"}], "[0]"),
     ],
 )
 async def test_invalid_rules_are_refused_and_nothing_is_saved(

@@ -30,6 +30,7 @@ from pushwise.api.routes import (
     preferences,
     providers,
     receipts,
+    templates,
     users,
 )
 from pushwise.api.routes.channel_routes import channel_routers
@@ -108,6 +109,7 @@ def create_app(services: Services, *, background: Sequence[BackgroundService] = 
     app.include_router(audit.router)
     app.include_router(metrics.router)
     app.include_router(clicks.router)
+    app.include_router(templates.router)
     app.include_router(dashboard_routes.router)
     app.include_router(preference_page.router)
     app.state.inbox_feed = services.inbox_feed

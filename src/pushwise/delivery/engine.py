@@ -17,7 +17,9 @@ from pushwise.delivery.notices import FailureNotices
 from pushwise.delivery.providers import ProviderRegistry
 from pushwise.delivery.rates import RateLimits, SendRates
 from pushwise.delivery.receipts import ReceiptRecorder
+from pushwise.delivery.render import Renderer
 from pushwise.delivery.worker import DeliveryWorker, OutcomeListener, WorkerOptions
+from pushwise.domain.audience.learning import LearningOptions
 from pushwise.domain.clock import Clock
 from pushwise.domain.notification import NotificationSpec
 from pushwise.domain.states import lane_for
@@ -29,6 +31,7 @@ from pushwise.store.notices import NoticeRepository, NoticeTemplates
 from pushwise.store.notifications import Accepted, NewNotification, NotificationRepository, Target
 from pushwise.store.queue import DeliveryQueue
 from pushwise.store.receipts import ReceiptOutbox
+from pushwise.store.templates import TemplateRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,7 @@ class Engine:
         worker_options: WorkerOptions,
         default_ttl_seconds: int,
         rate_limits: RateLimits | None = None,
+        learning: LearningOptions | None = None,
     ) -> None:
         self.notifications = NotificationRepository(db)
         self.queue = DeliveryQueue(db)
@@ -61,6 +65,8 @@ class Engine:
         self.events = EventLog(db)
         self.fallback = FallbackRepository(db)
         self.gate = Gate(GateStates(db))
+        self.templates = TemplateRepository(db)
+        self.renderer = Renderer(db, self.templates, learning or LearningOptions.defaults(), clock)
         self._clock = clock
         self._rng = rng
         self._worker_options = worker_options
@@ -130,6 +136,7 @@ class Engine:
             events=self.events,
             rates=self.rates,
             gate=self.gate,
+            renderer=self.renderer,
         )
         self._local_workers.append(worker)
         return worker

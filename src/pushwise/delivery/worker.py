@@ -15,7 +15,7 @@ import socket
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from structlog.contextvars import bound_contextvars
@@ -24,6 +24,7 @@ from pushwise.delivery.attempt import attempt
 from pushwise.delivery.circuits import CircuitBoard
 from pushwise.delivery.providers import ProviderRegistry
 from pushwise.delivery.rates import SendRates
+from pushwise.delivery.render import Renderer, Unrenderable
 from pushwise.domain.backoff import RetryPolicy
 from pushwise.domain.clock import Clock
 from pushwise.domain.fallback import USER_CHANNELS
@@ -173,6 +174,7 @@ class DeliveryWorker:
         events: EventLog,
         rates: SendRates,
         gate: PreSendGate,
+        renderer: Renderer | None = None,
     ) -> None:
         self._pre_send_gate = gate
         self._listeners = tuple(listeners)
@@ -180,6 +182,7 @@ class DeliveryWorker:
         self._circuits = circuits
         self._rates = rates
         self._events = events
+        self._renderer = renderer
         self._queue = queue
         self._providers = providers
         self._clock = clock
@@ -214,8 +217,14 @@ class DeliveryWorker:
         try:
             specs = await self._specs.load({item.notification_id for item in claimed})
             held = await self._pre_send_gate.screen(claimed, specs, now)
+            personal = await self._personalise([item for item in claimed if item.id not in held], specs)
             handled = await asyncio.gather(
-                *(self._handle(item, specs.get(item.notification_id), held.get(item.id)) for item in claimed)
+                *(
+                    self._handle(
+                        item, personal.get(item.id) or specs.get(item.notification_id), held.get(item.id)
+                    )
+                    for item in claimed
+                )
             )
         except asyncio.CancelledError:  # drain deadline passed: give the batch back at once
             await asyncio.shield(self._queue.release(self.owner, [i.id for i in claimed], self._clock.now()))
@@ -232,6 +241,23 @@ class DeliveryWorker:
             await self._events.append(events)
         await self._tell_listeners(batch)
         return len(claimed)
+
+    async def _personalise(
+        self, claimed: Sequence[ClaimedDelivery], specs: dict[str, PlannedNotification]
+    ) -> dict[int, PlannedNotification | Unrenderable]:
+        """Templated notifications, rendered for each delivery's user (`render.py`)."""
+        if self._renderer is None:
+            return {}
+        rendered = await self._renderer.personalise(claimed, {nid: p.spec for nid, p in specs.items()})
+        if not rendered:
+            return {}
+        notification_of = {item.id: item.notification_id for item in claimed}
+        return {
+            delivery_id: replace(specs[notification_of[delivery_id]], spec=spec)
+            if isinstance(spec, NotificationSpec)
+            else spec
+            for delivery_id, spec in rendered.items()
+        }
 
     async def _heartbeat(self, delivery_ids: list[int]) -> None:
         """Keep the lease of a batch still in flight, so only a dead worker's claims are taken over."""
@@ -252,7 +278,10 @@ class DeliveryWorker:
                 log.exception("outcome listener %r failed", listener)
 
     async def _handle(
-        self, item: ClaimedDelivery, planned: PlannedNotification | None, held: Handled | None
+        self,
+        item: ClaimedDelivery,
+        planned: PlannedNotification | Unrenderable | None,
+        held: Handled | None,
     ) -> Handled:
         if held is not None:  # the gate decided: not now, or never
             return held
@@ -260,10 +289,14 @@ class DeliveryWorker:
         with bound_contextvars(app_id=item.app_id, notification_id=item.notification_id, delivery_id=item.id):
             return await self._handle_bound(item, planned)
 
-    async def _handle_bound(self, item: ClaimedDelivery, planned: PlannedNotification | None) -> Handled:
+    async def _handle_bound(
+        self, item: ClaimedDelivery, planned: PlannedNotification | Unrenderable | None
+    ) -> Handled:
         now = self._clock.now()
         if planned is None:
             return Handled(_update(item, device_gone("NotificationMissing"), item.attempts))
+        if isinstance(planned, Unrenderable):
+            return Handled(_update(item, device_gone(planned.reason), item.attempts))
         spec = planned.spec
         # An inbox item, e-mail or webhook has no push TTL: it is how an expired push falls back.
         expires_at = None if item.channel in USER_CHANNELS else planned.expires_at

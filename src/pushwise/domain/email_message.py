@@ -7,6 +7,7 @@ autoescapes, so a title like `<script>` arrives as text, never as markup.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -39,10 +40,18 @@ _HTML_TEMPLATE = """\
 </body></html>
 """
 
+_TEXT_FOOTER_TEMPLATE = """
+--
+Unsubscribe: {{ unsubscribe_url }}
+"""
+_HTML_FOOTER_TEMPLATE = """<p style="font-size:small"><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>"""
+
 _text_env = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
 _html_env = SandboxedEnvironment(autoescape=True)
 _TEXT = _text_env.from_string(_TEXT_TEMPLATE)
 _HTML = _html_env.from_string(_HTML_TEMPLATE)
+_TEXT_FOOTER = _text_env.from_string(_TEXT_FOOTER_TEMPLATE)
+_HTML_FOOTER = _html_env.from_string(_HTML_FOOTER_TEMPLATE)
 _SUBJECT_LIMIT = 200
 
 
@@ -68,7 +77,11 @@ def subject_of(content: Content) -> str:
     return subject[:_SUBJECT_LIMIT]
 
 
-def render_email(content: Content, envelope: EmailEnvelope) -> EmailMessage:
+def render_email(
+    content: Content, envelope: EmailEnvelope, parts: Mapping[str, str] | None = None
+) -> EmailMessage:
+    """The message; `parts` (a template's `subject`, `text`, `html`) replace the built-in layout,
+    each body still ending with the unsubscribe link."""
     safe = Content(
         title=content.title,
         body=content.body,
@@ -78,7 +91,10 @@ def render_email(content: Content, envelope: EmailEnvelope) -> EmailMessage:
     message = EmailMessage()
     message["From"] = envelope.sender
     message["To"] = envelope.recipient
-    message["Subject"] = subject_of(content)
+    parts = parts or {}
+    message["Subject"] = (
+        " ".join(parts["subject"].split())[:_SUBJECT_LIMIT] if parts.get("subject") else subject_of(content)
+    )
     message["Date"] = format_datetime(datetime.fromtimestamp(envelope.sent_at, UTC))
     sender_address = parseaddr(envelope.sender)[1]
     domain = sender_address.rpartition("@")[2] or "pushwise.invalid"
@@ -89,6 +105,16 @@ def render_email(content: Content, envelope: EmailEnvelope) -> EmailMessage:
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     link = envelope.link if safe.url else None
     context = {"content": safe, "unsubscribe_url": envelope.unsubscribe_url, "link": link}
-    message.set_content(_TEXT.render(context))
-    message.add_alternative(_HTML.render(context), subtype="html")
+    text = parts.get("text")
+    html = parts.get("html")
+    message.set_content(_TEXT.render(context) if not text else text + _TEXT_FOOTER.render(context))
+    message.add_alternative(
+        _HTML.render(context) if not html else _with_footer(html, context), subtype="html"
+    )
     return message
+
+
+def _with_footer(html: str, context: Mapping[str, object]) -> str:
+    footer = _HTML_FOOTER.render(context)
+    closing = html.lower().rfind("</body>")
+    return html[:closing] + footer + html[closing:] if closing >= 0 else html + footer

@@ -49,6 +49,13 @@ class NotificationSpec:
     fallback: Fallback = field(default_factory=Fallback)
     # "HH:MM" in each recipient's own time zone, instead of one instant for everyone.
     send_local_time: str | None = None
+    # A template instead of fixed content: rendered per user at send time, with the version
+    # the notification was accepted with (`delivery/render.py`).
+    template: str | None = None
+    template_version: int | None = None
+    variables: dict[str, Any] = field(default_factory=dict)
+    # E-mail parts a template rendered (subject, html, text); empty: the built-in layout.
+    email: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values; nested dicts are shared, not copied (`dataclasses.asdict`
@@ -69,6 +76,10 @@ class NotificationSpec:
             ttl_seconds=raw.get("ttl_seconds"),
             collapse_key=raw.get("collapse_key"),
             send_local_time=raw.get("send_local_time"),
+            template=raw.get("template"),
+            template_version=raw.get("template_version"),
+            variables=dict(raw.get("variables") or {}),
+            email=dict(raw.get("email") or {}),
             fallback=Fallback(
                 content=Content(**fallback_content) if fallback_content else None,
                 channels=tuple(fallback_raw.get("channels") or ()),

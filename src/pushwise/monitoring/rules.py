@@ -91,16 +91,16 @@ def parse_rules(raw: Iterable[Mapping[str, Any]]) -> tuple[Rule, ...]:
         base = next((r for r in DEFAULT_RULES if r.name == data.get("name", data.get("kind"))), None)
         kind = data.get("kind") or (base.kind if base else data.get("name"))
         if kind not in RULE_KINDS:
-            raise RuleError(f"unknown rule kind {kind!r}; known: {', '.join(RULE_KINDS)}", str(index))
+            raise RuleError(f"unknown rule kind {kind!r}; known: {', '.join(RULE_KINDS)}", f"[{index}]")
         try:
             rule = _rule_from(data, kind, base)
         except (TypeError, ValueError) as error:
-            raise RuleError(f"rule {data.get('name', kind)!r}: {error}", str(index)) from error
+            raise RuleError(f"rule {data.get('name', kind)!r}: {error}", f"[{index}]") from error
         if rule.window_seconds < FINE_SECONDS or rule.repeat_seconds <= 0 or rule.threshold < 0:
             raise RuleError(
                 f"rule {rule.name!r}: window_seconds >= {FINE_SECONDS}, repeat_seconds > 0 and "
                 "threshold >= 0 are required",
-                str(index),
+                f"[{index}]",
             )
         rules[rule.name] = rule
     return tuple(rules.values())

@@ -82,7 +82,7 @@ class EmailProvider:
             delivery_ref=f"{dispatch.notification_id}.{dispatch.delivery_id}",
             link=self._link(dispatch),
         )
-        message = render_email(dispatch.spec.content, envelope)
+        message = render_email(dispatch.spec.content, envelope, dispatch.spec.email)
         try:
             async with self._sessions.session() as smtp:
                 await smtp.send_message(message, sender=self._envelope_sender, recipients=[recipient.email])

@@ -650,4 +650,18 @@ audit_log = Table(
     Column("target", String(200), nullable=True),
     Column("ip", String(64), nullable=True),
     Index(None, "app_id", "id"),
+
+# --- content (issue 12; migration 0012): message templates, every version kept ---
+# A notification renders with the version it was accepted with, so a template edited
+# mid-campaign never changes what the rest of that campaign says. PUT adds a version;
+# DELETE marks the key deleted (its versions stay for notifications still sending).
+templates = Table(
+    "templates",
+    metadata,
+    Column("app_id", String(40), ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("definition", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("deleted_at", Float, nullable=True),
 )

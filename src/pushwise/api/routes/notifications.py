@@ -41,11 +41,24 @@ def _when(epoch: float | None) -> datetime | None:
     return datetime.fromtimestamp(epoch, UTC) if epoch is not None else None
 
 
-def _spec_of(body: NotificationIn) -> NotificationSpec:
-    raw = body.model_dump(exclude={"to", "send_at"})
+def _spec_of(body: NotificationIn, template_version: int | None = None) -> NotificationSpec:
+    raw = body.model_dump(exclude={"to", "send_at", "data"})
     if isinstance(body.send_at, LocalTime):
         raw["send_local_time"] = body.send_at.local_time
+    if body.template is not None:
+        raw["content"] = {"data": body.data or {}}
+        raw["template_version"] = template_version
     return NotificationSpec.from_dict(raw)
+
+
+async def _template_version(body: NotificationIn, app_id: str, services: Services) -> int | None:
+    """The version a templated notification renders with: the current one when it is accepted."""
+    if body.template is None:
+        return None
+    stored = await services.engine.templates.current(app_id, body.template)
+    if stored is None:
+        raise ApiError(422, "unknown_template", f"no template {body.template!r} in this app", "template")
+    return stored.version
 
 
 def _refuse_oversize(spec: NotificationSpec) -> None:
@@ -74,7 +87,7 @@ async def accept_notification(
     services: ServicesDep,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> AcceptedOut:
-    spec = _spec_of(body)
+    spec = _spec_of(body, await _template_version(body, principal.app_id_required, services))
     _refuse_oversize(spec)
     send_at = body.send_at.timestamp() if isinstance(body.send_at, datetime) else None
     request_hash = (

@@ -94,9 +94,23 @@ class FallbackIn(Strict):
         return value
 
 
+TemplateKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+
+
 class NotificationIn(Strict):
     to: TargetIn
-    content: ContentIn
+    content: ContentIn | None = None
+    template: TemplateKey | None = Field(
+        default=None,
+        description="A template (`PUT /v1/templates/{key}`) rendered per user instead of `content`.",
+    )
+    variables: dict[str, Any] = Field(
+        default_factory=dict, description="What the template sees as `variables`."
+    )
+    data: dict[str, Any] | None = Field(
+        default=None,
+        description="With `template`: the custom data sent with the push (`content.data` otherwise).",
+    )
     apns: ApnsIn = Field(default_factory=ApnsIn)
     fcm: dict[str, Any] = Field(default_factory=dict)
     webpush: dict[str, Any] = Field(default_factory=dict)
@@ -116,6 +130,14 @@ class NotificationIn(Strict):
 
     @model_validator(mode="after")
     def _visible_or_background(self) -> NotificationIn:
+        if self.template is not None:
+            if self.content is not None:
+                raise ValueError("give either content or template, not both")
+            return self
+        if self.variables or self.data is not None:
+            raise ValueError("variables and data go with a template; without one, put data in content")
+        if self.content is None:
+            raise ValueError("give content (or a template)")
         silent = self.apns.push_type == "background"
         if not silent and not (self.content.title or self.content.body):
             raise ValueError("content needs a title or a body (or send apns.push_type=background)")

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from pushwise.domain.audience.decay import Decayed
-from pushwise.domain.audience.event_types import ENGAGEMENT_COUNTERS, shows_activity
+from pushwise.domain.audience.event_types import DEFAULT_INTEREST_WEIGHTS, ENGAGEMENT_COUNTERS, shows_activity
 
 SECONDS_PER_DAY = 86_400
 ALL_TIME = 0  # the engagement row that holds all-time totals
@@ -30,6 +30,10 @@ class LearningOptions:
     interest_weights: Mapping[str, float]
     interest_half_life: float  # seconds
     propensity_half_life: float  # seconds
+
+    @classmethod
+    def defaults(cls) -> LearningOptions:
+        return cls(DEFAULT_INTEREST_WEIGHTS, 14 * SECONDS_PER_DAY, 30 * SECONDS_PER_DAY)
 
 
 @dataclass(frozen=True, slots=True)

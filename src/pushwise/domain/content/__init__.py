@@ -1,0 +1,1 @@
+"""What a user is sent: templates, locales, variants and item picks. Pure: no I/O."""
