@@ -650,6 +650,7 @@ audit_log = Table(
     Column("target", String(200), nullable=True),
     Column("ip", String(64), nullable=True),
     Index(None, "app_id", "id"),
+)
 
 # --- content (issue 12; migration 0012): message templates, every version kept ---
 # A notification renders with the version it was accepted with, so a template edited
