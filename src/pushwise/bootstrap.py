@@ -42,6 +42,10 @@ from pushwise.store.leader import Leadership
 from pushwise.store.receipts import ReceiptEndpoints, ReceiptOutbox
 from pushwise.store.rollups import RollupRepository
 from pushwise.store.sealing import Sealer
+from pushwise.store.uplift_features import FeatureOptions
+from pushwise.store.uplift_models import UpliftModelRepository
+from pushwise.uplift.scorer import ModelScorer
+from pushwise.uplift.trainer import TrainerOptions, UpliftTrainer
 
 
 @dataclass
@@ -61,6 +65,8 @@ class Services:
     audience: AudienceOptions = field(repr=False)
     audience_upkeep: AudienceUpkeep = field(repr=False)
     click_links: ClickLinks = field(repr=False)
+    uplift_scorer: ModelScorer = field(repr=False)
+    uplift_trainer: UpliftTrainer = field(repr=False)
 
     async def close(self) -> None:
         """Give back leads, close provider connections and the database pools."""
@@ -169,6 +175,17 @@ def build_services(
     )
     # Fallback steps and failure notices a crash kept from being written: one process catches up.
     follow_ups = FollowUpService(engine.follow_ups, lambda: leadership.acquire("follow-ups"))
+    uplift_models = UpliftModelRepository(db)
+    uplift_features = FeatureOptions(audience.learning, settings.uplift_feature_lookback_days * 86_400.0)
+    # Uplift models are trained by one process of the cluster, in the background.
+    uplift_trainer = UpliftTrainer(
+        uplift_models,
+        db,
+        uplift_features,
+        clock,
+        lambda: leadership.acquire("uplift-training"),
+        TrainerOptions(settings.uplift_lease_seconds, settings.uplift_poll_seconds),
+    )
     return Services(
         settings=settings,
         clock=clock,
@@ -187,6 +204,8 @@ def build_services(
         audience_upkeep=AudienceUpkeep(
             recorder, db, clock, audience, lambda: leadership.acquire("audience-upkeep")
         ),
+        uplift_scorer=ModelScorer(uplift_models, db, uplift_features, clock),
+        uplift_trainer=uplift_trainer,
     )
 
 

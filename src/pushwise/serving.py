@@ -26,6 +26,7 @@ from pushwise.settings import Settings
 from pushwise.store import migrate
 from pushwise.store.db import Database
 from pushwise.store.wakeups import WakeupListener
+from pushwise.uplift.trainer import UpliftTrainer
 
 # How long SIGTERM waits for batches in flight before giving their deliveries back.
 DRAIN_SECONDS = 25.0
@@ -57,15 +58,17 @@ class Workers:
 
 def delivery_services(
     services: Services,
-) -> list[AudienceUpkeep | Workers | ReceiptService | FollowUpService]:
+) -> list[AudienceUpkeep | Workers | ReceiptService | FollowUpService | UpliftTrainer]:
     """What a process that delivers runs in the background: workers, the receipt sender, the
-    follow-up sweep (leader only) for fallback steps and notices a crash left unwritten, and the
-    audience upkeep (first, so it stops last and writes the drained workers' engagement)."""
+    follow-up sweep (leader only) for fallback steps and notices a crash left unwritten, the
+    uplift trainer (leader only), and the audience upkeep (first, so it stops last and writes
+    the drained workers' engagement)."""
     return [
         services.audience_upkeep,
         Workers(services.db, services.engine.worker()),
         services.receipts,
         services.follow_ups,
+        services.uplift_trainer,
     ]
 
 

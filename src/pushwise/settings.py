@@ -76,6 +76,13 @@ class Settings:
     event_late_window_days: float = 7.0
     # Raw events are kept this long, then pruned by the leader; profiles keep what they learned.
     event_retention_days: float = 180.0
+    # uplift models (docs/uplift.md)
+    # How far back before a decision the event log is read for a model's profile features.
+    uplift_feature_lookback_days: float = 90.0
+    # A training job's lease: a process killed mid-training leaves the model to another after this.
+    uplift_lease_seconds: float = 300.0
+    # How often the leader looks for models waiting to be trained.
+    uplift_poll_seconds: float = 10.0
     auto_migrate: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -31,6 +31,7 @@ from pushwise.api.routes import (
     providers,
     receipts,
     templates,
+    uplift_models,
     users,
 )
 from pushwise.api.routes.channel_routes import channel_routers
@@ -107,6 +108,7 @@ def create_app(services: Services, *, background: Sequence[BackgroundService] = 
     app.include_router(alerts.router)
     app.include_router(experiments.router)
     app.include_router(audit.router)
+    app.include_router(uplift_models.router)
     app.include_router(metrics.router)
     app.include_router(clicks.router)
     app.include_router(templates.router)

@@ -21,6 +21,7 @@ from pushwise.store.keys import KeyRepository
 from pushwise.store.preferences import PreferenceRepository
 from pushwise.store.profiles import ProfileReader
 from pushwise.store.sealing import Sealer
+from pushwise.store.uplift_models import UpliftModelRepository
 from pushwise.store.user_events import UserEventLog
 from pushwise.store.users import UserRepository
 
@@ -39,6 +40,7 @@ class Stores:
     categories: CategoryRepository
     preferences: PreferenceRepository
     audit: AuditLog
+    uplift_models: UpliftModelRepository
 
     @classmethod
     def build(cls, services: Services) -> Stores:
@@ -56,6 +58,7 @@ class Stores:
             CategoryRepository(db, clock),
             PreferenceRepository(db, clock),
             AuditLog(db, clock),
+            UpliftModelRepository(db),
         )
 
 

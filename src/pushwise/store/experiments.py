@@ -200,16 +200,22 @@ class ExperimentRepository:
 
         return await self._db.query(read)
 
-    async def of_sources(self, app_id: str, source: str, ids: Sequence[str]) -> dict[str, Experiment]:
-        """This app's experiments by id (imports) or by the notification or campaign they record."""
-        key = experiments.c.id if source == IMPORT else experiments.c.source_id
+    async def of_sources(self, app_id: str, kind: str, ids: Sequence[str]) -> dict[str, Experiment]:
+        """This app's experiments by their own id (`kind` "experiments") or by the notification or
+        campaign they record (`kind` "notifications" or "campaigns"), keyed by the id asked for."""
+        if kind == "experiments":
+            key = experiments.c.id
+        elif kind in ("notifications", "campaigns"):
+            key = experiments.c.source_id
+        else:
+            raise ValueError(f"not a kind of experiment source: {kind!r}")
 
         def read(conn: Connection) -> dict[str, Experiment]:
             query = select(experiments).where(experiments.c.app_id == app_id, key.in_(list(ids)))
-            if source != IMPORT:
-                query = query.where(experiments.c.source == source)
+            if kind != "experiments":
+                query = query.where(experiments.c.source == kind.removesuffix("s"))
             found = [_experiment(row) for row in conn.execute(query)]
-            return {(e.id if source == IMPORT else str(e.source_id)): e for e in found}
+            return {(e.id if kind == "experiments" else str(e.source_id)): e for e in found}
 
         return await self._db.query(read)
 
