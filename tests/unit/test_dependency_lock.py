@@ -17,14 +17,16 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parents[2]
 LOCK = ROOT / "requirements" / "test.txt"
 REGENERATE = "run `bash requirements/lock.sh` and commit requirements/test.txt"
+TESTED_EXTRAS = ("test", "uplift")  # what the README's test command installs
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\;]+)")
 
 
 def _declared() -> list[Requirement]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = [Requirement(text) for text in project["dependencies"]]
-    wanted += [Requirement(text) for text in project["optional-dependencies"]["test"]]
-    return [r for r in wanted if r.marker is None or r.marker.evaluate({"extra": "test"})]
+    for extra in TESTED_EXTRAS:
+        wanted += [Requirement(text) for text in project["optional-dependencies"][extra]]
+    return [r for r in wanted if r.marker is None or any(r.marker.evaluate({"extra": e}) for e in TESTED_EXTRAS)]
 
 
 def _entries() -> list[str]:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from threadpoolctl import threadpool_limits
 
 from pushwise.uplift.encoding import Matrix
 
@@ -27,6 +28,12 @@ class UpliftLearner(Protocol):
     def predict(self, x: Matrix) -> Matrix:
         """Expected outcome per row (rows) and arm (columns, the control first)."""
         ...
+
+
+# Gradient boosting runs on one OpenMP thread. On a shared or busy machine its default
+# (a thread per core, spinning at every split) was measured here 20x slower than one
+# thread, and it would take the cores the API and the workers need.
+THREADS = 1
 
 
 class TLearner:
@@ -60,6 +67,10 @@ class TLearner:
         return HistGradientBoostingRegressor(**options)
 
     def fit(self, x: Matrix, arm: ArmIndex, y: Vector) -> None:
+        with threadpool_limits(THREADS, user_api="openmp"):
+            self._fit(x, arm, y)
+
+    def _fit(self, x: Matrix, arm: ArmIndex, y: Vector) -> None:
         self.models, self.constants = [], []
         for index in range(self.arms):
             mask = arm == index
@@ -74,6 +85,10 @@ class TLearner:
             self.constants.append(constant)
 
     def predict(self, x: Matrix) -> Matrix:
+        with threadpool_limits(THREADS, user_api="openmp"):
+            return self._predict(x)
+
+    def _predict(self, x: Matrix) -> Matrix:
         out = np.empty((x.shape[0], self.arms), dtype=np.float64)
         for index, model in enumerate(self.models):
             if model is None:
