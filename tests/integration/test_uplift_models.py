@@ -183,7 +183,8 @@ async def test_a_trainer_killed_mid_training_leaves_the_model_to_another(
     lease = services.uplift_trainer.options.lease_seconds
     # A process claims the job and dies before finishing: no result, no release.
     dead = await services.uplift_trainer.models.claim("dead-process", clock.now(), lease)
-    assert dead is not None and dead.id == model_id
+    assert dead is not None
+    assert dead.id == model_id
     assert await services.uplift_trainer.run_once() is None  # its lease still holds
     status = (await client.get(f"/v1/uplift-models/{model_id}", headers=shop.server_headers)).json()
     assert status["status"] == "training"

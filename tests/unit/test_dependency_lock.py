@@ -26,7 +26,9 @@ def _declared() -> list[Requirement]:
     wanted = [Requirement(text) for text in project["dependencies"]]
     for extra in TESTED_EXTRAS:
         wanted += [Requirement(text) for text in project["optional-dependencies"][extra]]
-    return [r for r in wanted if r.marker is None or any(r.marker.evaluate({"extra": e}) for e in TESTED_EXTRAS)]
+    return [
+        r for r in wanted if r.marker is None or any(r.marker.evaluate({"extra": e}) for e in TESTED_EXTRAS)
+    ]
 
 
 def _entries() -> list[str]:
