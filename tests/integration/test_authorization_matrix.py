@@ -113,6 +113,24 @@ async def preference_page(_w: World, t: Tenant) -> dict[str, str]:
     return {"token": t.preference_token}
 
 
+TEMPLATE = {"locales": {"en": {"title": "Hi {{ user.external_id }}"}}}
+
+
+async def template_key(w: World, t: Tenant) -> dict[str, str]:
+    """A template of the target tenant, under a key only that tenant uses."""
+    key = f"tpl-{t.app_id[-8:]}"
+    await w.ok("PUT", f"/v1/templates/{key}", t, json=TEMPLATE)
+    return {"key": key}
+
+
+async def new_template_key(_w: World, t: Tenant) -> dict[str, str]:
+    return {"key": f"tpl-{secrets.token_hex(4)}"}
+
+
+def preview_for(_w: World, t: Tenant) -> dict[str, str]:
+    return {"user_id": t.user}
+
+
 async def stylesheet(_w: World, _t: Tenant) -> dict[str, str]:
     return {"name": "dashboard.css"}
 
@@ -257,6 +275,23 @@ ROWS: dict[str, Row] = {
     ),
     "POST /v1/preferences/{token}": Row(
         "403 403 403 403 403 403 403 403 403", "403 403 403 403 403 403 403 403 403", preference_page
+    ),
+    # templates (server key); a key names a template within the caller's own app
+    "PUT /v1/templates/{key}": Row(
+        "403 201 403 403 401 401 401 201 403", None, new_template_key, json=fixed(TEMPLATE)
+    ),
+    "GET /v1/templates": Row("403 200 403 403 401 401 401 200 403", None),
+    "GET /v1/templates/{key}": Row(
+        "403 200 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 200 403", template_key
+    ),
+    "DELETE /v1/templates/{key}": Row(
+        "403 204 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 204 403", template_key
+    ),
+    "POST /v1/templates/{key}/preview": Row(
+        "403 200 403 403 401 401 401 404 403",
+        "403 404 403 403 401 401 401 200 403",
+        template_key,
+        json=preview_for,
     ),
     # click links carry their own signed token
     "GET /r/{token}": Row(
