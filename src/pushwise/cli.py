@@ -13,8 +13,10 @@ from pushwise.simulators.cli import simulate_app
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Durable push notifications.")
 apps_app = typer.Typer(no_args_is_help=True, help="Manage apps.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+secrets_app = typer.Typer(no_args_is_help=True, help="Stored secrets.")
 app.add_typer(apps_app, name="apps")
 app.add_typer(db_app, name="db")
+app.add_typer(secrets_app, name="secrets")
 app.add_typer(simulate_app, name="simulate")
 
 Host = Annotated[str | None, typer.Option(help="Address to listen on [default: PUSHWISE_HOST or 127.0.0.1].")]
@@ -75,6 +77,38 @@ def apps_create(name: str, config: ConfigFile = None) -> None:
     created = asyncio.run(create_app_with_keys(settings, name))
     for field, value in created.items():
         typer.echo(f"{field}: {value}")
+
+
+@secrets_app.command("rotate")
+def secrets_rotate(
+    new_key_file: Annotated[
+        str | None,
+        typer.Option(
+            help="File holding the new key [default: a new random key; required with PUSHWISE_SECRET_KEY]."
+        ),
+    ] = None,
+    config: ConfigFile = None,
+) -> None:
+    """Re-seal every stored secret under a new key; rerun to finish one that was interrupted."""
+    from pushwise.secret_rotation import RotationRefused, rotate_secrets
+
+    settings = _settings(config)
+    _migrate_embedded(settings)
+    try:
+        done = rotate_secrets(
+            settings.database_url,
+            env_key=settings.secret_key,
+            key_file=settings.secret_key_file,
+            new_key_file=new_key_file,
+        )
+    except RotationRefused as refused:
+        typer.echo(f"not rotated: {refused}", err=True)
+        raise typer.Exit(1) from refused
+    typer.echo(f"re-sealed {done.resealed} secrets under the new key")
+    if done.key_file:
+        typer.echo(f"the new key is in {done.key_file}; restart running servers")
+    else:
+        typer.echo("set PUSHWISE_SECRET_KEY to the new key, then restart running servers")
 
 
 @db_app.command("upgrade")

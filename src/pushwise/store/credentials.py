@@ -37,7 +37,7 @@ class CredentialSummary:
     updated_at: float
 
 
-def _context(app_id: str, channel: str) -> bytes:
+def credential_context(app_id: str, channel: str) -> bytes:
     return f"provider-credentials:{app_id}:{channel}".encode()
 
 
@@ -50,7 +50,7 @@ class CredentialRepository:
     async def put(
         self, app_id: str, channel: str, public: dict[str, Any], secret: dict[str, Any]
     ) -> CredentialSummary:
-        sealed = self._sealer.seal(orjson.dumps(secret), _context(app_id, channel))
+        sealed = self._sealer.seal(orjson.dumps(secret), credential_context(app_id, channel))
         table = provider_credentials
         async with self._db.writing() as connection:
             previous = await connection.scalar(
@@ -76,7 +76,7 @@ class CredentialRepository:
             row = (await connection.execute(query)).first()
         if row is None:
             return None
-        secret = orjson.loads(self._sealer.open(row.secret, _context(app_id, channel)))
+        secret = orjson.loads(self._sealer.open(row.secret, credential_context(app_id, channel)))
         return StoredCredentials(row.public_config, secret, row.updated_at)
 
     async def describe(self, app_id: str, channel: str) -> CredentialSummary | None:

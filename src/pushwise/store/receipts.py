@@ -65,7 +65,7 @@ class OutcomeReceipt:
     event: dict[str, Any]
 
 
-def _context(app_id: str) -> bytes:
+def receipt_secret_context(app_id: str) -> bytes:
     return f"receipt-secret:{app_id}".encode()
 
 
@@ -99,7 +99,7 @@ class ReceiptEndpoints:
         values = {
             "app_id": app_id,
             "url": url,
-            "secret": self._sealer.seal(secret.encode(), _context(app_id)),
+            "secret": self._sealer.seal(secret.encode(), receipt_secret_context(app_id)),
             "events": list(events),
             "updated_at": now,
         }
@@ -119,7 +119,7 @@ class ReceiptEndpoints:
             ).first()
         if row is None:
             return None
-        secret = self._sealer.open(row.secret, _context(app_id)).decode()
+        secret = self._sealer.open(row.secret, receipt_secret_context(app_id)).decode()
         return ReceiptEndpoint(app_id, row.url, secret, tuple(row.events), row.updated_at)
 
     async def delete_endpoint(self, app_id: str) -> bool:
