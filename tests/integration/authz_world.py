@@ -55,11 +55,19 @@ class Tenant:
     experiment_id: str = ""
     click_token: str = ""
     preference_token: str = ""
+    uplift_model_id: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     def private_ids(self) -> list[str]:
         """What only this tenant (and the admin) may ever see in an answer."""
-        return [self.app_id, self.user_id, self.device_id, self.notification_id, self.experiment_id]
+        return [
+            self.app_id,
+            self.user_id,
+            self.device_id,
+            self.notification_id,
+            self.experiment_id,
+            self.uplift_model_id,
+        ]
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -114,6 +122,10 @@ class World:
         tenant.click_token = link.rsplit("/", 1)[1]
         page = await self.ok("POST", f"/v1/users/{tenant.user}/preferences/link", tenant)
         tenant.preference_token = page["url"].rsplit("/", 1)[1]
+        opened = {"id": f"{name}-opened", "type": "opened", "user_id": tenant.user}
+        await self.ok("POST", "/v1/events", tenant, json={"events": [opened]})
+        model = await self.ok("POST", "/v1/uplift-models", tenant, json=uplift_model(tenant))
+        tenant.uplift_model_id = model["id"]
         return tenant
 
     async def configure(self, tenant: Tenant, setting: str) -> None:
@@ -171,6 +183,12 @@ class World:
 
 def notification(device_ids: list[str]) -> dict[str, Any]:
     return {"to": {"device_ids": device_ids}, "content": {"title": "Hi", "body": "There"}}
+
+
+def uplift_model(tenant: Tenant) -> dict[str, Any]:
+    """A model that learns from the tenant's imported experiment (its goal has an event)."""
+    learn_from = {"experiments": [tenant.experiment_id]}
+    return {"name": "who to send", "learn_from": learn_from, "goal": {"event": "opened", "measure": "any"}}
 
 
 def pem(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> str:

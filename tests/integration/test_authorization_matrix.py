@@ -34,6 +34,7 @@ from tests.integration.authz_world import (
     Tenant,
     World,
     notification,
+    uplift_model,
 )
 from tests.integration.conftest import serve_app
 
@@ -107,6 +108,10 @@ async def experiment(_w: World, t: Tenant) -> dict[str, str]:
 
 async def click(_w: World, t: Tenant) -> dict[str, str]:
     return {"token": t.click_token}
+
+
+async def uplift_model_of(_w: World, t: Tenant) -> dict[str, str]:
+    return {"model_id": t.uplift_model_id}
 
 
 async def preference_page(_w: World, t: Tenant) -> dict[str, str]:
@@ -292,6 +297,22 @@ ROWS: dict[str, Row] = {
         "403 404 403 403 401 401 401 200 403",
         template_key,
         json=preview_for,
+    ),
+    # uplift models (server key): a model learns from its own app's experiments only; scoring a
+    # model still training is a 409
+    "POST /v1/uplift-models": Row(
+        "403 201 403 403 401 401 401 422 403",
+        "403 422 403 403 401 401 401 201 403",
+        json=lambda _w, t: uplift_model(t),
+    ),
+    "GET /v1/uplift-models/{model_id}": Row(
+        "403 200 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 200 403", uplift_model_of
+    ),
+    "POST /v1/uplift-models/{model_id}/score": Row(
+        "403 409 403 403 401 401 401 404 403",
+        "403 404 403 403 401 401 401 409 403",
+        uplift_model_of,
+        json=fixed({"user_ids": ["u1"]}),
     ),
     # click links carry their own signed token
     "GET /r/{token}": Row(
