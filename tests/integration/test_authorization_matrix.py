@@ -327,6 +327,11 @@ ROWS: dict[str, Row] = {
     "DELETE /v1/users/{external_id}": Row(
         "403 204 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 204 403", new_user
     ),
+    # a user's data: export and erase (server key; the erase answers what it removed)
+    "GET /v1/users/{external_id}/data": Row("403 200 403 403 401 401 401 200 403", None, user),
+    "DELETE /v1/users/{external_id}/data": Row(
+        "403 200 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 200 403", new_user
+    ),
     "GET /v1/users/{external_id}/inbox": Row("403 200 403 403 401 401 401 200 403", None, user),
     "POST /v1/users/{external_id}/inbox/{item_id}/read": Row(
         "403 200 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 200 403", user_item

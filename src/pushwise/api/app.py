@@ -28,6 +28,7 @@ from pushwise.api.routes import (
     notifications,
     preference_page,
     preferences,
+    privacy,
     providers,
     receipts,
     templates,
@@ -103,7 +104,18 @@ def create_app(services: Services, *, background: Sequence[BackgroundService] = 
     )
     app.add_middleware(AddressLimit, limits=limits)  # outermost: a flood is refused before anything else
     # Routes are matched in order: the hottest path (sending) is tried first.
-    for module in (notifications, devices, events, health, apps, providers, users, preferences, receipts):
+    for module in (
+        notifications,
+        devices,
+        events,
+        health,
+        apps,
+        providers,
+        users,
+        preferences,
+        privacy,
+        receipts,
+    ):
         app.include_router(module.router)
     app.include_router(alerts.router)
     app.include_router(experiments.router)

@@ -19,6 +19,7 @@ from pushwise.store.experiments import ExperimentRepository
 from pushwise.store.feedback import FeedbackCounts
 from pushwise.store.keys import KeyRepository
 from pushwise.store.preferences import PreferenceRepository
+from pushwise.store.privacy import PrivacyRepository
 from pushwise.store.profiles import ProfileReader
 from pushwise.store.sealing import Sealer
 from pushwise.store.uplift_models import UpliftModelRepository
@@ -39,6 +40,7 @@ class Stores:
     experiments: ExperimentRepository
     categories: CategoryRepository
     preferences: PreferenceRepository
+    privacy: PrivacyRepository
     audit: AuditLog
     uplift_models: UpliftModelRepository
 
@@ -57,6 +59,7 @@ class Stores:
             ExperimentRepository(db),
             CategoryRepository(db, clock),
             PreferenceRepository(db, clock),
+            PrivacyRepository(db),
             AuditLog(db, clock),
             UpliftModelRepository(db),
         )

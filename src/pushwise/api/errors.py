@@ -145,8 +145,16 @@ async def _on_http_error(_request: Request, error: Exception) -> Response:
     )
 
 
+def logged_path(request: Request) -> str:
+    """The path as its route declares it (`/v1/preferences/{token}`): logs never carry the signed
+    tokens, user ids or device ids that the real path holds."""
+    route = request.scope.get("route")
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return template if isinstance(template, str) else "(no route)"
+
+
 async def _on_unexpected(request: Request, error: Exception) -> Response:
-    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    log.error("unhandled error on %s %s", request.method, logged_path(request), exc_info=error)
     return error_response(ApiError(500, "internal_error", "the server failed to handle this request"))
 
 
@@ -156,7 +164,7 @@ async def _on_overload(request: Request, error: Exception) -> Response:
     A 503 with `Retry-After` tells a client to back off and try again, where a 500
     would read as a bug; nothing was written, so a retry is safe.
     """
-    log.warning("database connections exhausted on %s %s", request.method, request.url.path)
+    log.warning("database connections exhausted on %s %s", request.method, logged_path(request))
     return error_response(
         ApiError(
             503,

@@ -31,7 +31,12 @@ from pushwise.domain.clock import Clock
 from pushwise.domain.states import DeliveryState
 from pushwise.store.db import Database
 from pushwise.store.driver import run
-from pushwise.store.engagement import engagement_upsert, propensity_update, prune_engagement_days
+from pushwise.store.engagement import (
+    engagement_upsert,
+    existing_users,
+    propensity_update,
+    prune_engagement_days,
+)
 from pushwise.store.user_events import prune_events
 
 log = logging.getLogger(__name__)
@@ -109,7 +114,11 @@ class EngagementRecorder:
             rate = self._rate
 
             def write(conn: Connection) -> None:
-                run(conn, engagement_upsert(conn.dialect.name, ("sent", "delivered")), engagement_rows)
+                # A user erased since these were counted is gone for good: their counts go with them.
+                alive = existing_users(conn, {user for user, _day in sends})
+                kept = [row for row in engagement_rows if row["user_id"] in alive]
+                if kept:
+                    run(conn, engagement_upsert(conn.dialect.name, ("sent", "delivered")), kept)
                 if push_rows:
                     run(conn, propensity_update("pushes", rate), push_rows)
 

@@ -214,6 +214,7 @@ def open_database(url: str, *, pool_size: int = 10) -> Database:
         connect_args={"server_settings": {"application_name": application_name()}, "timeout": 10},
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
+        hide_parameters=True,  # errors and logs never show bound values: tokens, e-mail addresses
     )
     return Database(engine, engine, "postgresql")
 
@@ -226,6 +227,7 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> AsyncEngine:
         max_overflow=0,
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
+        hide_parameters=True,  # errors and logs never show bound values: tokens, e-mail addresses
         connect_args={"timeout": 30},
     )
     _prepare_sqlite(engine.sync_engine, immediate=immediate)
@@ -240,6 +242,7 @@ def _sqlite_sync_engine(url: str, *, immediate: bool) -> Engine:
         max_overflow=0,
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
+        hide_parameters=True,  # errors and logs never show bound values: tokens, e-mail addresses
         # Created on the event loop's thread, used only on its own thread.
         connect_args={"timeout": 30, "check_same_thread": False},
     )

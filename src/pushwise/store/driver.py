@@ -66,7 +66,7 @@ def run(conn: Connection, statement: Executable, params: Params | Sequence[Param
             cursor.executemany(sql, values)
     except sqlite3.Error as error:
         # The same exception classes as through SQLAlchemy: callers catch its IntegrityError.
-        raise DBAPIError.instance(sql, values, error, sqlite3.Error) from error
+        raise DBAPIError.instance(sql, values, error, sqlite3.Error, hide_parameters=True) from error
     return cursor
 
 

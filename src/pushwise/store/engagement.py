@@ -7,10 +7,11 @@ database itself, so writers on many processes never overwrite one another.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Float, bindparam, case, delete, func, update
+from sqlalchemy import Connection, Float, bindparam, case, delete, func, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from pushwise.domain.audience.learning import ALL_TIME
@@ -73,6 +74,13 @@ def propensity_update(added: Literal["opens", "pushes"], rate: float) -> Any:
                 else_=column,
             )
     return update(users).where(users.c.id == bindparam("b_user")).values(**values)
+
+
+def existing_users(conn: Connection, user_ids: Collection[str]) -> set[str]:
+    """Those of `user_ids` still stored (an erased user's late counts must not write, nor fail a batch)."""
+    if not user_ids:
+        return set()
+    return set(conn.execute(select(users.c.id).where(users.c.id.in_(sorted(user_ids)))).scalars())
 
 
 def prune_engagement_days(conn: Connection, today: int) -> int:

@@ -666,3 +666,24 @@ templates = Table(
     Column("created_at", Float, nullable=False),
     Column("deleted_at", Float, nullable=True),
 )
+
+# --- preferences and privacy (issue 10; migration 0013) ---
+#
+# A user's data is found by `user_id` in every table that has one (export and erase walk
+# `metadata` for that column, so a table added later is covered); these indexes keep that
+# walk off full scans of the big tables.
+Index("ix_deliveries_user_id", deliveries.c.user_id)
+Index("ix_fallback_steps_user_id", fallback_steps.c.user_id)
+Index("ix_experiment_assignments_user_id", experiment_assignments.c.user_id)
+
+# The one-tap answer to the failure notice's "why did you turn notifications off?": one per
+# user (a later answer replaces it), counted per app and answer.
+notice_answers = Table(
+    "notice_answers",
+    metadata,
+    Column("user_id", String(40), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("app_id", String(40), ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    Column("answer", String(32), nullable=False),
+    Column("at", Float, nullable=False),
+    Index(None, "app_id", "answer"),
+)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 
 from pushwise.api.auth import Server
-from pushwise.api.deps import ServicesDep, StoresDep
+from pushwise.api.deps import ServicesDep, Stores, StoresDep
 from pushwise.api.errors import not_found
 from pushwise.api.schemas.preferences import PreferencesOut
 from pushwise.api.schemas.users import UserIn, UserOut, UserProfileOut, UsersBatchIn, UsersBatchOut
@@ -39,14 +39,19 @@ async def put_user(
 async def get_user(
     external_id: ExternalIdPath, principal: Server, stores: StoresDep, services: ServicesDep
 ) -> UserProfileOut:
-    app_id = principal.app_id_required
+    profile = await user_profile(principal.app_id_required, external_id, stores, services.clock.now())
+    if profile is None:
+        raise not_found("user")
+    return profile
+
+
+async def user_profile(app_id: str, external_id: str, stores: Stores, now: float) -> UserProfileOut | None:
+    """The profile as `GET /v1/users/{external_id}` shows it (also part of the user's data export)."""
     user = await stores.users.get(app_id, external_id)
     if user is None:
-        raise not_found("user")
+        return None
     devices = await stores.devices.list_for_user(app_id, user.id)
-    profile = UserProfileOut.profile(
-        user, devices, await stores.profiles.learned(user.id, services.clock.now())
-    )
+    profile = UserProfileOut.profile(user, devices, await stores.profiles.learned(user.id, now))
     chosen = await stores.preferences.of_user_id(app_id, user.id)
     if chosen is not None:
         profile.preferences = PreferencesOut.of(chosen.categories, chosen.preferences).model_dump()
