@@ -18,6 +18,7 @@ from pushwise.delivery.providers import ProviderRegistry
 from pushwise.delivery.rates import RateLimits, SendRates
 from pushwise.delivery.receipts import ReceiptRecorder
 from pushwise.delivery.render import Renderer
+from pushwise.delivery.routing import InstallationRouter
 from pushwise.delivery.worker import DeliveryWorker, OutcomeListener, WorkerOptions
 from pushwise.domain.audience.learning import LearningOptions
 from pushwise.domain.clock import Clock
@@ -29,9 +30,11 @@ from pushwise.store.fallback import FallbackRepository
 from pushwise.store.gate_state import GateStates
 from pushwise.store.notices import NoticeRepository, NoticeTemplates
 from pushwise.store.notifications import Accepted, NewNotification, NotificationRepository, Target
+from pushwise.store.policies import PolicyRepository
 from pushwise.store.queue import DeliveryQueue
 from pushwise.store.receipts import ReceiptOutbox
 from pushwise.store.templates import TemplateRepository
+from pushwise.store.routes import InstallationRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,8 @@ class Engine:
         self.gate = Gate(GateStates(db))
         self.templates = TemplateRepository(db)
         self.renderer = Renderer(db, self.templates, learning or LearningOptions.defaults(), clock)
+        self.policies = PolicyRepository(db, clock)
+        self.routing = InstallationRouter(InstallationRepository(db), self.policies, clock)
         self._clock = clock
         self._rng = rng
         self._worker_options = worker_options
@@ -137,6 +142,7 @@ class Engine:
             rates=self.rates,
             gate=self.gate,
             renderer=self.renderer,
+            routing=self.routing,
         )
         self._local_workers.append(worker)
         return worker

@@ -37,6 +37,7 @@ from pushwise.domain.progress import (
     device_gone,
     expired_before_send,
     held_until,
+    quota_spent,
     wait_until,
 )
 from pushwise.providers.base import Dispatch
@@ -128,6 +129,13 @@ class WorkerOptions:
 class Handled:
     update: DeliveryUpdate
     events: tuple[DeliveryEvent, ...] = ()
+    # Why this route cannot deliver now (token_dead, quota_spent, circuit_open, device_inactive):
+    # a delivery to an installation then moves on to its next route (`delivery/routing.py`).
+    route_cause: str | None = None
+
+
+class Rerouting(Protocol):
+    async def reroute(self, claimed: Sequence[ClaimedDelivery], handled: list[Handled]) -> list[Handled]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,8 +183,10 @@ class DeliveryWorker:
         rates: SendRates,
         gate: PreSendGate,
         renderer: Renderer | None = None,
+        routing: Rerouting | None = None,
     ) -> None:
         self._pre_send_gate = gate
+        self._routing = routing
         self._listeners = tuple(listeners)
         self._receipts = receipts
         self._circuits = circuits
@@ -226,6 +236,8 @@ class DeliveryWorker:
                     for item in claimed
                 )
             )
+            if self._routing is not None:
+                handled = await self._routing.reroute(claimed, handled)
         except asyncio.CancelledError:  # drain deadline passed: give the batch back at once
             await asyncio.shield(self._queue.release(self.owner, [i.id for i in claimed], self._clock.now()))
             raise
@@ -303,14 +315,17 @@ class DeliveryWorker:
         if expires_at is not None and expires_at <= now:
             return Handled(_update(item, expired_before_send(), item.attempts))
         if item.channel not in USER_CHANNELS and (not item.device_active or item.token is None):
-            return Handled(_update(item, device_gone("DeviceInactive"), item.attempts))
+            return Handled(
+                _update(item, device_gone("DeviceInactive"), item.attempts), route_cause="device_inactive"
+            )
         if spec.send_local_time and item.attempts == 0:
             local_due = next_local_occurrence(spec.send_local_time, item.timezone, planned.created_at)
             if local_due > now:
                 return Handled(_update(item, wait_until(local_due), item.attempts))
         held = self._gate(item, spec)
         if held is not None:
-            return Handled(_update(item, held, item.attempts))
+            cause = "circuit_open" if held.reason == "CircuitOpen" else None
+            return Handled(_update(item, held, item.attempts), route_cause=cause)
         key = (item.app_id, item.channel)
         provider = await self._providers.get(item.app_id, item.channel)
         attempt_number = item.attempts + 1
@@ -324,11 +339,18 @@ class DeliveryWorker:
             provider, self._dispatch(item, spec, expires_at, attempt_number), self._circuits
         )
         outcome = result.outcome
+        if outcome.kind is OutcomeKind.QUOTA_SPENT:
+            # Not an attempt: the vendor refused before trying; its quota is new tomorrow.
+            waiting = quota_spent(item.channel, item.attempts, now, expires_at)
+            update = replace(_update(item, waiting, item.attempts), quota_spent=True)
+            return Handled(update, route_cause="quota_spent")
         reopens_at = self._circuits.reopens_at(key)
+        cause = "token_dead" if outcome.kind is OutcomeKind.TOKEN_DEAD else None
         if reopens_at is not None and outcome.kind in _HELD_WHILE_OPEN:
             # The endpoint is down or misconfigured, not this delivery: it waits for the
             # circuit instead of spending its attempts (and dying) during the outage.
             progress = held_until(reopens_at, attempt_number, outcome.reason)
+            cause = "circuit_open"
         else:
             progress = self._progress(outcome, attempt_number, expires_at)
         events: tuple[DeliveryEvent, ...] = ()
@@ -337,7 +359,7 @@ class DeliveryWorker:
             events = (
                 DeliveryEvent(item.notification_id, item.app_id, item.id, "content_fallback", now, detail),
             )
-        return Handled(_update(item, progress, attempt_number, outcome), events)
+        return Handled(_update(item, progress, attempt_number, outcome), events, cause)
 
     def _gate(self, item: ClaimedDelivery, spec: NotificationSpec) -> Progress | None:
         """Hold the delivery, not attempted, while its circuit is open or its send rate is used up."""

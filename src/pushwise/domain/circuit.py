@@ -58,7 +58,10 @@ class Circuit:
 
 CircuitKey = tuple[str, str]  # (app_id, channel): one provider endpoint and credential
 
-_HEALTHY = frozenset({OutcomeKind.DELIVERED, OutcomeKind.TOKEN_DEAD, OutcomeKind.PERMANENT})
+# A vendor's "quota spent" is a healthy answer too: the service works, the day's budget is used.
+_HEALTHY = frozenset(
+    {OutcomeKind.DELIVERED, OutcomeKind.TOKEN_DEAD, OutcomeKind.PERMANENT, OutcomeKind.QUOTA_SPENT}
+)
 
 
 def admit(circuit: Circuit, now: float, policy: CircuitPolicy) -> tuple[Circuit, float | None]:

@@ -25,6 +25,9 @@ APNS_TOKEN_MIN, APNS_TOKEN_MAX = 64, 200
 FCM_TOKEN_MIN, FCM_TOKEN_MAX = 32, 4096
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _FCM = re.compile(r"[A-Za-z0-9_:\-]+")
+# Phone makers' tokens (Huawei ~130 characters, Xiaomi regIds ~64, vivo ~23): bound generously.
+VENDOR_TOKEN_MAX = 512
+_VENDOR = re.compile(r"[!-+\--~]+")  # printable ASCII without space and ','
 _BASE64URL = re.compile(r"[A-Za-z0-9_\-]+={0,2}")
 P256_POINT_BYTES = 65
 AUTH_SECRET_BYTES = 16
@@ -51,8 +54,18 @@ def validate_device(
     subscription: tuple[str, str, str] | None,
     *,
     allow_private: bool,
+    vendor: str | None = None,
 ) -> ValidDevice:
-    """`subscription` is (endpoint, p256dh, auth) for web; for web the token is the endpoint."""
+    """`subscription` is (endpoint, p256dh, auth) for web; for web the token is the endpoint.
+
+    `vendor` names the phone maker's push service an Android token belongs to (else it is FCM's).
+    """
+    if vendor is not None:
+        if platform != "android":
+            raise TokenRejected("invalid_vendor", "only android devices have a vendor", "vendor")
+        if token is None or subscription is not None:
+            raise TokenRejected("invalid_token", f"{vendor} devices need the service's token", "token")
+        return ValidDevice(platform, vendor_token(token), None)
     if platform == "web":
         if subscription is None:
             raise TokenRejected("invalid_subscription", "web devices need a subscription", "subscription")
@@ -87,6 +100,18 @@ def fcm_token(token: str) -> str:
         raise TokenRejected(
             "invalid_token",
             f"an FCM registration token is {FCM_TOKEN_MIN}-{FCM_TOKEN_MAX} characters of A-Z a-z 0-9 _ - :",
+            "token",
+        )
+    return token
+
+
+def vendor_token(token: str) -> str:
+    """Huawei, Honor, Xiaomi, OPPO and vivo tokens (regIds) differ in shape; all are printable
+    ASCII without spaces or commas (MiPush sends a batch as a comma list)."""
+    if not (1 <= len(token) <= VENDOR_TOKEN_MAX) or not _VENDOR.fullmatch(token):
+        raise TokenRejected(
+            "invalid_token",
+            f"a vendor token is 1-{VENDOR_TOKEN_MAX} printable ASCII characters without spaces or commas",
             "token",
         )
     return token

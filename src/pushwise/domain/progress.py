@@ -10,6 +10,7 @@ import random
 from dataclasses import dataclass
 
 from pushwise.domain.backoff import RetryPolicy, decide_retry
+from pushwise.domain.china.vendors import next_vendor_day
 from pushwise.domain.outcomes import Outcome, OutcomeKind
 from pushwise.domain.states import DeliveryState
 
@@ -74,3 +75,13 @@ def held_until(due_at: float, attempts_made: int, reason: str = "CircuitOpen") -
     """The provider's circuit is open (or a send rate is used up): wait, not fail, until `due_at`."""
     state = DeliveryState.RETRYING if attempts_made else DeliveryState.QUEUED
     return Progress(state, due_at, reason)
+
+
+def quota_spent(vendor: str, attempts_made: int, now: float, expires_at: float | None) -> Progress:
+    """A phone maker said its daily quota is spent: not an attempt; wait for its next day
+    (00:00 Asia/Shanghai), or give up quietly if the delivery would expire first."""
+    until = next_vendor_day(now)
+    reason = f"vendor_quota:{vendor}"
+    if expires_at is not None and until >= expires_at:
+        return Progress(DeliveryState.SUPPRESSED, None, reason)
+    return held_until(until, attempts_made, reason)

@@ -37,6 +37,8 @@ class DeviceRegistration:
     timezone: str | None = None
     locale: str | None = None
     push_permission: Permission | None = None  # None: not reported, treated as granted
+    vendor: str | None = None  # the phone maker's push service of an Android token (else FCM)
+    installation_id: str | None = None  # devices sharing one are one app on one phone
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,8 @@ class Device:
     last_seen_at: float | None
     created_at: float
     updated_at: float
+    vendor: str | None = None
+    installation_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +90,8 @@ def _device(row: RowMapping) -> Device:
         row["last_seen_at"],
         row["created_at"],
         row["updated_at"],
+        row["vendor"],
+        row["installation_id"],
     )
 
 
@@ -158,6 +164,8 @@ class DeviceRepository:
             "last_seen_at": now,
             "created_at": now,
             "updated_at": now,
+            "vendor": registration.vendor,
+            "installation_id": registration.installation_id,
         }
         if registration.subscription is not None:
             row["subscription"] = registration.subscription
@@ -182,6 +190,8 @@ class DeviceRepository:
                 ),
                 "last_seen_at": excluded.last_seen_at,
                 "updated_at": excluded.updated_at,
+                "vendor": excluded.vendor,
+                "installation_id": func.coalesce(excluded.installation_id, devices.c.installation_id),
             },
         )
         # Rows without a subscription omit the column so it stays SQL NULL, not JSON null.

@@ -232,6 +232,7 @@ async def _plan_channel(conn: AsyncConnection, user: Unreached, channel: str, no
         devices.c.app_id == user.app_id,
         devices.c.user_id == user.user_id,
         devices.c.platform == PLATFORM_OF_CHANNEL[channel],
+        devices.c.vendor.is_(None),  # a phone maker's token is never FCM's
         devices.c.active,
     )
     result = await conn.execute(insert(deliveries).from_select(PLANNED_COLUMNS, audience))

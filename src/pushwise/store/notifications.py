@@ -19,7 +19,6 @@ from sqlalchemy import (
     Integer,
     String,
     bindparam,
-    case,
     func,
     insert,
     literal,
@@ -36,10 +35,12 @@ from pushwise.store.db import Database
 from pushwise.store.driver import run
 from pushwise.store.fallback import PLANNED_COLUMNS, plan_deviceless_users
 from pushwise.store.ids import new_id
+from pushwise.store.policies import app_routes
+from pushwise.store.routes import CHANNEL_OF_PLATFORM, device_channel, first_of_installation, rank_params
 from pushwise.store.schema import attempts, deliveries, devices, notifications, users
 from pushwise.store.wakeups import announce_work
 
-CHANNEL_OF_PLATFORM = {"ios": "apns", "android": "fcm", "web": "webpush"}
+__all__ = ["CHANNEL_OF_PLATFORM", "NotificationRepository"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,6 +322,7 @@ def _expand(conn: Connection, notification_id: str, new: NewNotification, now: f
         "now": now,
         "device_ids": list(target.device_ids),
         "user_ids": list(target.user_ids),
+        **rank_params(app_routes(conn, new.app_id)),
     }
     return deviceless + int(run(conn, statement, params).rowcount or 0)
 
@@ -339,17 +341,21 @@ def _audience_insert(everyone: bool, by_device: bool, by_user: bool) -> Executab
             users.c.external_id.in_(bindparam("user_ids", expanding=True)),
         )
         conditions.append(devices.c.user_id.in_(user_keys))
-    channel = case(CHANNEL_OF_PLATFORM, value=devices.c.platform, else_=devices.c.platform)
     audience = select(
         bindparam("notification_id", type_=String),
         devices.c.app_id,
         devices.c.id,
         devices.c.user_id,
-        channel,
+        device_channel(),
         literal(DeliveryState.QUEUED.value),
         bindparam("lane", type_=Integer),
         literal(0),
         bindparam("due_at", type_=Float),
         bindparam("now", type_=Float),
-    ).where(devices.c.app_id == bindparam("app_id"), devices.c.active, or_(*conditions))
+    ).where(
+        devices.c.app_id == bindparam("app_id"),
+        devices.c.active,
+        or_(*conditions),
+        first_of_installation(),  # one delivery per installation: its first route
+    )
     return insert(deliveries).from_select(PLANNED_COLUMNS, audience)

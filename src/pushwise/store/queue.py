@@ -61,6 +61,8 @@ class DeliveryUpdate:
     attempt_outcome: str | None = None  # set when a send was attempted: the outcome kind
     device_to_deactivate: str | None = None
     decision: str | None = None  # the gate's, when it held the delivery back: "suppress" | "defer"
+    reroute_to: tuple[str, str] | None = None  # (device, channel): the installation's next route
+    quota_spent: bool = False  # a vendor's daily quota was spent (not an attempt; counted apart)
 
 
 class DeliveryQueue:
@@ -155,7 +157,20 @@ class DeliveryQueue:
             if u.device_to_deactivate
         ]
 
+        rerouted = [
+            {
+                "b_id": u.delivery_id,
+                "b_owner": owner,
+                "device_id": u.reroute_to[0],
+                "channel": u.reroute_to[1],
+            }
+            for u in updates
+            if u.reroute_to is not None
+        ]
+
         def write(conn: Connection) -> None:
+            if rerouted:  # before _RECORD, which releases the lease this guard checks
+                run(conn, _REROUTE, rerouted)
             run(conn, _RECORD, delivery_rows)
             if attempt_rows:
                 run(conn, _INSERT_ATTEMPTS, attempt_rows)
@@ -216,6 +231,12 @@ _RECORD = (
         outcome_at=bindparam("outcome_at"),
         sent_at=func.coalesce(bindparam("sent_at"), deliveries.c.sent_at),
     )
+)
+
+_REROUTE = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("b_id"), deliveries.c.lease_owner == bindparam("b_owner"))
+    .values(device_id=bindparam("device_id"), channel=bindparam("channel"))
 )
 
 _TARGETS = (

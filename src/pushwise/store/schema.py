@@ -687,3 +687,33 @@ notice_answers = Table(
     Column("at", Float, nullable=False),
     Index(None, "app_id", "answer"),
 )
+
+# --- Android in China (issue 19; migration 0014) ---------------------------------------
+# A device registered with a phone maker's token names that `vendor` (its deliveries go on
+# the vendor's channel); devices sharing an `installation_id` are one app on one phone,
+# reached by one delivery per notification in the app's route order.
+devices.append_column(Column("vendor", String(16), nullable=True))
+devices.append_column(Column("installation_id", String(255), nullable=True))
+Index("ix_devices_installation", devices.c.app_id, devices.c.installation_id)
+
+# An app's sending policy (`PUT /v1/apps/{app_id}/policy`): today `android_routes`; the gate
+# adds its caps, quiet hours and vendor quotas to the same document.
+app_policies = Table(
+    "app_policies",
+    metadata,
+    Column("app_id", String(40), ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True),
+    Column("policy", JSON, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+# Marketing pushes each vendor accepted, and its "quota spent" answers, per app and vendor
+# day (Asia/Shanghai): the dashboard's quota chart.
+vendor_quota_use = Table(
+    "vendor_quota_use",
+    metadata,
+    Column("app_id", String(40), ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True),
+    Column("vendor", String(16), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("marketing", BigInteger, nullable=False),
+    Column("quota_spent", BigInteger, nullable=False),
+)

@@ -35,7 +35,9 @@ def _registration(body: DeviceIn, *, allow_private: bool, field_prefix: str = ""
         (subscription.endpoint, subscription.keys.p256dh, subscription.keys.auth) if subscription else None
     )
     try:
-        valid = validate_device(body.platform, body.token, parts, allow_private=allow_private)
+        valid = validate_device(
+            body.platform, body.token, parts, allow_private=allow_private, vendor=body.vendor
+        )
     except TokenRejected as error:
         raise ApiError(422, error.code, error.message, field_prefix + error.field) from error
     return DeviceRegistration(
@@ -46,6 +48,8 @@ def _registration(body: DeviceIn, *, allow_private: bool, field_prefix: str = ""
         body.timezone,
         body.locale,
         body.push_permission,
+        body.vendor,
+        body.installation_id,
     )
 
 

@@ -44,6 +44,16 @@ class DeviceIn(BaseModel):
     timezone: TimeZone | None = None
     locale: Locale | None = None
     push_permission: Permission | None = Field(default=None, description=_PERMISSION_HELP)
+    vendor: Literal["huawei", "honor", "xiaomi", "oppo", "vivo"] | None = Field(
+        default=None,
+        description="Android only: the phone maker's push service `token` belongs to; without it an "
+        "Android token is FCM's.",
+    )
+    installation_id: Annotated[str, Field(min_length=1, max_length=255)] | None = Field(
+        default=None,
+        description="Devices sharing one are one app on one phone: a notification reaches one of them, "
+        "in the app's `android_routes` order.",
+    )
 
 
 class DevicePermissionIn(Strict):
@@ -67,6 +77,8 @@ class DeviceOut(BaseModel):
     locale: str | None
     created_at: datetime
     updated_at: datetime
+    vendor: str | None = None
+    installation_id: str | None = None
 
     @classmethod
     def of(cls, device: Device) -> DeviceOut:
@@ -86,6 +98,8 @@ class DeviceOut(BaseModel):
             locale=device.locale,
             created_at=at(device.created_at),
             updated_at=at(device.updated_at),
+            vendor=device.vendor,
+            installation_id=device.installation_id,
         )
 
 
