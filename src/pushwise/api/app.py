@@ -26,6 +26,7 @@ from pushwise.api.routes import (
     health,
     metrics,
     notifications,
+    policy,
     preference_page,
     preferences,
     privacy,
@@ -34,6 +35,8 @@ from pushwise.api.routes import (
     templates,
     uplift_models,
     users,
+    vendor_receipts,
+    vendors,
 )
 from pushwise.api.routes.channel_routes import channel_routers
 from pushwise.bootstrap import Services
@@ -117,6 +120,8 @@ def create_app(services: Services, *, background: Sequence[BackgroundService] = 
         receipts,
     ):
         app.include_router(module.router)
+    for china in (vendors, vendor_receipts, policy):  # Android in China: vendors, receipts, routes
+        app.include_router(china.router)
     app.include_router(alerts.router)
     app.include_router(experiments.router)
     app.include_router(audit.router)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from pydantic import BaseModel
 
 from pushwise.api.errors import ApiError
 from pushwise.api.schemas.providers import ApnsIn, FcmIn, WebPushIn
@@ -62,7 +63,7 @@ async def check_apns(body: ApnsIn, *, allow_private: bool, clock: Clock) -> tupl
             "give team_id, key_id and private_key (token auth) "
             "or certificate and certificate_key (certificate auth)",
         )
-    await _overrides(public, body, ("endpoint",), allow_private=allow_private)
+    await check_overrides(public, body, ("endpoint",), allow_private=allow_private)
     return public, secret
 
 
@@ -73,7 +74,7 @@ async def check_fcm(body: FcmIn, *, allow_private: bool) -> tuple[Config, Config
     except ServiceAccountError as error:
         raise _invalid("invalid_service_account", str(error), "service_account") from error
     public: Config = {"project_id": account.project_id, "client_email": account.client_email}
-    await _overrides(public, body, ("endpoint", "token_uri"), allow_private=allow_private)
+    await check_overrides(public, body, ("endpoint", "token_uri"), allow_private=allow_private)
     return public, {"service_account": body.service_account}
 
 
@@ -98,12 +99,12 @@ async def check_webpush(body: WebPushIn) -> tuple[Config, Config]:
     return public, {"vapid_private_key": private_key}
 
 
-async def _overrides(
-    public: Config, body: ApnsIn | FcmIn, urls: tuple[str, ...], *, allow_private: bool
+async def check_overrides(
+    public: Config, body: BaseModel, urls: tuple[str, ...], *, allow_private: bool
 ) -> None:
     """Endpoint overrides follow the SSRF rule of every outbound destination (API.md, Operations)."""
     for name in urls:
-        url = getattr(body, name)
+        url = getattr(body, name, None)
         if url is None:
             continue
         try:
@@ -111,9 +112,10 @@ async def _overrides(
         except EndpointRefused as error:
             raise _invalid(error.code, error.message, name) from error
         public[name] = url
-    if body.ca_file is not None:
-        await asyncio.to_thread(_check_ca_file, body.ca_file)
-        public["ca_file"] = body.ca_file
+    ca_file = getattr(body, "ca_file", None)
+    if ca_file is not None:
+        await asyncio.to_thread(_check_ca_file, ca_file)
+        public["ca_file"] = ca_file
 
 
 def _required(body: ApnsIn, names: tuple[str, ...], mode: str) -> list[str]:
