@@ -222,3 +222,16 @@ async def test_service_and_marketing_shapes_reach_the_vendor(sim: VendorSimulato
         assert (service["classification"], service["category"]) == (1, "ORDER")
         assert marketing["classification"] == 0
     assert (await sim.astats())["by_class"] == {"service": 1, "marketing": 1}
+
+
+async def test_two_notifications_with_the_same_words_are_two_pushes(sim: VendorSimulatorHandle) -> None:
+    provider = provider_for(sim)
+    try:
+        outcomes = await asyncio.gather(
+            provider.send(Dispatch(1, "app", "ntf_a", sim.vendor, "tok", SPEC, None, 1)),
+            provider.send(Dispatch(2, "app", "ntf_b", sim.vendor, "tok", SPEC, None, 1)),
+        )
+    finally:
+        await provider.close()
+    assert [o.kind for o in outcomes] == [OutcomeKind.DELIVERED] * 2
+    assert (await sim.atoken_counts())["tok"]["delivered"] == 2

@@ -65,7 +65,8 @@ class VendorProvider(Generic[Message]):
             )
         except VendorMessageRejected as rejection:
             return local_rejection(rejection.reason)
-        return await self._batcher.send(key, message, dispatch.token)
+        # Keyed by notification too: two notifications with the same words are two pushes.
+        return await self._batcher.send((dispatch.notification_id, key), message, dispatch.token)
 
     def _render(self, dispatch: Dispatch, klass: MessageClass, now: float) -> tuple[Hashable, Message]:
         """The vendor's message for this dispatch (without its token), and its batching key."""
