@@ -32,6 +32,7 @@ from pushwise.monitoring.service import Monitoring, MonitoringOptions
 from pushwise.monitoring.sinks import SmtpConfig
 from pushwise.monitoring.tally import OutcomeTally
 from pushwise.monitoring.timing import timed_factories
+from pushwise.monitoring.vendor_quota import VendorQuotaTally
 from pushwise.net.public_transport import outbound_transport
 from pushwise.settings import Settings
 from pushwise.store.checkpoints import WalCheckpoints
@@ -46,6 +47,7 @@ from pushwise.store.uplift_features import FeatureOptions
 from pushwise.store.uplift_models import UpliftModelRepository
 from pushwise.uplift.scorer import ModelScorer
 from pushwise.uplift.trainer import TrainerOptions, UpliftTrainer
+from pushwise.store.vendor_quota import VendorQuotaUse
 
 
 @dataclass
@@ -157,6 +159,7 @@ def build_services(
     )
     if settings.monitoring:
         engine.add_listener(tally)
+        engine.add_listener(VendorQuotaTally(engine.notifications, VendorQuotaUse(db), clock))
     audience = audience_options(settings)
     recorder = EngagementRecorder(db, clock, audience.learning.propensity_half_life)
     engine.add_listener(recorder)

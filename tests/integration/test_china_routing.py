@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from pushwise.domain.china.vendors import next_vendor_day
+from pushwise.dashboard.overview import build_overview
+from pushwise.domain.china.vendors import next_vendor_day, vendor_day
 from pushwise.domain.notification import Content, NotificationSpec
 from pushwise.domain.outcomes import Outcome, OutcomeKind
 from pushwise.store.devices import DeviceRegistration, DeviceRepository
 from pushwise.store.schema import attempts, devices
+from pushwise.store.vendor_quota import VendorQuotaUse
 from tests.integration.engine_rig import Rig, failing, make_rig
 
 pytestmark = pytest.mark.integration
@@ -177,3 +179,19 @@ async def test_devices_without_installation_each_get_their_delivery(rig: Rig) ->
     await phone(rig, "jon", android("hw-7", "jon", "huawei", None), android(FCM, "jon", None, None))
     rows = await rig.deliveries(await rig.send(SPEC, users=("jon",)))
     assert sorted(r.channel for r in rows) == ["fcm", "huawei"]
+
+
+async def test_quota_use_is_counted_per_vendor_day_and_charted(rig: Rig) -> None:
+    await phone(rig, "kim", android("mi-9", "kim", "xiaomi"), android("hw-9", "kim", "huawei", "inst-2"))
+    rig.providers["xiaomi"].answer = failing(OutcomeKind.QUOTA_SPENT, "xiaomi:10034", 200)
+    await rig.send(SPEC, users=("kim",))
+    await rig.drain()
+    store = VendorQuotaUse(rig.services.db)
+    day = vendor_day(rig.clock.now())
+    used = {(u.vendor, u.day): (u.marketing, u.quota_spent) for u in await store.since(rig.app_id, day)}
+    assert used == {("huawei", day): (1, 0), ("xiaomi", day): (0, 1)}
+    view = await build_overview(rig.services.monitoring, rig.app_id, rig.clock.now(), store)
+    assert "huawei" in view.quota_chart
+    assert "xiaomi" in view.quota_chart
+    assert "1 refused: quota spent" in view.quota_chart
+    assert "huawei " + day + ": 1 of 2 marketing pushes (50%)" in view.quota_chart

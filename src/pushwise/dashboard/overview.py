@@ -8,12 +8,16 @@ from typing import Any
 
 import orjson
 
-from pushwise.dashboard.charts import Bar, attempts_chart
+from pushwise.dashboard.charts import Bar, QuotaCell, attempts_chart, quota_chart
+from pushwise.domain.china.quotas import DEFAULT_QUOTAS
+from pushwise.domain.china.vendors import VENDORS, vendor_day
 from pushwise.monitoring import tally
 from pushwise.monitoring.service import Monitoring
 from pushwise.store.rollups import COARSE_SECONDS, bucket_of
+from pushwise.store.vendor_quota import VendorQuotaUse
 
 CHART_MINUTES = 30
+QUOTA_DAYS = 7
 
 
 @dataclass
@@ -37,6 +41,7 @@ class Overview:
     by_reason: Counter[str] = field(default_factory=Counter)
     channels: dict[str, ChannelNumbers] = field(default_factory=dict)
     chart: str = ""
+    quota_chart: str = ""  # empty for an app that reaches no phone through a vendor
 
     @property
     def success_rate(self) -> float | None:
@@ -63,7 +68,9 @@ class Overview:
         }
 
 
-async def build_overview(monitoring: Monitoring, app_id: str, now: float) -> Overview:
+async def build_overview(
+    monitoring: Monitoring, app_id: str, now: float, quota: VendorQuotaUse | None = None
+) -> Overview:
     view = Overview()
     for name, raw, value in await monitoring.rollups.totals():
         labels = orjson.loads(raw)
@@ -74,6 +81,8 @@ async def build_overview(monitoring: Monitoring, app_id: str, now: float) -> Ove
         if queue.oldest_due_at is not None:
             view.oldest_lag = max(view.oldest_lag, now - queue.oldest_due_at)
     view.chart = await _chart(monitoring, app_id, now)
+    if quota is not None:
+        view.quota_chart = await _quota_chart(quota, app_id, now)
     return view
 
 
@@ -114,3 +123,29 @@ async def _chart(monitoring: Monitoring, app_id: str, now: float) -> str:
         ok = outcome == "delivered"
         bars[bucket] = Bar(bucket, bar.ok + (count if ok else 0), bar.failed + (0 if ok else count))
     return attempts_chart(list(bars.values()), since=since, until=until, step=COARSE_SECONDS)
+
+
+async def _quota_chart(quota: VendorQuotaUse, app_id: str, now: float) -> str:
+    """How close each vendor's marketing budget came to spent, over the last Shanghai days.
+
+    The budget is the vendor's published per-device cap (`DEFAULT_QUOTAS`) times the
+    active devices it reaches today: the most marketing the vendor lets through in a day.
+    """
+    days = [vendor_day(now - 86400 * back) for back in range(QUOTA_DAYS - 1, -1, -1)]
+    reach = await quota.reach(app_id)
+    used = await quota.since(app_id, days[0])
+    vendors = [v for v in VENDORS if reach.get(v) or any(u.vendor == v for u in used)]
+    if not vendors:
+        return ""
+    cells = [
+        QuotaCell(
+            u.vendor,
+            u.day,
+            u.marketing,
+            DEFAULT_QUOTAS[u.vendor].marketing_per_device_day * reach.get(u.vendor, 0),
+            u.quota_spent,
+        )
+        for u in used
+        if u.vendor in DEFAULT_QUOTAS
+    ]
+    return quota_chart(cells, vendors, days)

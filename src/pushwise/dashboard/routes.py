@@ -35,6 +35,7 @@ from pushwise.store.apps import AppRepository
 from pushwise.store.audit import SETTINGS_ADMIN, AuditLog
 from pushwise.store.events import EventLog
 from pushwise.store.operations import OperationsRepository
+from pushwise.store.vendor_quota import VendorQuotaUse
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 LIVE_SECONDS = 2.0
@@ -194,7 +195,9 @@ async def overview(request: Request) -> Response:
     services = _services(request)
     view = None
     if context["app_id"] is not None:
-        view = await build_overview(services.monitoring, context["app_id"], services.clock.now())
+        view = await build_overview(
+            services.monitoring, context["app_id"], services.clock.now(), VendorQuotaUse(services.db)
+        )
     return await _page(request, "overview.html", view=view, **context)
 
 

@@ -12,9 +12,11 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from pushwise.domain.china.vendors import is_vendor
 from pushwise.domain.clock import Clock
 from pushwise.monitoring.rules import CredentialStatus
 from pushwise.providers.apns_auth import CredentialsError, ProviderTokens, load_certificate_identity
+from pushwise.providers.china.factory import vendor_identity
 from pushwise.providers.google_oauth import ServiceAccount, ServiceAccountError
 from pushwise.providers.vapid import VapidKeyError, load_vapid_private_key
 from pushwise.store.alerts import AlertRepository, CredentialHealthRow
@@ -60,6 +62,9 @@ def _check(
     if channel == "webpush":
         load_vapid_private_key(secret["vapid_private_key"])
         return None, "VAPID key"
+    if is_vendor(channel):
+        # Checked against the vendor's auth endpoint when configured; here: complete and usable.
+        return None, vendor_identity(channel, public, secret)
     return None, "no check for this channel"
 
 

@@ -21,7 +21,13 @@ from typing import Any, Literal
 from pushwise.store.rollups import FINE_SECONDS, BucketCount, QueueGauge
 
 RuleKind = Literal[
-    "success_rate", "reason_spike", "dead_token_surge", "queue_lag", "circuit_open", "credentials"
+    "success_rate",
+    "reason_spike",
+    "dead_token_surge",
+    "queue_lag",
+    "circuit_open",
+    "credentials",
+    "vendor_quota_spent",
 ]
 RULE_KINDS: tuple[str, ...] = RuleKind.__args__  # type: ignore[attr-defined]
 # Attempt outcomes that say nothing about the provider's health: the device is gone.
@@ -68,6 +74,34 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule(
         "dead_token_surge", "dead_token_surge", 0.2, window_seconds=300, min_attempts=20, repeat_seconds=3600
     ),
+    # The phone makers' words for "slow down" and "unavailable" (pushwise.domain.china.errors).
+    Rule(
+        "vendor_throttled_or_unavailable",
+        "reason_spike",
+        0.2,
+        window_seconds=60,
+        min_attempts=10,
+        reasons=(
+            "huawei:81000001",
+            "huawei:80000001",
+            "huawei:HTTP502",
+            "huawei:HTTP503",
+            "honor:HTTP503",
+            "honor:503",
+            "xiaomi:10027",
+            "xiaomi:1",
+            "xiaomi:10002",
+            "oppo:-1",
+            "oppo:-2",
+            "oppo:13",
+            "oppo:55",
+            "vivo:HTTP503",
+            "vivo:503",
+        ),
+        repeat_seconds=900,
+    ),
+    # fires when a vendor refuses this many pushes in an hour because a daily quota is spent
+    Rule("vendor_quota_spent", "vendor_quota_spent", 100.0, window_seconds=3600, repeat_seconds=21600),
     Rule("queue_lag", "queue_lag", 120.0, repeat_seconds=900),
     Rule("circuit_open", "circuit_open", 0.0, repeat_seconds=900),
     # fires for invalid credentials or ones expiring within 14 days
@@ -188,6 +222,7 @@ def judge(rule: Rule, signals: Signals) -> list[Finding]:
         "queue_lag": _queue_lag,
         "circuit_open": _circuit_open,
         "credentials": _credentials,
+        "vendor_quota_spent": _vendor_quota_spent,
     }
     return judges[rule.kind](rule, signals)
 
@@ -285,3 +320,22 @@ def _credentials(rule: Rule, signals: Signals) -> list[Finding]:
         summary = f"{cred.channel} credentials: {cred.detail}"
         findings.append(Finding(rule, cred.channel, holding, None if left is None else round(left), summary))
     return findings
+
+
+def _vendor_quota_spent(rule: Rule, signals: Signals) -> list[Finding]:
+    """Per vendor: "quota spent" answers in the window (the gate should have held them back)."""
+    since = signals.now - rule.window_seconds
+    spent: defaultdict[str, int] = defaultdict(int)
+    for row in signals.buckets:
+        if row.key.event == "quota" and row.bucket + FINE_SECONDS > since:
+            spent[row.key.channel] += row.count
+    return [
+        Finding(
+            rule,
+            vendor,
+            count >= rule.threshold,
+            float(count),
+            f"{vendor}: {count} pushes refused for a spent daily quota in the last {rule.window_seconds:g} s",
+        )
+        for vendor, count in sorted(spent.items())
+    ]

@@ -44,6 +44,8 @@ REPLAYED_OUTCOMES = "pushwise_replayed_outcomes_total"
 GATE_DECISIONS = "pushwise_gate_decisions_total"
 DELIVERY_LATENCY = "pushwise_delivery_latency_seconds"
 PROVIDER_LATENCY = "pushwise_provider_request_seconds"
+# A phone maker refused a push because a daily quota was spent: not an attempt, counted apart.
+VENDOR_QUOTA_SPENT = "pushwise_vendor_quota_spent_total"
 _BUCKETS = {DELIVERY_LATENCY: DELIVERY_LATENCY_BUCKETS, PROVIDER_LATENCY: PROVIDER_LATENCY_BUCKETS}
 _SLOTS = max(len(bounds) for bounds in _BUCKETS.values()) + 2  # every bound, +Inf, and the sum
 
@@ -105,6 +107,9 @@ class OutcomeTally:
                 GATE_DECISIONS,
                 (("app", app), ("channel", channel), ("decision", update.decision), ("reason", reason)),
             )
+        if update.quota_spent:
+            self._add(second, RollupKey(app, channel, "quota", "quota_spent", reason))
+            self._inc(VENDOR_QUOTA_SPENT, (("app", app), ("provider", channel)))
         if update.device_to_deactivate is not None:
             self._add(second, RollupKey(app, channel, "pruned", "token_dead", reason))
             self._inc(PRUNED, (("app", app), ("channel", channel), ("reason", reason)))

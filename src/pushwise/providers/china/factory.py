@@ -16,6 +16,15 @@ from pushwise.providers.china.vivo import VivoCredentials, VivoProvider
 from pushwise.providers.china.xiaomi import XiaomiCredentials, XiaomiProvider
 from pushwise.providers.webpush_transport import NegotiatedTransport
 
+# What each vendor's stored configuration must hold: (public fields, secret fields).
+REQUIRED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "huawei": (("client_id",), ("client_secret",)),
+    "honor": (("app_id", "client_id"), ("client_secret",)),
+    "xiaomi": (("package_name",), ("app_secret",)),
+    "oppo": (("app_key",), ("master_secret",)),
+    "vivo": (("app_id", "app_key"), ("app_secret",)),
+}
+
 # The most requests in flight to one vendor from one process: a batch carries 1,000 tokens.
 MAX_IN_FLIGHT = 64
 
@@ -31,6 +40,16 @@ def vendor_transport(public: Mapping[str, Any]) -> NegotiatedTransport:
     )
 
 
+def vendor_identity(vendor: str, public: Mapping[str, Any], secret: Mapping[str, Any]) -> str:
+    """Who the stored configuration speaks for; `ValueError` naming what is missing or empty."""
+    public_fields, secret_fields = REQUIRED[vendor]
+    missing = [name for name in public_fields if not public.get(name)]
+    missing += [name for name in secret_fields if not secret.get(name)]
+    if missing:
+        raise ValueError(f"the {vendor} configuration lacks {', '.join(missing)}")
+    return f"{vendor} {public_fields[-1]} {public[public_fields[-1]]}"
+
+
 def build_vendor_provider(
     vendor: str,
     public: Mapping[str, Any],
@@ -40,6 +59,7 @@ def build_vendor_provider(
     timeout: float = 10.0,
     categories: dict[str, CategoryClass] | None = None,
 ) -> Provider:
+    vendor_identity(vendor, public, secret)
     transport = vendor_transport(public)
     endpoint, ca_file = public.get("endpoint"), public.get("ca_file")
     options: dict[str, Any] = {"timeout": timeout, "categories": categories}

@@ -92,6 +92,7 @@ def start_vendor_simulator(
     parse_vendor_faults(vendor, faults)  # fail here, in the caller, rather than in the server process
     directory, owned = work_directory(workdir, f"pushwise-{vendor}-sim-")
     try:
+        directory.mkdir(parents=True, exist_ok=True)
         spec = VendorLaunchSpec(
             vendor=vendor,
             host=host,

@@ -3,7 +3,8 @@
 Verified on every send: the bearer token (issued by this simulator, not expired), the
 path's app (Huawei `client_id`, Honor `app_id`), 1-1,000 tokens, a title and body, the
 class field (Huawei `android.category` from the published list, Honor `importance` LOW
-or NORMAL), Honor's `timestamp` header, and Huawei's 4096-byte limit. Dead tokens
+or NORMAL), Honor's `timestamp` header, and Huawei's 4096-byte limit on the message
+without its tokens. Dead tokens
 answer Huawei 80300007 (all) or 80100000 (some, listed in `msg`) and Honor
 `expireTokens`. Past the daily marketing cap both drop the push silently: neither
 publishes a "quota spent" code.
@@ -97,7 +98,8 @@ class SimulatedHuawei(OAuthVendor):
             return "flow", "flow control"
         if fault == "unavailable":
             return "81000001", "internal error"
-        if len(body) > MAX_BODY_BYTES:
+        payload = {key: value for key, value in message.items() if key != "token"}
+        if len(orjson.dumps(payload)) > MAX_BODY_BYTES:  # the message without its addresses
             return "80300008", "message body too large"
         if not tokens or len(tokens) > MAX_TOKENS:
             return "80300010", "the number of tokens must be 1 to 1000"
