@@ -273,9 +273,8 @@ async def live(tmp_path: Path) -> AsyncIterator[str]:
 async def test_end_to_end_a_dead_vendor_token_falls_over_to_the_next_vendor(
     live: str, sims: dict[str, VendorSimulatorHandle]
 ) -> None:
-    huawei, oppo = sims["huawei"], sims["oppo"]
-    await huawei.aset_faults({"dead_tokens": ["hw-gone"], "outage": False})
-    await oppo.areset()
+    await sims["huawei"].areset()
+    await sims["oppo"].areset()
     async with httpx.AsyncClient(base_url=live, timeout=10) as http:
         created = (
             await http.post(
@@ -291,15 +290,22 @@ async def test_end_to_end_a_dead_vendor_token_falls_over_to_the_next_vendor(
             )
             assert put.status_code == 200, put.text
         # One phone that the app registered with two vendor tokens (say, after a ROM change).
-        for vendor, token in (("huawei", "hw-gone"), ("oppo", "op-live")):
+        ids, tokens = {}, {"huawei": "hw-tok", "oppo": "op-tok"}
+        for vendor, token in tokens.items():
             device = {
                 "platform": "android",
                 "vendor": vendor,
                 "token": token,
                 "user_id": "li",
-                "installation_id": "phone-1",
+                "installation_id": "p1",
             }
-            assert (await http.post("/v1/devices", json=device, headers=headers)).status_code == 201
+            answer = await http.post("/v1/devices", json=device, headers=headers)
+            assert answer.status_code == 201
+            ids[vendor] = answer.json()["id"]
+        # Two vendor routes rank alike and go in device-id order: the first one's token is dead.
+        first, second = sorted(ids, key=ids.__getitem__)
+        dead, live_token = tokens[first], tokens[second]
+        await sims[first].aset_faults({"dead_tokens": [dead], "outage": False, "check_timestamps": False})
         sent = await http.post(
             "/v1/notifications",
             json={"to": {"user_ids": ["li"]}, "content": {"title": "到货了", "body": "您的订单已发货"}},
@@ -316,6 +322,9 @@ async def test_end_to_end_a_dead_vendor_token_falls_over_to_the_next_vendor(
         items = (await http.get(f"/v1/notifications/{notification_id}/deliveries", headers=headers)).json()[
             "items"
         ]
-    assert [(i["channel"], i["state"]) for i in items] == [("oppo", "delivered")]
-    assert (await oppo.atoken_counts())["op-live"]["delivered"] == 1
-    assert (await huawei.atoken_counts())["hw-gone"]["delivered"] == 0
+        gone = (await http.get(f"/v1/devices/{ids[first]}", headers=headers)).json()
+    assert [(i["channel"], i["state"]) for i in items] == [(second, "delivered")]
+    assert (await sims[second].atoken_counts())[live_token]["delivered"] == 1
+    assert (await sims[first].atoken_counts())[dead] == {"received": 1, "delivered": 0}
+    assert gone["active"] is False
+    assert gone["deactivated_reason"].startswith(first + ":")
