@@ -45,9 +45,9 @@ from pushwise.store.rollups import RollupRepository
 from pushwise.store.sealing import Sealer
 from pushwise.store.uplift_features import FeatureOptions
 from pushwise.store.uplift_models import UpliftModelRepository
+from pushwise.store.vendor_quota import VendorQuotaUse
 from pushwise.uplift.scorer import ModelScorer
 from pushwise.uplift.trainer import TrainerOptions, UpliftTrainer
-from pushwise.store.vendor_quota import VendorQuotaUse
 
 
 @dataclass

@@ -33,8 +33,8 @@ from pushwise.store.notifications import Accepted, NewNotification, Notification
 from pushwise.store.policies import PolicyRepository
 from pushwise.store.queue import DeliveryQueue
 from pushwise.store.receipts import ReceiptOutbox
-from pushwise.store.templates import TemplateRepository
 from pushwise.store.routes import InstallationRepository
+from pushwise.store.templates import TemplateRepository
 
 
 @dataclass(frozen=True, slots=True)
