@@ -10,6 +10,7 @@ import os
 import random
 import secrets
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -26,6 +27,7 @@ from pushwise.domain.audience.learning import AudienceOptions, LearningOptions, 
 from pushwise.domain.backoff import RetryPolicy
 from pushwise.domain.click_links import ClickLinks
 from pushwise.domain.clock import Clock, SystemClock
+from pushwise.hosted.links import notice_answer_url
 from pushwise.monitoring.assembly import build_monitoring, load_rule_file
 from pushwise.monitoring.circuits import CircuitStates, ConnectionCounts
 from pushwise.monitoring.service import Monitoring, MonitoringOptions
@@ -156,6 +158,7 @@ def build_services(
         rng,
         worker_options=worker_options(settings),
         default_ttl_seconds=settings.default_ttl_seconds,
+        notice_answer_link=partial(notice_answer_url, secret_key, settings.public_base_url),
     )
     if settings.monitoring:
         engine.add_listener(tally)

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from pushwise.bootstrap import Services
-from pushwise.domain.signed_tokens import issue_unsubscribe_token
+from pushwise.domain.signed_tokens import issue_notice_answer_token, issue_unsubscribe_token
 from pushwise.store.inbox import InboxRepository, NewInboxItem
 from tests.integration.conftest import ADMIN_KEY, SECRET_KEY
 
@@ -55,6 +55,7 @@ class Tenant:
     experiment_id: str = ""
     click_token: str = ""
     preference_token: str = ""
+    notice_answer_token: str = ""
     uplift_model_id: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -115,6 +116,9 @@ class World:
         token = await self.ok("POST", f"/v1/users/{tenant.user}/token", tenant)
         tenant.user_token = token["user_token"]
         tenant.unsubscribe_token = issue_unsubscribe_token(SECRET_KEY.encode(), tenant.app_id, tenant.user_id)
+        tenant.notice_answer_token = issue_notice_answer_token(
+            SECRET_KEY.encode(), tenant.app_id, tenant.user_id
+        )
         experiment = {"name": "past promo", "arms": ["promo", "control"], "control": "control"}
         tenant.experiment_id = (await self.ok("POST", "/v1/experiments", tenant, json=experiment))["id"]
         link = self.services.click_links.wrap(tenant.app_id, tenant.delivery_id, "https://shop.example.com/")

@@ -136,6 +136,10 @@ def preview_for(_w: World, t: Tenant) -> dict[str, str]:
     return {"user_id": t.user}
 
 
+async def notice_answer(_w: World, t: Tenant) -> dict[str, str]:
+    return {"token": t.notice_answer_token}
+
+
 async def stylesheet(_w: World, _t: Tenant) -> dict[str, str]:
     return {"name": "dashboard.css"}
 
@@ -355,6 +359,20 @@ ROWS: dict[str, Row] = {
         "403 401 401 204 401 401 401 401 403", "403 401 401 403 401 401 401 401 204", item
     ),
     "GET /v1/inbox/stream": Row("403 401 401 200 401 401 401 401 403", "403 401 401 403 401 401 401 401 200"),
+    # the failure notice's answer link: its signed token is the credential; a JSON answer needs no
+    # more (a cross-site page cannot send JSON without a preflight); the page's form needs its guard
+    "GET /v1/notice-answers/{token}": Row(
+        "200 200 200 200 200 200 200 200 200", "200 200 200 200 200 200 200 200 200", notice_answer
+    ),
+    "POST /v1/notice-answers/{token}": Row(
+        "200 200 200 200 200 200 200 200 200",
+        "200 200 200 200 200 200 200 200 200",
+        notice_answer,
+        json=fixed({"answer": "other"}),
+    ),
+    "GET /v1/apps/{app_id}/failure-notice/answers": Row(
+        "200 200 403 403 401 401 401 404 403", "200 404 403 403 401 401 401 200 403", app
+    ),
     # e-mail unsubscribe links carry their own signed token: no credential needed
     "GET /v1/unsubscribe/{token}": Row(
         "200 200 200 200 200 200 200 200 200", "200 200 200 200 200 200 200 200 200", unsubscribe

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -190,6 +191,10 @@ async def _give_a_bit_of_everything(stack: Stack, app: TenantApp) -> dict[str, s
         )
     while await worker.run_once():
         pass
+    inbox = await _ok(await http.get(f"/v1/users/{VICTIM}/inbox", headers=headers))
+    [notice] = [item for item in inbox["items"] if "answer" in item["data"]]
+    answer_path = urlsplit(notice["data"]["answer"]["url"]).path
+    await _ok(await http.post(answer_path, json={"answer": "too_many"}))
     return {"notification": sent["id"], "ios": ios["id"], "web": web["id"]}
 
 
@@ -242,6 +247,7 @@ async def test_erase_leaves_no_row_naming_the_user_in_any_table(stack: Stack) ->
         "experiment_assignments",
         "notifications",
         "receipt_outbox",
+        "notice_answers",
     ):
         assert before.get(table), f"the scenario should put the user in {table}: {before}"
     async with stack.services.db.read.connect() as conn:

@@ -25,6 +25,7 @@ from pushwise.api.routes import (
     experiments,
     health,
     metrics,
+    notice_answer_page,
     notifications,
     policy,
     preference_page,
@@ -131,6 +132,7 @@ def create_app(services: Services, *, background: Sequence[BackgroundService] = 
     app.include_router(templates.router)
     app.include_router(dashboard_routes.router)
     app.include_router(preference_page.router)
+    app.include_router(notice_answer_page.router)
     app.state.inbox_feed = services.inbox_feed
     for router in channel_routers:
         app.include_router(router)

@@ -13,7 +13,7 @@ from pushwise.delivery.circuits import CircuitBoard
 from pushwise.delivery.fallback import FallbackPlanner
 from pushwise.delivery.follow_ups import FollowUpSweep
 from pushwise.delivery.gate import Gate
-from pushwise.delivery.notices import FailureNotices
+from pushwise.delivery.notices import AnswerLink, FailureNotices
 from pushwise.delivery.providers import ProviderRegistry
 from pushwise.delivery.rates import RateLimits, SendRates
 from pushwise.delivery.receipts import ReceiptRecorder
@@ -58,7 +58,9 @@ class Engine:
         default_ttl_seconds: int,
         rate_limits: RateLimits | None = None,
         learning: LearningOptions | None = None,
+        notice_answer_link: AnswerLink | None = None,
     ) -> None:
+        """`notice_answer_link(app_id, user_id)`: where the failure notice's one-tap answer goes."""
         self.notifications = NotificationRepository(db)
         self.queue = DeliveryQueue(db)
         self.providers = providers
@@ -79,7 +81,7 @@ class Engine:
         self._local_workers: list[DeliveryWorker] = []
         notices = NoticeRepository(db)
         self.failure_notices = FailureNotices(
-            notices, NoticeTemplates(db), clock, on_planned=self.wake_workers
+            notices, NoticeTemplates(db), clock, on_planned=self.wake_workers, answer_link=notice_answer_link
         )
         # Receipts are written with what they report: outcomes (workers) and fallback steps (planner).
         self.receipts = ReceiptRecorder(ReceiptOutbox(db), clock)

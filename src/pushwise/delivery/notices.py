@@ -5,24 +5,28 @@ notifications off, and the user has no active device left, the user gets a
 friendly notice through the inbox (or e-mail): why they are missing messages and
 how to turn notifications back on, in the app's own words when it gave some for
 the user's locale, and with the advice that fits the cause. At most one per user
-per period.
+per period. The notice also asks why notifications went off, with one-tap answers
+(`pushwise.domain.notice_answers`) that are counted per app.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pushwise.delivery.worker import Recorded
 from pushwise.domain.clock import Clock
 from pushwise.domain.failure_notice import notice_cause, render_notice
-from pushwise.domain.notification import NotificationSpec
-from pushwise.store.notices import NoticeRepository, NoticeTemplates
+from pushwise.domain.notice_answers import answer_offer
+from pushwise.domain.notification import Content, NotificationSpec
+from pushwise.store.notices import NoticeRepository, NoticeTemplates, Unreachable
 
 log = logging.getLogger(__name__)
 
 WEEK = 7 * 24 * 3600.0
+
+AnswerLink = Callable[[str, str], str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,13 +44,16 @@ class FailureNotices:
         policy: NoticePolicy | None = None,
         *,
         on_planned: Callable[[], None] | None = None,
+        answer_link: AnswerLink | None = None,
     ) -> None:
-        """`on_planned` runs after notices were planned (the engine wakes its workers to send them)."""
+        """`on_planned` runs after notices were planned (the engine wakes its workers to send them);
+        `answer_link(app_id, user_id)` gives the link the notice's one-tap answer goes to."""
         self._notices = notices
         self._templates = templates
         self._clock = clock
         self.policy = policy or NoticePolicy()
         self._on_planned = on_planned
+        self._answer_link = answer_link
 
     async def recorded(self, batch: Sequence[Recorded]) -> None:
         await self.notify(batch)
@@ -75,6 +82,8 @@ class FailureNotices:
                     user_id=user.external_id,
                     cause=notice_cause(permission_denied=user.permission_denied),
                 )
+                if self._answer_link is not None:
+                    content = _with_answers(content, user, self._answer_link(user.app_id, user.user_id))
                 spec = NotificationSpec(content, priority="transactional")
                 notice = await self._notices.send_once(
                     user, spec.to_dict(), self.policy.channel, self._clock.now(), self.policy.period_seconds
@@ -98,3 +107,10 @@ class FailureNotices:
         except Exception:
             log.exception("failure notice after a permission turned off failed; the sweep will retry")
             return []
+
+
+def _with_answers(content: Content, user: Unreachable, link: str) -> Content:
+    """The notice asks why notifications went off: one tap answers (counted per app). Its link
+    opens a page with the same question when the app shows no buttons of its own."""
+    data = {**content.data, "answer": answer_offer(user.locale, link)}
+    return replace(content, data=data, url=content.url or link)

@@ -127,3 +127,16 @@ def _open_user_link(
     if not isinstance(app_id, str) or not isinstance(user_id, str) or (expiring and "exp" not in claims):
         raise TokenInvalid("malformed token")
     return app_id, user_id
+
+
+_NOTICE_ANSWER = "notice-answer/v1"
+
+
+def issue_notice_answer_token(secret_key: bytes, app_id: str, user_id: str) -> str:
+    """Never expires, like the notice it comes with: answering late is still worth counting."""
+    return _issue_user_link(secret_key, _NOTICE_ANSWER, app_id, user_id, None)
+
+
+def open_notice_answer_token(secret_key: bytes, token: str, *, now: float) -> tuple[str, str]:
+    """(app id, internal user id), or raises `TokenInvalid`."""
+    return _open_user_link(secret_key, _NOTICE_ANSWER, token, now=now, expiring=False)

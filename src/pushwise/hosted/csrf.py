@@ -13,6 +13,8 @@ import hashlib
 import hmac
 import secrets
 
+from starlette.responses import Response
+
 from pushwise.domain.signed_tokens import derive_key
 
 COOKIE = "pushwise_page_guard"
@@ -33,3 +35,8 @@ def form_ok(secret_key: bytes, cookie: str | None, page_token: str, field: str |
     if not cookie or not field:
         return False
     return hmac.compare_digest(form_field(secret_key, cookie, page_token), field)
+
+
+def remember(response: Response, cookie: str, *, secure: bool) -> None:
+    """Set (or renew) the page's cookie: script cannot read it, other sites' requests do not carry it."""
+    response.set_cookie(COOKIE, cookie, httponly=True, samesite="strict", secure=secure, path=COOKIE_PATH)

@@ -13,6 +13,7 @@ from pushwise.api.schemas.common import at
 from pushwise.api.schemas.failure_notice import (
     FailureNoticeIn,
     FailureNoticeOut,
+    NoticeAnswersOut,
     NoticeTextIn,
     NoticeTextOut,
     NoticeWordsOut,
@@ -24,6 +25,7 @@ from pushwise.domain.failure_notice import (
     check_template,
     normal_locale,
 )
+from pushwise.store.notice_answers import NoticeAnswers
 from pushwise.store.notices import VARIANT_LOCALE_MAX, AppNoticeTemplates, NoticeTemplates
 
 router = APIRouter(prefix="/v1/apps/{app_id}/failure-notice", tags=["failure notice"])
@@ -108,3 +110,10 @@ async def delete_failure_notice(app: ManagedApp, templates: Templates, audit: Au
     if not await templates.delete(app.id):
         raise not_found("failure notice templates")
     await audit.record("failure_notice.remove", app.id)
+
+
+@router.get("/answers")
+async def get_failure_notice_answers(app: ManagedApp, services: ServicesDep) -> NoticeAnswersOut:
+    """How the app's users answered the notice's "why did you turn notifications off?"."""
+    counts = await NoticeAnswers(services.db, services.clock).counts(app.id)
+    return NoticeAnswersOut(answers=counts, total=sum(counts.values()))

@@ -60,14 +60,7 @@ async def preference_page(
         error=error,
         offer_email_unsubscribe=offer_email_unsubscribe and found.email is not None,
     )
-    response.set_cookie(
-        csrf.COOKIE,
-        cookie,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path=csrf.COOKIE_PATH,
-    )
+    csrf.remember(response, cookie, secure=request.url.scheme == "https")
     return response
 
 

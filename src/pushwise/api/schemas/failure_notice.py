@@ -47,3 +47,11 @@ class FailureNoticeOut(BaseModel):
     templates: dict[str, NoticeTextOut]
     builtin_locales: list[str]
     updated_at: datetime
+
+
+class NoticeAnswersOut(BaseModel):
+    answers: dict[str, int] = Field(
+        description='Users per answer to "why did you turn notifications off?" (a user counts once, '
+        "with their latest answer): too_many, not_relevant, wrong_time, other."
+    )
+    total: int
