@@ -132,6 +132,13 @@ async def new_template_key(_w: World, t: Tenant) -> dict[str, str]:
     return {"key": f"tpl-{secrets.token_hex(4)}"}
 
 
+async def catalog_item(w: World, t: Tenant) -> dict[str, str]:
+    """An item of the target tenant, under an id only that tenant uses."""
+    item_id = f"sku-{t.app_id[-8:]}"
+    await w.ok("PUT", "/v1/catalog/items", t, json={"items": [{"id": item_id, "title": "Boots"}]})
+    return {"item_id": item_id}
+
+
 def preview_for(_w: World, t: Tenant) -> dict[str, str]:
     return {"user_id": t.user}
 
@@ -318,6 +325,19 @@ ROWS: dict[str, Row] = {
         uplift_model_of,
         json=fixed({"user_ids": ["u1"]}),
     ),
+    # the catalogue (server key); an item id names an item within the caller's own app
+    "PUT /v1/catalog/items": Row(
+        "403 200 403 403 401 401 401 200 403",
+        None,
+        json=fixed({"items": [{"id": "sku-1", "title": "Boots", "category": "shoes"}]}),
+    ),
+    "GET /v1/catalog/items/{item_id}": Row(
+        "403 200 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 200 403", catalog_item
+    ),
+    "DELETE /v1/catalog/items/{item_id}": Row(
+        "403 204 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 204 403", catalog_item
+    ),
+    "GET /v1/users/{external_id}/picks": Row("403 200 403 403 401 401 401 200 403", None, user),
     # click links carry their own signed token
     "GET /r/{token}": Row(
         "302 302 302 302 302 302 302 302 302", "302 302 302 302 302 302 302 302 302", click

@@ -19,6 +19,7 @@ from pushwise.api.routes import (
     alerts,
     apps,
     audit,
+    catalog,
     clicks,
     devices,
     events,
@@ -130,6 +131,7 @@ def create_app(services: Services, *, background: Sequence[BackgroundService] = 
     app.include_router(metrics.router)
     app.include_router(clicks.router)
     app.include_router(templates.router)
+    app.include_router(catalog.router)
     app.include_router(dashboard_routes.router)
     app.include_router(preference_page.router)
     app.include_router(notice_answer_page.router)

@@ -11,7 +11,7 @@ from the deliveries themselves).
 
 `AudienceUpkeep` runs beside the API and workers: it flushes the recorder when
 traffic stops, and (on the leader) prunes raw events past their retention and
-engagement days no window reads any more.
+engagement days no window reads any more, and rebuilds item popularity for picks.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import Connection
 
@@ -29,6 +30,7 @@ from pushwise.domain.audience.decay import LN2, Decayed
 from pushwise.domain.audience.learning import ALL_TIME, AudienceOptions, day_of
 from pushwise.domain.clock import Clock
 from pushwise.domain.states import DeliveryState
+from pushwise.store.catalog import apps_with_items, refresh_popularity
 from pushwise.store.db import Database
 from pushwise.store.driver import run
 from pushwise.store.engagement import (
@@ -164,6 +166,7 @@ class AudienceUpkeep:
         *,
         flush_seconds: float = 2.0,
         prune_seconds: float = 3600.0,
+        popularity_seconds: float = 300.0,
     ) -> None:
         self.recorder = recorder
         self._db = db
@@ -172,6 +175,7 @@ class AudienceUpkeep:
         self._is_leader = is_leader
         self._flush_seconds = flush_seconds
         self._prune_seconds = prune_seconds
+        self._popularity_seconds = popularity_seconds
         self._tasks: list[asyncio.Task[None]] = []
 
     async def prune(self) -> tuple[int, int]:
@@ -181,10 +185,21 @@ class AudienceUpkeep:
         days = await self._db.transact(lambda conn: prune_engagement_days(conn, day_of(now)))
         return events, days
 
+    async def refresh_popularity(self) -> int:
+        """Item popularity per cohort, for picks: one transaction per app with a catalogue."""
+        now = self._clock.now()
+        refreshed = 0
+        for app_id in await self._db.query(apps_with_items):
+            refreshed += await self._db.transact(partial(refresh_popularity, app_id=app_id, now=now))
+        return refreshed
+
     async def start(self) -> None:
         self._tasks = [
             asyncio.create_task(self._every(self._flush_seconds, self.recorder.flush, leader_only=False)),
             asyncio.create_task(self._every(self._prune_seconds, self.prune, leader_only=True)),
+            asyncio.create_task(
+                self._every(self._popularity_seconds, self.refresh_popularity, leader_only=True)
+            ),
         ]
 
     async def stop(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from pushwise.delivery.choices import Choices
 from pushwise.delivery.circuits import CircuitBoard
 from pushwise.delivery.fallback import FallbackPlanner
 from pushwise.delivery.follow_ups import FollowUpSweep
@@ -24,6 +25,7 @@ from pushwise.domain.audience.learning import LearningOptions
 from pushwise.domain.clock import Clock
 from pushwise.domain.notification import NotificationSpec
 from pushwise.domain.states import lane_for
+from pushwise.store.catalog import CatalogRepository
 from pushwise.store.db import Database
 from pushwise.store.events import EventLog
 from pushwise.store.fallback import FallbackRepository
@@ -71,7 +73,9 @@ class Engine:
         self.fallback = FallbackRepository(db)
         self.gate = Gate(GateStates(db))
         self.templates = TemplateRepository(db)
-        self.renderer = Renderer(db, self.templates, learning or LearningOptions.defaults(), clock)
+        self.catalog = CatalogRepository(db)
+        choices = Choices(db, self.catalog, clock, rng)
+        self.renderer = Renderer(db, self.templates, choices, learning or LearningOptions.defaults(), clock)
         self.policies = PolicyRepository(db, clock)
         self.routing = InstallationRouter(InstallationRepository(db), self.policies, clock)
         self._clock = clock

@@ -24,10 +24,12 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, select
 
+from pushwise.delivery.choices import Choice, Choices
 from pushwise.domain.audience.decay import Decayed
 from pushwise.domain.audience.interests import affinity
 from pushwise.domain.audience.learning import LearningOptions
 from pushwise.domain.clock import Clock
+from pushwise.domain.content.picks import ScoredItem
 from pushwise.domain.content.templates import (
     CompiledTemplate,
     RenderingFailed,
@@ -36,11 +38,13 @@ from pushwise.domain.content.templates import (
 )
 from pushwise.domain.notification import NotificationSpec
 from pushwise.store.db import Database
+from pushwise.store.personal import record_shown
 from pushwise.store.queue import ClaimedDelivery
 from pushwise.store.schema import devices, user_interests, users
 from pushwise.store.templates import TemplateRepository
 
 RENDER_FAILED = "TemplateRenderFailed"
+NO_ITEM = "NoItemToPick"
 _PUSH = ("title", "subtitle", "body", "url", "image")
 _INBOX = ("inbox.title", "inbox.body", "title", "body", "url", "image")
 _EMAIL = ("email.subject", "email.html", "email.text", "title", "body", "url", "image")
@@ -81,12 +85,14 @@ class Renderer:
         self,
         db: Database,
         templates: TemplateRepository,
+        choices: Choices,
         learning: LearningOptions,
         clock: Clock,
         *,
         memo_size: int = 50_000,
     ) -> None:
         self._db = db
+        self._choices = choices
         self._templates = templates
         self._learning = learning
         self._clock = clock
@@ -107,24 +113,44 @@ class Renderer:
         for app_id, keys in wanted.items():
             found = await self._templates.compiled(app_id, sorted(keys))
             compiled.update({(app_id, key, version): each for (key, version), each in found.items()})
-        needs_interests = any(
+        by_delivery = {
+            item.id: template
+            for item in templated
+            if (template := compiled.get(_template_key(item, specs[item.notification_id]))) is not None
+        }
+        needs_interests = any(specs[item.notification_id].pick for item in templated) or any(
             (paths := each.user_paths()) is None or any(path[:1] == ("interests",) for path in paths)
             for each in compiled.values()
         )
         user_ids = sorted({item.user_id for item in templated if item.user_id})
         device_ids = sorted({item.device_id for item in templated if item.device_id})
         views, device_locales = await self._read(user_ids, device_ids, needs_interests)
+        batch = await self._choices.prepare(templated, specs, by_delivery)
         personal: dict[int, Personal] = {}
+        shown: list[tuple[int, str, str | None, str | None]] = []
         for item in templated:
             spec = specs[item.notification_id]
-            template = compiled.get((item.app_id, spec.template or "", spec.template_version or 0))
+            template = by_delivery.get(item.id)
             view = views.get(item.user_id or "")
             if template is None or view is None:
                 personal[item.id] = _fallback(spec)
                 continue
+            choice = batch.choose(item, spec, template, view.interests)
+            if choice.no_item:
+                personal[item.id] = _fallback(spec, NO_ITEM)
+                continue
             locale_wanted = device_locales.get(item.device_id or "") or view.locale
-            personal[item.id] = self._rendered(item, spec, template, view, locale_wanted)
+            personal[item.id] = self._rendered(item, spec, template, view, locale_wanted, choice)
+            if choice.variant is not None or choice.item is not None:
+                shown.append((item.id, template.key, choice.variant, choice.item.id if choice.item else None))
+        if shown:
+            await self._db.transact(lambda conn: record_shown(conn, shown))
         return personal
+
+    async def picks_for(self, app_id: str, user_id: str, now: float) -> list[ScoredItem]:
+        views, _ = await self._read([user_id], [], True)
+        view = views.get(user_id)
+        return await self._choices.for_user(app_id, user_id, view.interests if view else {}, now)
 
     async def preview(
         self,
@@ -164,12 +190,14 @@ class Renderer:
         template: CompiledTemplate,
         view: UserView,
         locale_wanted: str | None,
+        choice: Choice,
     ) -> Personal:
-        variant = None  # chosen per user once variants are asked for (`domain/content/variants.py`)
+        variant = choice.variant
         locale = template.locale_for(variant, locale_wanted)
         timezone = item.timezone or view.timezone
         kind = _kind(item.channel)
-        key = (item.notification_id, kind, variant, locale, timezone, _reads(template, view))
+        picked = choice.item.id if choice.item is not None else None
+        key = (item.notification_id, kind, variant, picked, locale, timezone, _reads(template, view))
         memoised = self._memo.get(key)
         if memoised is not None:
             self._memo.move_to_end(key)
@@ -178,6 +206,7 @@ class Renderer:
             user=view.as_context(),
             locale=locale,
             timezone=timezone,
+            item=choice.item.fields if choice.item is not None else None,
             data=spec.content.data,
             variables=spec.variables,
         )
@@ -234,10 +263,14 @@ def _personal_spec(spec: NotificationSpec, kind: str, parts: Mapping[str, str]) 
     return replace(spec, content=content, email=email)
 
 
-def _fallback(spec: NotificationSpec) -> Personal:
+def _fallback(spec: NotificationSpec, reason: str = RENDER_FAILED) -> Personal:
     if spec.fallback.content is not None:
         return replace(spec, content=spec.fallback.content)
-    return Unrenderable()
+    return Unrenderable(reason)
+
+
+def _template_key(item: ClaimedDelivery, spec: NotificationSpec) -> tuple[str, str, int]:
+    return (item.app_id, spec.template or "", spec.template_version or 0)
 
 
 def _read_users(

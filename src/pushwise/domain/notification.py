@@ -54,6 +54,10 @@ class NotificationSpec:
     template: str | None = None
     template_version: int | None = None
     variables: dict[str, Any] = field(default_factory=dict)
+    # {"mode": "ab" | "learn", "goal", "holdout_percent"}: which template variant each user gets.
+    variants: dict[str, Any] = field(default_factory=dict)
+    # {"strategy": "for_you", "from": item rule}: a catalogue item chosen per user for the template.
+    pick: dict[str, Any] = field(default_factory=dict)
     # E-mail parts a template rendered (subject, html, text); empty: the built-in layout.
     email: dict[str, str] = field(default_factory=dict)
 
@@ -79,6 +83,8 @@ class NotificationSpec:
             template=raw.get("template"),
             template_version=raw.get("template_version"),
             variables=dict(raw.get("variables") or {}),
+            variants=dict(raw.get("variants") or {}),
+            pick=dict(raw.get("pick") or {}),
             email=dict(raw.get("email") or {}),
             fallback=Fallback(
                 content=Content(**fallback_content) if fallback_content else None,

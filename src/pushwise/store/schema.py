@@ -168,6 +168,10 @@ deliveries = Table(
     # Times an operator queued it again after it failed (dead-letter replay): metrics count
     # a replayed delivery's later outcome apart, so each delivery is counted once.
     Column("replays", Integer, nullable=False, server_default=text("0")),
+    # What a personalised delivery showed, for learning (migration 0015): template, variant, item.
+    Column("template", String(64), nullable=True),
+    Column("variant", String(32), nullable=True),
+    Column("item_id", String(128), nullable=True),
     Index(
         "ix_deliveries_due",
         "lane",
@@ -463,6 +467,8 @@ user_events = Table(
     Column("value", Float, nullable=True),
     Column("currency", String(3), nullable=True),
     Column("properties", JSON, nullable=False),
+    # The item a behaviour event is about (`properties.item_id`), for picks (migration 0015).
+    Column("item_id", String(128), nullable=True),
     UniqueConstraint("app_id", "event_key"),
     # A user's history by type and time: profiles, experiment outcomes over a window, journeys.
     Index(None, "user_id", "type", "at"),
@@ -716,4 +722,55 @@ vendor_quota_use = Table(
     Column("day", String(10), primary_key=True),
     Column("marketing", BigInteger, nullable=False),
     Column("quota_spent", BigInteger, nullable=False),
+)
+
+# --- catalogue and picks (issue 12; migration 0015) ---
+catalog_items = Table(
+    "catalog_items",
+    metadata,
+    Column("app_id", String(40), ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True),
+    Column("item_id", String(128), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("category", String(64), nullable=True),
+    Column("price", Float, nullable=True),
+    Column("currency", String(3), nullable=True),
+    Column("stock", Integer, nullable=True),  # NULL: not tracked, always available
+    Column("launched_at", Float, nullable=True),
+    Column("fields", JSON, nullable=False),  # everything else a template may show (tags, url, image, names)
+    Column("updated_at", Float, nullable=False),
+    Index(None, "app_id", "category"),
+)
+
+# How much users alike engaged with each item lately: per app, cohort (users' strongest
+# interest category; "" for everyone) and item. Rebuilt by the leader every few minutes.
+item_popularity = Table(
+    "item_popularity",
+    metadata,
+    Column("app_id", String(40), ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True),
+    Column("cohort", String(64), primary_key=True),
+    Column("item_id", String(128), primary_key=True),
+    Column("score", Float, nullable=False),
+)
+
+Index(
+    "ix_user_events_item_activity",
+    user_events.c.app_id,
+    user_events.c.at,
+    sqlite_where=user_events.c.item_id.is_not(None),
+    postgresql_where=user_events.c.item_id.is_not(None),
+)
+Index(
+    "ix_user_events_user_item",
+    user_events.c.user_id,
+    user_events.c.item_id,
+    sqlite_where=user_events.c.item_id.is_not(None),
+    postgresql_where=user_events.c.item_id.is_not(None),
+)
+
+Index(
+    "ix_deliveries_personal",
+    deliveries.c.user_id,
+    deliveries.c.sent_at,
+    sqlite_where=deliveries.c.template.is_not(None),
+    postgresql_where=deliveries.c.template.is_not(None),
 )

@@ -87,6 +87,14 @@ class _Reference:
     channel: str | None = None
 
 
+def item_named(properties: Mapping[str, Any]) -> str | None:
+    """The catalogue item a behaviour event is about: `properties.item_id` (a string or number)."""
+    item = properties.get("item_id")
+    if isinstance(item, str | int) and not isinstance(item, bool) and 0 < len(str(item)) <= 128:
+        return str(item)
+    return None
+
+
 class UserEventLog:
     def __init__(self, db: Database, options: LearningOptions, *, late_window: float) -> None:
         self._db = db
@@ -257,6 +265,7 @@ def _insert_new(
             "value": event.value,
             "currency": event.currency,
             "properties": dict(event.properties),
+            "item_id": item_named(event.properties),
         }
         for event in events
     }

@@ -42,7 +42,7 @@ def _when(epoch: float | None) -> datetime | None:
 
 
 def _spec_of(body: NotificationIn, template_version: int | None = None) -> NotificationSpec:
-    raw = body.model_dump(exclude={"to", "send_at", "data"})
+    raw = body.model_dump(exclude={"to", "send_at", "data"}, by_alias=True)
     if isinstance(body.send_at, LocalTime):
         raw["send_local_time"] = body.send_at.local_time
     if body.template is not None:
@@ -58,6 +58,8 @@ async def _template_version(body: NotificationIn, app_id: str, services: Service
     stored = await services.engine.templates.current(app_id, body.template)
     if stored is None:
         raise ApiError(422, "unknown_template", f"no template {body.template!r} in this app", "template")
+    if body.variants is not None and not stored.definition.get("variants"):
+        raise ApiError(422, "template_without_variants", "the template defines no variants", "variants")
     return stored.version
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pushwise.domain.apns_message import MAX_COLLAPSE_ID_BYTES, PUSH_TYPES
+from pushwise.domain.content.item_rules import ItemRuleInvalid, parse_item_rule
 
 MAX_TARGETS = 10_000
 MAX_TTL_SECONDS = 2_419_200  # the longest any provider keeps a message (FCM: 28 days)
@@ -97,6 +98,27 @@ class FallbackIn(Strict):
 TemplateKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
 
 
+class VariantsIn(Strict):
+    mode: Literal["ab", "learn"] = "ab"
+    goal: Literal["opened", "clicked", "converted"] = "opened"
+    holdout_percent: Annotated[float, Field(ge=0, le=50)] = 0.0
+
+
+class PickIn(Strict):
+    strategy: Literal["for_you"] = "for_you"
+    from_: dict[str, Any] | None = Field(default=None, alias="from", description="A rule over items.")
+
+    @field_validator("from_")
+    @classmethod
+    def _parses(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            try:
+                parse_item_rule(value, "from")
+            except ItemRuleInvalid as invalid:
+                raise ValueError(str(invalid)) from invalid
+        return value
+
+
 class NotificationIn(Strict):
     to: TargetIn
     content: ContentIn | None = None
@@ -110,6 +132,12 @@ class NotificationIn(Strict):
     data: dict[str, Any] | None = Field(
         default=None,
         description="With `template`: the custom data sent with the push (`content.data` otherwise).",
+    )
+    variants: VariantsIn | None = Field(
+        default=None, description="With `template`: which variant each user gets."
+    )
+    pick: PickIn | None = Field(
+        default=None, description="With `template`: a catalogue item chosen per user."
     )
     apns: ApnsIn = Field(default_factory=ApnsIn)
     fcm: dict[str, Any] = Field(default_factory=dict)
@@ -134,8 +162,8 @@ class NotificationIn(Strict):
             if self.content is not None:
                 raise ValueError("give either content or template, not both")
             return self
-        if self.variables or self.data is not None:
-            raise ValueError("variables and data go with a template; without one, put data in content")
+        if self.variables or self.data is not None or self.variants or self.pick:
+            raise ValueError("variables, data, variants and pick go with a template")
         if self.content is None:
             raise ValueError("give content (or a template)")
         silent = self.apns.push_type == "background"
