@@ -39,5 +39,5 @@ def check_phone(number: str) -> str:
 
 def check_email(address: str) -> str:
     if len(address) > 320 or not _EMAIL.fullmatch(address):
-        raise ValueError(f"{address!r} is not an e-mail address")
+        raise ValueError("not an e-mail address (name@domain)")
     return address

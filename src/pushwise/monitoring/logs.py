@@ -13,6 +13,20 @@ import sys
 
 import structlog
 
+# Libraries that log whole queries with their parameters, or request URLs and headers, at info or
+# debug: e-mail addresses, phone numbers, device tokens, Web Push endpoints (capability URLs) and
+# provider bearer tokens would reach the logs. They say only warnings and errors, whatever the level.
+RAW_DATA_LOGGERS = (
+    "aiosqlite",
+    "asyncpg",
+    "sqlalchemy.engine",
+    "httpx",
+    "httpcore",
+    "h2",
+    "hpack",
+    "urllib3",
+)
+
 _SHARED: list[structlog.types.Processor] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
@@ -39,6 +53,8 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)
+    for name in RAW_DATA_LOGGERS:
+        logging.getLogger(name).setLevel(max(numeric, logging.WARNING))
     structlog.configure(
         processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
