@@ -232,6 +232,22 @@ EMAIL = {"host": "127.0.0.1", "port": 2525, "sender": "Shop <shop@example.com>",
 RECEIPTS = {"url": "https://receipts.example.com/in", "secret": "receipts-secret-0123456789"}
 FAILURE_NOTICE = {"templates": {"en": {"title": "We could not reach you", "body": "Open the app"}}}
 
+# Phone makers' credentials, their endpoints on a closed loopback port: the credential check that a
+# PUT runs finds them unreachable and stores them anyway (no request leaves the machine).
+CLOSED = "http://127.0.0.1:9"
+VENDOR_SETTINGS: dict[str, dict[str, Any]] = {
+    "huawei": {"client_id": "101", "client_secret": "huawei-secret-0123456789", "token_uri": CLOSED},
+    "honor": {
+        "app_id": "102",
+        "client_id": "103",
+        "client_secret": "honor-secret-0123456789",
+        "token_uri": CLOSED,
+    },
+    "xiaomi": {"app_secret": "xiaomi-secret-0123456789", "package_name": "com.example.shop"},
+    "oppo": {"app_key": "oppo-key", "master_secret": "oppo-secret-0123456789"},
+    "vivo": {"app_id": "104", "app_key": "vivo-key", "app_secret": "vivo-secret-0123456789"},
+}
+
 SETTINGS: dict[str, Callable[[], Any]] = {
     "providers/apns": apns_settings,
     "providers/fcm": fcm_settings,
@@ -240,4 +256,8 @@ SETTINGS: dict[str, Callable[[], Any]] = {
     "providers/email": lambda: EMAIL,
     "receipts": lambda: RECEIPTS,
     "failure-notice": lambda: FAILURE_NOTICE,
+    **{
+        f"providers/{vendor}": (lambda body=body: body | {"endpoint": CLOSED})
+        for vendor, body in VENDOR_SETTINGS.items()
+    },
 }

@@ -26,6 +26,7 @@ from fastapi import FastAPI
 
 from pushwise.api.app import create_app
 from pushwise.bootstrap import Services
+from pushwise.domain.china.receipts import receipt_token
 from pushwise.settings import Settings
 from tests.integration.authz_world import (
     CREDENTIALS,
@@ -147,6 +148,15 @@ async def notice_answer(_w: World, t: Tenant) -> dict[str, str]:
     return {"token": t.notice_answer_token}
 
 
+async def vendor_receipts_path(w: World, t: Tenant) -> dict[str, str]:
+    return {"vendor": "huawei", "app_id": t.app_id}
+
+
+def vendor_receipt_token(w: World, _t: Tenant) -> dict[str, str]:
+    """The receipt address token of app A's huawei receipts, also sent to B's address (a 404)."""
+    return {"token": receipt_token(w.services.secret_key, "huawei", w.own.app_id)}
+
+
 async def stylesheet(_w: World, _t: Tenant) -> dict[str, str]:
     return {"name": "dashboard.css"}
 
@@ -188,7 +198,7 @@ class Row:
     params: Params = nothing
     json: Payload | None = None
     form: Payload | None = None
-    query: dict[str, str] | None = None
+    query: Payload | None = None
 
 
 # Status per credential kind:  admin srv cli cli+u sess none revk B-srv B-cli+u
@@ -338,6 +348,24 @@ ROWS: dict[str, Row] = {
         "403 204 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 204 403", catalog_item
     ),
     "GET /v1/users/{external_id}/picks": Row("403 200 403 403 401 401 401 200 403", None, user),
+    # the gate's policy (admin or the app's server key)
+    "PUT /v1/apps/{app_id}/policy": Row(
+        "200 200 403 403 401 401 401 404 403",
+        "200 404 403 403 401 401 401 200 403",
+        app,
+        json=fixed({"android_routes": ["vendor", "fcm"]}),
+    ),
+    "GET /v1/apps/{app_id}/policy": Row(
+        "200 200 403 403 401 401 401 404 403", "200 404 403 403 401 401 401 200 403", app
+    ),
+    # phone makers post receipts to an address that carries its own token (one app's, one vendor's)
+    "POST /v1/vendor-receipts/{vendor}/{app_id}": Row(
+        "200 200 200 200 200 200 200 200 200",
+        "404 404 404 404 404 404 404 404 404",
+        vendor_receipts_path,
+        json=fixed({"statuses": []}),
+        query=vendor_receipt_token,
+    ),
     # click links carry their own signed token
     "GET /r/{token}": Row(
         "302 302 302 302 302 302 302 302 302", "302 302 302 302 302 302 302 302 302", click
@@ -493,7 +521,7 @@ async def answer(world: World, key: str, row: Row, kind: str, target: Tenant) ->
         path,
         headers=headers,
         cookies=cookies,
-        params=row.query,
+        params=row.query(world, target) if row.query else None,
         json=row.json(world, target) if row.json else None,
         data=row.form(world, target) if row.form else None,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, field_validator
 
+from pushwise.api.audit import Audit
 from pushwise.api.deps import ManagedApp, ServicesDep
 from pushwise.api.schemas.common import Strict
 from pushwise.domain.china.routes import DEFAULT_ROUTES, RoutesRefused, checked_routes
@@ -35,8 +36,9 @@ class PolicyOut(BaseModel):
 
 
 @router.put("")
-async def put_policy(body: PolicyIn, app: ManagedApp, services: ServicesDep) -> PolicyOut:
+async def put_policy(body: PolicyIn, app: ManagedApp, services: ServicesDep, audit: Audit) -> PolicyOut:
     stored = await services.engine.policies.put(app.id, body.model_dump())
+    await audit.record("policy.configure", app.id)
     return PolicyOut(android_routes=stored["android_routes"])
 
 

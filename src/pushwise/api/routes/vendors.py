@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter
 
+from pushwise.api.audit import Audit
 from pushwise.api.deps import ManagedApp, ServicesDep, StoresDep
 from pushwise.api.schemas.common import at
 from pushwise.api.schemas.vendors import VENDOR_BODIES, VendorIn, VendorOut
@@ -43,7 +44,13 @@ def _out(vendor: str, summary: CredentialSummary, services: Services, app_id: st
 
 
 def _put(vendor: str, model: type[VendorIn]) -> Callable[..., Awaitable[VendorOut]]:
-    async def put_vendor(body: model, app: ManagedApp, services: ServicesDep, stores: StoresDep) -> VendorOut:  # type: ignore[valid-type]
+    async def put_vendor(
+        body: model,  # type: ignore[valid-type]
+        app: ManagedApp,
+        services: ServicesDep,
+        stores: StoresDep,
+        audit: Audit,
+    ) -> VendorOut:
         public, secret, check = await check_vendor(
             vendor,
             body,
@@ -52,6 +59,7 @@ def _put(vendor: str, model: type[VendorIn]) -> Callable[..., Awaitable[VendorOu
             receipt_url=receipt_url(services, vendor, app.id),
         )
         summary = await stores.credentials.put(app.id, vendor, {**public, "credential_check": check}, secret)
+        await audit.record("provider.configure", app.id, vendor)
         return _out(vendor, summary, services, app.id)
 
     put_vendor.__doc__ = f"Store the app's {vendor} push credentials (checked against {vendor}'s auth first)."
@@ -67,8 +75,11 @@ def _get(vendor: str) -> Callable[..., Awaitable[VendorOut]]:
 
 
 def _delete(vendor: str) -> Callable[..., Awaitable[VendorOut]]:
-    async def delete_vendor(app: ManagedApp, services: ServicesDep, stores: StoresDep) -> VendorOut:
+    async def delete_vendor(
+        app: ManagedApp, services: ServicesDep, stores: StoresDep, audit: Audit
+    ) -> VendorOut:
         summary = await deleted(stores.credentials, app.id, vendor, f"{vendor} configuration")
+        await audit.record("provider.remove", app.id, vendor)
         return _out(vendor, summary, services, app.id)
 
     return delete_vendor
