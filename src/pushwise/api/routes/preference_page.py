@@ -22,9 +22,9 @@ from pushwise.hosted.render import message, page
 from pushwise.hosted.words import PageWords, words_for
 from pushwise.store.apps import AppRepository
 from pushwise.store.devices import DeviceRepository
-from pushwise.store.notifications import CHANNEL_OF_PLATFORM
 from pushwise.store.preferences import PreferenceRepository, UserPreferences
 from pushwise.store.recipients import RecipientRepository
+from pushwise.store.routes import CHANNEL_OF_PLATFORM
 
 router = APIRouter(prefix=PREFERENCE_PAGE_PATH, include_in_schema=False)
 
@@ -118,5 +118,5 @@ def _one(form: dict[str, list[str]], name: str) -> str | None:
 async def _reachable(services: Services, app_id: str, found: UserPreferences) -> set[str]:
     """The channels the user can be reached on now: their active devices' and e-mail if known."""
     devices = await DeviceRepository(services.db, services.clock).list_for_user(app_id, found.user_id)
-    channels = {CHANNEL_OF_PLATFORM.get(d.platform, d.platform) for d in devices if d.active}
+    channels = {d.vendor or CHANNEL_OF_PLATFORM.get(d.platform, d.platform) for d in devices if d.active}
     return channels | ({"email"} if found.email else set())
