@@ -31,6 +31,7 @@ from pushwise.dashboard.session import (
     settings_admin_ref,
     stored_key_ref,
 )
+from pushwise.dashboard.user_page import user_page
 from pushwise.store.apps import AppRepository
 from pushwise.store.audit import SETTINGS_ADMIN, AuditLog
 from pushwise.store.events import EventLog
@@ -265,6 +266,19 @@ async def notification_trail(request: Request, notification_id: str) -> Response
         events=events,
         **context,
     )
+
+
+@router.get("/users")
+async def users(request: Request) -> Response:
+    """Look a user up by the app's own id: profile, learning, preferences, recent deliveries and events."""
+    context = await _context(request)
+    if isinstance(context, Response):
+        return context
+    wanted = request.query_params.get("user", "").strip()[:255] or None
+    view = None
+    if wanted and context["app_id"] is not None:
+        view = await user_page(_services(request), context["app_id"], wanted)
+    return await _page(request, "user.html", view=view, wanted=wanted, **context)
 
 
 @router.get("/dead-letters")
