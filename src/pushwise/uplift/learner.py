@@ -53,11 +53,11 @@ class TLearner:
 
     def _estimator(self, rows: int) -> Any:
         options: dict[str, Any] = {
-            "max_iter": 100,
+            "max_iter": 50,
             "learning_rate": 0.05,
-            "max_leaf_nodes": 15,
-            "min_samples_leaf": int(min(200, max(20, rows // 100))),
-            "l2_regularization": 1.0,
+            "max_leaf_nodes": 8,
+            "min_samples_leaf": int(min(500, max(20, rows // 20))),
+            "l2_regularization": 10.0,
             "early_stopping": False,
             "categorical_features": self.categorical,
             "random_state": self.seed,
