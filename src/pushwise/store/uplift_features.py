@@ -70,10 +70,30 @@ def scoring_probe(user_ids: list[str], now: float) -> Subquery:
     )
 
 
+def families(names: Sequence[str]) -> frozenset[str]:
+    """Which reads a model's feature names need: `attributes` (with country), `platform`,
+    `engagement` (with open propensity and last active), `interests`."""
+    needed = set()
+    for name in names:
+        family = name.split(".", 1)[0]
+        if family in ("open_propensity", "last_active_days"):
+            family = "engagement"
+        needed.add("attributes" if family == "country" else family)
+    return frozenset(needed)
+
+
+ALL_FAMILIES = frozenset({"attributes", "platform", "engagement", "interests"})
+
+
 def read_features(
-    conn: Connection, probe: Subquery, options: FeatureOptions, selection: tuple[str, ...] | None = None
+    conn: Connection,
+    probe: Subquery,
+    options: FeatureOptions,
+    selection: tuple[str, ...] | None = None,
+    needed: frozenset[str] = ALL_FAMILIES,
 ) -> dict[Key, dict[str, Value]]:
-    """Every probed row's features (rows of users without any are present, with fewer names)."""
+    """Every probed row's features (rows of users without any are present, with fewer names);
+    `needed` skips the reads of families a model does not use."""
     out: dict[Key, dict[str, Value]] = {}
     for row in conn.execute(
         select(probe.c.experiment_id, probe.c.user_id, users.c.attributes, users.c.country).join(
@@ -81,13 +101,17 @@ def read_features(
         )
     ):
         features: dict[str, Value] = {"country": row.country}
-        for name, value in (row.attributes or {}).items():
-            if isinstance(value, bool | int | float | str):
-                features[f"attributes.{name}"] = value
+        if "attributes" in needed:
+            for name, value in (row.attributes or {}).items():
+                if isinstance(value, bool | int | float | str):
+                    features[f"attributes.{name}"] = value
         out[(row.experiment_id, row.user_id)] = features
-    _platforms(conn, probe, out)
-    _engagement(conn, probe, options, out)
-    _interests(conn, probe, options, out)
+    if "platform" in needed:
+        _platforms(conn, probe, out)
+    if "engagement" in needed:
+        _engagement(conn, probe, options, out)
+    if "interests" in needed:
+        _interests(conn, probe, options, out)
     if selection is None:
         return out
     return {key: {n: v for n, v in f.items() if wanted(n, selection)} for key, f in out.items()}
@@ -183,6 +207,7 @@ async def features_now(
     now: float,
     options: FeatureOptions,
     selection: tuple[str, ...] | None,
+    needed: frozenset[str] = ALL_FAMILIES,
 ) -> tuple[list[str | None], list[dict[str, Value]]]:
     """For scoring: each user's internal id (None if unknown) and features now, in the order asked."""
 
@@ -196,7 +221,7 @@ async def features_now(
             )
         }
         known = [ids[e] for e in external_ids if e in ids]
-        found = read_features(conn, scoring_probe(known, now), options, selection) if known else {}
+        found = read_features(conn, scoring_probe(known, now), options, selection, needed) if known else {}
         internal = [ids.get(e) for e in external_ids]
         return internal, [found.get(("", i), {}) if i else {} for i in internal]
 

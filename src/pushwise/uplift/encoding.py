@@ -4,7 +4,8 @@ The schema is learned once from the training rows and stored with the model, so 
 user scored later is encoded exactly as the users it learned from: numbers (and
 booleans as 0/1) stay numbers; anything else is a category, coded by its rank among
 the training values (the `max_categories` most frequent; others and unseen ones are
-missing). Missing is NaN, which gradient boosting routes on its own.
+missing). Missing is NaN, which gradient boosting routes on its own. A feature that is the same
+for every training row is left out.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class FeatureSchema:
         columns = []
         for name in sorted(names):
             values = [row[name] for row in rows if row.get(name) is not None]
+            if len({str(value) for value in values}) < 2:
+                continue  # the same for everyone: nothing to learn from, nothing to read when scoring
             if all(isinstance(value, bool | int | float) for value in values):
                 columns.append(Column(name, None))
                 continue
@@ -65,6 +68,10 @@ class FeatureSchema:
             ranked = sorted(counts, key=lambda value: (-counts[value], value))[:max_categories]
             columns.append(Column(name, tuple(ranked)))
         return cls(tuple(columns))
+
+    @property
+    def names(self) -> list[str]:
+        return [column.name for column in self.columns]
 
     @property
     def categorical_mask(self) -> list[bool]:

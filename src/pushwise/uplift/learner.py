@@ -8,6 +8,7 @@ DR-learner replace it without touching training, validation or scoring.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -32,8 +33,17 @@ class UpliftLearner(Protocol):
 
 # Gradient boosting runs on one OpenMP thread. On a shared or busy machine its default
 # (a thread per core, spinning at every split) was measured here 20x slower than one
-# thread, and it would take the cores the API and the workers need.
+# thread, and it would take the cores the API and the workers need. OpenMP keeps the
+# limit per calling thread, so it is set once in each thread that fits or predicts:
+# setting it around every call cost a millisecond per call.
 THREADS = 1
+_this_thread = threading.local()
+
+
+def _one_thread() -> None:
+    if not getattr(_this_thread, "limited", False):
+        threadpool_limits(THREADS, user_api="openmp")
+        _this_thread.limited = True
 
 
 class TLearner:
@@ -67,10 +77,7 @@ class TLearner:
         return HistGradientBoostingRegressor(**options)
 
     def fit(self, x: Matrix, arm: ArmIndex, y: Vector) -> None:
-        with threadpool_limits(THREADS, user_api="openmp"):
-            self._fit(x, arm, y)
-
-    def _fit(self, x: Matrix, arm: ArmIndex, y: Vector) -> None:
+        _one_thread()
         self.models, self.constants = [], []
         for index in range(self.arms):
             mask = arm == index
@@ -85,10 +92,7 @@ class TLearner:
             self.constants.append(constant)
 
     def predict(self, x: Matrix) -> Matrix:
-        with threadpool_limits(THREADS, user_api="openmp"):
-            return self._predict(x)
-
-    def _predict(self, x: Matrix) -> Matrix:
+        _one_thread()
         out = np.empty((x.shape[0], self.arms), dtype=np.float64)
         for index, model in enumerate(self.models):
             if model is None:

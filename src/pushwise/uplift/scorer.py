@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from pushwise.domain.clock import Clock
 from pushwise.domain.uplift.decision import Decision
 from pushwise.store.db import Database
-from pushwise.store.uplift_features import FeatureOptions, features_now, features_of
+from pushwise.store.uplift_features import FeatureOptions, families, features_now, features_of
 from pushwise.store.uplift_models import READY, UpliftModel, UpliftModelRepository
 from pushwise.uplift import require_learning
 
@@ -88,8 +88,9 @@ class ModelScorer:
     ) -> tuple[LoadedModel, list[Scored]]:
         """Decisions for the app's users by external id; an unknown user is scored with no features."""
         model, loaded = await self.ready(app_id, model_id)
+        now, needed = self._clock.now(), families(loaded.schema.names)
         _ids, features = await features_now(
-            self._db, app_id, external_ids, self._clock.now(), self._features, selection_of(model)
+            self._db, app_id, external_ids, now, self._features, selection_of(model), needed
         )
         decisions = await asyncio.to_thread(loaded.decide, features, cost)
         return loaded, [Scored(e, d) for e, d in zip(external_ids, decisions, strict=True)]
