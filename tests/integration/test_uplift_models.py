@@ -6,6 +6,7 @@ are far from chance at these sizes with these seeds. Tolerances are stated where
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from pushwise.domain.uplift.policy import value
@@ -211,3 +212,23 @@ async def test_a_model_that_cannot_learn_fails_with_its_reason(client, make_app,
     )
     assert answer.status_code == 409
     assert answer.json()["error"]["code"] == "model_not_ready"
+
+
+async def test_the_dashboard_shows_the_models_validation(client, make_app, services, clock) -> None:
+    shop, other = await make_app("shop"), await make_app("other")
+    users = population(1200, ARMS, moved_by_segment, seed=18)
+    experiment = await load(client, shop.server_headers, users, ARMS, "control", clock.now() - 3 * DAY)
+    model = await _trained(client, shop, services, await _model(client, shop, experiment, cost_per_send=0.1))
+    async with httpx.AsyncClient(base_url=str(client.base_url)) as browser:
+        assert (await browser.post("/dashboard/login", data={"key": shop.server_key})).status_code == 303
+        listing = await browser.get("/dashboard/uplift-models")
+        assert model["id"] in listing.text
+        page = await browser.get(f"/dashboard/uplift-models/{model['id']}")
+        assert page.status_code == 200
+        assert page.text.count("<svg") == 3  # Qini curve, deciles, policy values
+        assert "send fraction" in page.text
+        assert "all:promo" in page.text
+        assert "none" in page.text
+    async with httpx.AsyncClient(base_url=str(client.base_url)) as stranger:
+        await stranger.post("/dashboard/login", data={"key": other.server_key})
+        assert (await stranger.get(f"/dashboard/uplift-models/{model['id']}")).status_code == 404
