@@ -94,18 +94,35 @@ def read_features(
 ) -> dict[Key, dict[str, Value]]:
     """Every probed row's features (rows of users without any are present, with fewer names);
     `needed` skips the reads of families a model does not use."""
-    out: dict[Key, dict[str, Value]] = {}
-    for row in conn.execute(
-        select(probe.c.experiment_id, probe.c.user_id, users.c.attributes, users.c.country).join(
-            users, users.c.id == probe.c.user_id
-        )
-    ):
-        features: dict[str, Value] = {"country": row.country}
-        if "attributes" in needed:
-            for name, value in (row.attributes or {}).items():
-                if isinstance(value, bool | int | float | str):
-                    features[f"attributes.{name}"] = value
-        out[(row.experiment_id, row.user_id)] = features
+    query = select(probe.c.experiment_id, probe.c.user_id, users.c.attributes, users.c.country).join(
+        users, users.c.id == probe.c.user_id
+    )
+    out = {
+        (row.experiment_id, row.user_id): _own_facts(row.attributes, row.country, needed)
+        for row in conn.execute(query)
+    }
+    return _with_profile(conn, probe, options, out, selection, needed)
+
+
+def _own_facts(
+    attributes: Mapping[str, Any] | None, country: str | None, needed: frozenset[str]
+) -> dict[str, Value]:
+    features: dict[str, Value] = {"country": country}
+    if "attributes" in needed:
+        for name, value in (attributes or {}).items():
+            if isinstance(value, bool | int | float | str):
+                features[f"attributes.{name}"] = value
+    return features
+
+
+def _with_profile(
+    conn: Connection,
+    probe: Subquery,
+    options: FeatureOptions,
+    out: dict[Key, dict[str, Value]],
+    selection: tuple[str, ...] | None,
+    needed: frozenset[str],
+) -> dict[Key, dict[str, Value]]:
     if "platform" in needed:
         _platforms(conn, probe, out)
     if "engagement" in needed:
@@ -212,16 +229,18 @@ async def features_now(
     """For scoring: each user's internal id (None if unknown) and features now, in the order asked."""
 
     def read(conn: Connection) -> tuple[list[str | None], list[dict[str, Value]]]:
-        ids = {
-            row.external_id: row.id
-            for row in conn.execute(
-                select(users.c.external_id, users.c.id).where(
-                    users.c.app_id == app_id, users.c.external_id.in_(list(external_ids))
-                )
-            )
-        }
-        known = [ids[e] for e in external_ids if e in ids]
-        found = read_features(conn, scoring_probe(known, now), options, selection, needed) if known else {}
+        # One statement finds the users and their own facts; the profile's reads follow only
+        # for the families the model uses.
+        query = select(users.c.external_id, users.c.id, users.c.attributes, users.c.country).where(
+            users.c.app_id == app_id, users.c.external_id.in_(list(external_ids))
+        )
+        ids: dict[str, str] = {}
+        found: dict[Key, dict[str, Value]] = {}
+        for row in conn.execute(query):
+            ids[row.external_id] = row.id
+            found[("", row.id)] = _own_facts(row.attributes, row.country, needed)
+        probe = scoring_probe(list(ids.values()), now)
+        found = _with_profile(conn, probe, options, found, selection, needed - {"attributes"}) if ids else {}
         internal = [ids.get(e) for e in external_ids]
         return internal, [found.get(("", i), {}) if i else {} for i in internal]
 
