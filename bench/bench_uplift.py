@@ -20,7 +20,6 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_apns import PushwiseServer
+from bench_hillstrom import iso, post_all
 
 from pushwise.uplift.loaded import LoadedModel
 
@@ -46,19 +46,6 @@ def population(size: int, seed: int) -> list[dict[str, Any]]:
         bought = rng.random() < 0.1 + (effect if arm == "promo" else 0.0)
         people.append({"id": f"s{i:06d}", "attributes": attributes, "arm": arm, "bought": bought})
     return people
-
-
-def iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat()
-
-
-async def post_all(
-    client: httpx.AsyncClient, url: str, key: str, items: list[Any], size: int, headers: Any
-) -> None:
-    for start in range(0, len(items), size):
-        answer = await client.post(url, json={key: items[start : start + size]}, headers=headers)
-        if answer.status_code != 200:
-            raise RuntimeError(f"{url}: {answer.status_code} {answer.text[:300]}")
 
 
 async def load(client: httpx.AsyncClient, headers: Any, people: list[dict[str, Any]]) -> str:
