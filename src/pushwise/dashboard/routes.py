@@ -31,13 +31,11 @@ from pushwise.dashboard.session import (
     settings_admin_ref,
     stored_key_ref,
 )
-from pushwise.dashboard.uplift_charts import decile_chart, policy_chart, qini_chart
 from pushwise.dashboard.user_page import user_page
 from pushwise.store.apps import AppRepository
 from pushwise.store.audit import SETTINGS_ADMIN, AuditLog
 from pushwise.store.events import EventLog
 from pushwise.store.operations import OperationsRepository
-from pushwise.store.uplift_models import UpliftModelRepository
 from pushwise.store.vendor_quota import VendorQuotaUse
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -281,45 +279,6 @@ async def users(request: Request) -> Response:
     if wanted and context["app_id"] is not None:
         view = await user_page(_services(request), context["app_id"], wanted)
     return await _page(request, "user.html", view=view, wanted=wanted, **context)
-
-
-@router.get("/uplift-models")
-async def uplift_models(request: Request) -> Response:
-    context = await _context(request)
-    if isinstance(context, Response):
-        return context
-    models = []
-    if context["app_id"] is not None:
-        models = await UpliftModelRepository(_services(request).db).listed(context["app_id"])
-    return await _page(request, "uplift_models.html", models=models, **context)
-
-
-@router.get("/uplift-models/{model_id}")
-async def uplift_model(request: Request, model_id: str) -> Response:
-    """The model's validation (Qini curve, deciles, policy value against fixed policies) and its uses."""
-    context = await _context(request)
-    if isinstance(context, Response):
-        return context
-    repository = UpliftModelRepository(_services(request).db)
-    app_id = context["app_id"]
-    model = await repository.get(app_id, model_id) if app_id else None
-    if model is None:
-        missing = await _page(request, "missing.html", what="uplift model", **context)
-        missing.status_code = 404
-        return missing
-    validation = (model.summary or {}).get("validation")
-    charts = {}
-    if validation:
-        policies = {"model": validation["policy"], **validation["baseline_details"]}
-        charts = {
-            "qini_chart": qini_chart({arm: v["qini_curve"] for arm, v in validation["by_arm"].items()}),
-            "decile_chart": decile_chart(validation["uplift_by_decile"]),
-            "policy_chart": policy_chart(policies),
-        }
-    uses = await repository.uses(str(app_id), model_id)
-    return await _page(
-        request, "uplift_model.html", model=model, v=validation, uses=uses, **charts, **context
-    )
 
 
 @router.get("/dead-letters")
