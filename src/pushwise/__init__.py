@@ -1,3 +1,3 @@
 """pushwise: durable push notifications with fatigue control and live monitoring."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

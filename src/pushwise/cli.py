@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+import pushwise
 from pushwise.settings import Settings, SettingsError, load_settings
 from pushwise.simulators.cli import simulate_app
 
@@ -24,6 +25,22 @@ Port = Annotated[int | None, typer.Option(help="Port to listen on [default: PUSH
 ConfigFile = Annotated[
     str | None, typer.Option("--config", help="TOML settings file (also PUSHWISE_CONFIG).")
 ]
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"pushwise {pushwise.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Durable push notifications."""
 
 
 def _settings(config: str | None = None, **overrides: object) -> Settings:
