@@ -1,0 +1,155 @@
+"""Every API v1 call of the Python client, one line each, typed with the server's own models.
+
+Adding an endpoint is one line here: `name = Call("METHOD", "/v1/path/{param}", AnswerModel,
+body=BodyModel, query=("cursor",))`, with the models imported from `pushwise.api.schemas`; a
+listing with `next_cursor` also gets `iter_<name> = Pages(<listing>, ItemModel)`. The drift test
+(tests/unit/test_client_drift.py) checks each line against the live app's OpenAPI document and
+lists the v1 endpoints that have no line yet.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pushwise.api.schemas.apps import AppCreatedOut, AppIn, AppOut, AppPage, KeyCreatedOut, KeyIn, KeyOut
+from pushwise.api.schemas.channel_providers import (
+    EmailProviderIn,
+    EmailProviderOut,
+    WebhookProviderIn,
+    WebhookProviderOut,
+)
+from pushwise.api.schemas.devices import (
+    DeviceBatchIn,
+    DeviceBatchOut,
+    DeviceIn,
+    DeviceOut,
+    DevicePermissionIn,
+)
+from pushwise.api.schemas.failure_notice import FailureNoticeIn, FailureNoticeOut
+from pushwise.api.schemas.inbox import InboxItemOut, InboxPageOut, UserTokenIn, UserTokenOut
+from pushwise.api.schemas.notifications import (
+    AcceptedOut,
+    CancelOut,
+    DeliveryOut,
+    DeliveryPage,
+    NotificationIn,
+    NotificationOut,
+)
+from pushwise.api.schemas.providers import ApnsIn, ApnsOut, FcmIn, FcmOut, WebPushIn, WebPushOut
+from pushwise.api.schemas.receipts import ReceiptsIn, ReceiptsOut
+from pushwise.api.schemas.users import UserIn, UserOut, UserProfileOut
+from pushwise.api.user_tokens import USER_TOKEN_HEADER
+from pushwise.client.calls import Call, Pages
+
+NoContent = type(None)
+AsUser = {"user_token": USER_TOKEN_HEADER}  # a client key acting for one user (API.md, Inbox)
+Page = ("cursor", "limit")
+
+
+class Endpoints:
+    # Notifications (server key)
+    send_notification = Call(
+        "POST", "/v1/notifications", AcceptedOut, body=NotificationIn, idempotent_send=True
+    )
+    get_notification = Call("GET", "/v1/notifications/{notification_id}", NotificationOut)
+    list_deliveries = Call(
+        "GET",
+        "/v1/notifications/{notification_id}/deliveries",
+        DeliveryPage,
+        query=("state", "include", *Page),
+    )
+    iter_deliveries = Pages(list_deliveries, DeliveryOut)
+    get_delivery = Call("GET", "/v1/notifications/{notification_id}/deliveries/{delivery_id}", DeliveryOut)
+    cancel_notification = Call(
+        "POST", "/v1/notifications/{notification_id}/cancel", CancelOut, retry_safe=True
+    )
+
+    # Devices (server key; a client key with the user's token)
+    register_device = Call("POST", "/v1/devices", DeviceOut, body=DeviceIn, headers=AsUser, retry_safe=True)
+    register_devices = Call("POST", "/v1/devices:batch", DeviceBatchOut, body=DeviceBatchIn, retry_safe=True)
+    get_device = Call("GET", "/v1/devices/{device_id}", DeviceOut)
+    report_permission = Call(
+        "PATCH", "/v1/devices/{device_id}", DeviceOut, body=DevicePermissionIn, headers=AsUser
+    )
+    delete_device = Call("DELETE", "/v1/devices/{device_id}", NoContent)
+
+    # Users (server key)
+    put_user = Call("PUT", "/v1/users/{external_id}", UserOut, body=UserIn)
+    get_user = Call("GET", "/v1/users/{external_id}", UserProfileOut)
+    delete_user = Call("DELETE", "/v1/users/{external_id}", NoContent)
+    issue_user_token = Call(
+        "POST", "/v1/users/{external_id}/token", UserTokenOut, body=UserTokenIn, retry_safe=True
+    )
+
+    # A user's inbox, read by the app's backend (server key)
+    list_inbox = Call("GET", "/v1/users/{external_id}/inbox", InboxPageOut, query=("unread", *Page))
+    iter_inbox = Pages(list_inbox, InboxItemOut)
+    mark_inbox_read = Call(
+        "POST", "/v1/users/{external_id}/inbox/{item_id}/read", InboxItemOut, retry_safe=True
+    )
+    mark_inbox_unread = Call(
+        "POST", "/v1/users/{external_id}/inbox/{item_id}/unread", InboxItemOut, retry_safe=True
+    )
+    delete_inbox_item = Call("DELETE", "/v1/users/{external_id}/inbox/{item_id}", NoContent)
+
+    # A user's own inbox (client key plus user_token=)
+    list_my_inbox = Call("GET", "/v1/inbox", InboxPageOut, query=("unread", *Page), headers=AsUser)
+    iter_my_inbox = Pages(list_my_inbox, InboxItemOut)
+    mark_my_inbox_read = Call(
+        "POST", "/v1/inbox/{item_id}/read", InboxItemOut, headers=AsUser, retry_safe=True
+    )
+    mark_my_inbox_unread = Call(
+        "POST", "/v1/inbox/{item_id}/unread", InboxItemOut, headers=AsUser, retry_safe=True
+    )
+    delete_my_inbox_item = Call("DELETE", "/v1/inbox/{item_id}", NoContent, headers=AsUser)
+
+    # Apps and keys (admin key; an app's own server key for get_app and its keys)
+    create_app = Call("POST", "/v1/apps", AppCreatedOut, body=AppIn)
+    list_apps = Call("GET", "/v1/apps", AppPage)
+    get_app = Call("GET", "/v1/apps/{app_id}", AppOut)
+    issue_key = Call("POST", "/v1/apps/{app_id}/keys", KeyCreatedOut, body=KeyIn)
+    revoke_key = Call("DELETE", "/v1/apps/{app_id}/keys/{key_id}", KeyOut)
+
+    # Providers (server key)
+    put_apns_provider = Call("PUT", "/v1/apps/{app_id}/providers/apns", ApnsOut, body=ApnsIn)
+    get_apns_provider = Call("GET", "/v1/apps/{app_id}/providers/apns", ApnsOut)
+    delete_apns_provider = Call("DELETE", "/v1/apps/{app_id}/providers/apns", ApnsOut)
+    put_fcm_provider = Call("PUT", "/v1/apps/{app_id}/providers/fcm", FcmOut, body=FcmIn)
+    get_fcm_provider = Call("GET", "/v1/apps/{app_id}/providers/fcm", FcmOut)
+    delete_fcm_provider = Call("DELETE", "/v1/apps/{app_id}/providers/fcm", FcmOut)
+    put_webpush_provider = Call("PUT", "/v1/apps/{app_id}/providers/webpush", WebPushOut, body=WebPushIn)
+    get_webpush_provider = Call("GET", "/v1/apps/{app_id}/providers/webpush", WebPushOut)
+    delete_webpush_provider = Call("DELETE", "/v1/apps/{app_id}/providers/webpush", WebPushOut)
+    put_email_provider = Call(
+        "PUT", "/v1/apps/{app_id}/providers/email", EmailProviderOut, body=EmailProviderIn
+    )
+    get_email_provider = Call("GET", "/v1/apps/{app_id}/providers/email", EmailProviderOut)
+    delete_email_provider = Call("DELETE", "/v1/apps/{app_id}/providers/email", EmailProviderOut)
+    put_webhook_provider = Call(
+        "PUT", "/v1/apps/{app_id}/providers/webhook", WebhookProviderOut, body=WebhookProviderIn
+    )
+    get_webhook_provider = Call("GET", "/v1/apps/{app_id}/providers/webhook", WebhookProviderOut)
+    delete_webhook_provider = Call("DELETE", "/v1/apps/{app_id}/providers/webhook", WebhookProviderOut)
+
+    # Receipts, failure notices, alerts (server key)
+    put_receipts = Call("PUT", "/v1/apps/{app_id}/receipts", ReceiptsOut, body=ReceiptsIn)
+    get_receipts = Call("GET", "/v1/apps/{app_id}/receipts", ReceiptsOut)
+    delete_receipts = Call("DELETE", "/v1/apps/{app_id}/receipts", NoContent)
+    put_failure_notice = Call(
+        "PUT", "/v1/apps/{app_id}/failure-notice", FailureNoticeOut, body=FailureNoticeIn
+    )
+    get_failure_notice = Call("GET", "/v1/apps/{app_id}/failure-notice", FailureNoticeOut)
+    delete_failure_notice = Call("DELETE", "/v1/apps/{app_id}/failure-notice", NoContent)
+    put_alert_sinks = Call(
+        "PUT",
+        "/v1/apps/{app_id}/alert-sinks",
+        list[dict[str, Any]],
+        body=list[dict[str, Any]],
+        body_arg="sinks",
+    )
+    get_alert_sinks = Call("GET", "/v1/apps/{app_id}/alert-sinks", list[dict[str, Any]])
+    put_alert_rules = Call(
+        "PUT", "/v1/apps/{app_id}/alert-rules", dict[str, Any], body=list[dict[str, Any]], body_arg="rules"
+    )
+    get_alert_rules = Call("GET", "/v1/apps/{app_id}/alert-rules", dict[str, Any])
+    list_alerts = Call("GET", "/v1/apps/{app_id}/alerts", dict[str, Any], query=("state", "limit"))
