@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,9 +16,11 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="Durable push
 apps_app = typer.Typer(no_args_is_help=True, help="Manage apps.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 secrets_app = typer.Typer(no_args_is_help=True, help="Stored secrets.")
+import_app = typer.Typer(no_args_is_help=True, help="Bring an existing token base in.")
 app.add_typer(apps_app, name="apps")
 app.add_typer(db_app, name="db")
 app.add_typer(secrets_app, name="secrets")
+app.add_typer(import_app, name="import")
 app.add_typer(simulate_app, name="simulate")
 
 Host = Annotated[str | None, typer.Option(help="Address to listen on [default: PUSHWISE_HOST or 127.0.0.1].")]
@@ -166,6 +169,54 @@ def db_migrate_from(
     except CopyRefused as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from error
+
+
+@import_app.command("devices")
+def import_devices(
+    file: Annotated[
+        Path, typer.Argument(help="CSV, JSONL, a OneSignal export (.csv or .csv.gz) or Firebase JSON.")
+    ],
+    app_id: Annotated[
+        str | None, typer.Option("--app", help="The app to import into (needed when there are several).")
+    ] = None,
+    file_format: Annotated[
+        str | None,
+        typer.Option("--format", help="csv, jsonl, onesignal or firebase [default: from the file name]."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check every row and report; store nothing.")
+    ] = False,
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Rows per transaction.")] = 2000,
+    config: ConfigFile = None,
+) -> None:
+    """Register devices from a file through the API's registration; refused rows are listed by number.
+
+    Exit code 0: every row imported; 1: some rows refused; 2: the import could not run.
+    """
+    from rich.console import Console
+
+    from pushwise.device_import.command import ImportRefused, import_devices, print_report
+
+    settings = _settings(config)
+    _migrate_embedded(settings)
+    out = Console(highlight=False, soft_wrap=True)
+    try:
+        report = import_devices(
+            settings,
+            file,
+            app=app_id,
+            file_format=file_format,
+            dry_run=dry_run,
+            batch_size=batch_size,
+            out=out,
+            progress_to=Console(stderr=True),
+        )
+    except ImportRefused as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+    print_report(report, out)
+    if report.refused:
+        raise typer.Exit(1)
 
 
 @app.command()

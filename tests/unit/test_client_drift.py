@@ -151,19 +151,38 @@ def test_each_iterator_walks_a_cursor_listing_of_its_items(pages: Pages[Any]) ->
     assert item is pages.item, f"{pages.name}: yields {pages.item.__name__}, the page holds {item.__name__}"
 
 
+def _type_name(schema: dict[str, Any]) -> str:
+    return schema["$ref"].rsplit("/", 1)[1] if "$ref" in schema else "<the route's own type>"
+
+
+def _suggested_line(method: str, path: str, operation: dict[str, Any]) -> str:
+    """The line that would cover an operation, with its models named as the OpenAPI document does."""
+    name = operation.get("operationId", "name").split("_v1_")[0]
+    _, answer = _success(operation)
+    arguments = [f'"{method}"', f'"{path}"', _type_name(answer) if answer else "NoContent"]
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+    if body:
+        arguments.append(f"body={_type_name(body)}")
+    query = sorted(_parameters(operation, "query"))
+    if query:
+        arguments.append(f"query={tuple(query)!r}")
+    return f"{name} = Call({', '.join(arguments)})"
+
+
 def test_the_client_covers_every_v1_endpoint(openapi: dict[str, Any]) -> None:
     covered = {(call.method, call.path) for call in _calls()}
     missing = [
-        f"  {method.upper()} {path}  ->  add to Endpoints: "
-        f'{operation.get("operationId", "name").split("_v1_")[0]} = Call("{method.upper()}", "{path}", ...)'
+        f"  {method.upper()} {path}:\n      {_suggested_line(method.upper(), path, operation)}"
         for path, operations in openapi["paths"].items()
         if path.startswith("/v1/")
         for method, operation in operations.items()
         if (method.upper(), path) not in covered and (method.upper(), path) not in NOT_FOR_THE_CLIENT
     ]
     assert not missing, (
-        "API v1 endpoints the Python client does not cover yet "
-        "(src/pushwise/client/endpoints.py, one line each; see its docstring):\n" + "\n".join(missing)
+        "API v1 endpoints the Python client does not cover yet. Add a line for each to `Endpoints` in "
+        "src/pushwise/client/endpoints.py, importing the models from pushwise.api.schemas (move a model "
+        "defined in a route module there); answers that are not objects use the route's own type, e.g. "
+        "dict[str, Any]. Suggested lines:\n" + "\n".join(missing)
     )
 
 

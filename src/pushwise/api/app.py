@@ -24,6 +24,7 @@ from pushwise.api.routes import (
     devices,
     events,
     experiments,
+    gorush,
     health,
     metrics,
     notice_answer_page,
@@ -129,6 +130,7 @@ def create_app(services: Services, *, background: Sequence[BackgroundService] = 
     app.include_router(experiments.router)
     app.include_router(audit.router)
     app.include_router(uplift_models.router)
+    app.include_router(gorush.router)
     app.include_router(metrics.router)
     app.include_router(clicks.router)
     app.include_router(templates.router)

@@ -9,23 +9,25 @@ makes) the device inactive for `PermissionDenied` (`pushwise.domain.push_permiss
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, case, delete, func, select, update
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, case, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Executable
 
 from pushwise.domain.clock import Clock
 from pushwise.domain.push_permission import PERMISSION_DENIED, Permission
 from pushwise.store.db import Database
+from pushwise.store.driver import run
 from pushwise.store.ids import new_id
 from pushwise.store.schema import devices, users
-from pushwise.store.upsert import upsert_into
-from pushwise.store.users import ensure_users
+from pushwise.store.users import add_tags, ensure_user_ids
 
 _LOOKUP_CHUNK = 500
+Key = tuple[str, str]  # (platform, token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,7 @@ class DeviceRegistration:
     push_permission: Permission | None = None  # None: not reported, treated as granted
     vendor: str | None = None  # the phone maker's push service of an Android token (else FCM)
     installation_id: str | None = None  # devices sharing one are one app on one phone
+    tags: tuple[str, ...] = ()  # added to the user's tags (imports carry them; the API does not)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,12 @@ class Registered:
     device: Device
     created: bool
     turned_off: bool = False  # this write took the device out of sending for PermissionDenied
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    created: int  # devices new to the app
+    turned_off_users: set[str]  # users (internal ids) a device of whom this write turned off
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,11 +117,111 @@ def _turned_off_at(device: Device, now: float) -> bool:
     return device.deactivated_reason == PERMISSION_DENIED and device.deactivated_at == now
 
 
+def _tags_by_user(registrations: Sequence[DeviceRegistration]) -> dict[str, list[str]]:
+    """The tags each user (by external id) is given in this batch, each once, in order."""
+    tags: dict[str, list[str]] = {}
+    for registration in registrations:
+        if registration.tags and registration.user_external_id is not None:
+            tags.setdefault(registration.user_external_id, []).extend(registration.tags)
+    return {user: list(dict.fromkeys(given)) for user, given in tags.items()}
+
+
 def _select_devices() -> Select[Any]:
     columns = [c for c in devices.c if c.name != "subscription"]
     return select(*columns, users.c.external_id).select_from(
         devices.outerjoin(users, users.c.id == devices.c.user_id)
     )
+
+
+def _upsert_statement(dialect: Any) -> Executable:
+    insert = dialect.insert(devices)
+    excluded = insert.excluded
+    return cast(
+        Executable,
+        insert.on_conflict_do_update(
+            index_elements=["app_id", "platform", "token"],
+            set_={
+                "user_id": func.coalesce(excluded.user_id, devices.c.user_id),
+                "subscription": excluded.subscription,
+                "timezone": func.coalesce(excluded.timezone, devices.c.timezone),
+                "locale": func.coalesce(excluded.locale, devices.c.locale),
+                "active": excluded.active,
+                "deactivated_reason": excluded.deactivated_reason,
+                # Denied again: still the same turning off, which keeps its time (and its one notice).
+                "deactivated_at": case(
+                    (_denied_before_and_now(excluded.deactivated_reason), devices.c.deactivated_at),
+                    else_=excluded.deactivated_at,
+                ),
+                "last_seen_at": excluded.last_seen_at,
+                "updated_at": excluded.updated_at,
+                "vendor": excluded.vendor,
+                "installation_id": func.coalesce(excluded.installation_id, devices.c.installation_id),
+            },
+        ),
+    )
+
+
+_UPSERT = {"sqlite": _upsert_statement(sqlite), "postgresql": _upsert_statement(postgresql)}
+_INSERT_NEW = {
+    "sqlite": sqlite.insert(devices).on_conflict_do_nothing(index_elements=["app_id", "platform", "token"]),
+    "postgresql": postgresql.insert(devices).on_conflict_do_nothing(
+        index_elements=["app_id", "platform", "token"]
+    ),
+}
+
+
+def _upsert(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    # Rows without a subscription omit the column so it stays SQL NULL, not JSON null.
+    for has_subscription in (True, False):
+        group = [row for row in rows if ("subscription" in row) == has_subscription]
+        if group:
+            run(connection, _UPSERT[connection.dialect.name], group)
+
+
+def _chunks(keys: Iterable[Key]) -> Iterator[tuple[str, list[str]]]:
+    """Tokens by platform, in chunks: looked up by (platform, token), the unique index's own
+    columns; by token alone a lookup could only use the index's app_id prefix and would scan
+    every device of the app for each chunk."""
+    by_platform: dict[str, list[str]] = {}
+    for platform, token in dict.fromkeys(keys):
+        by_platform.setdefault(platform, []).append(token)
+    for platform, tokens in by_platform.items():
+        for start in range(0, len(tokens), _LOOKUP_CHUNK):
+            yield platform, tokens[start : start + _LOOKUP_CHUNK]
+
+
+def _find(connection: Connection, app_id: str, keys: Iterable[Key]) -> dict[Key, Device]:
+    found: dict[Key, Device] = {}
+    for platform, tokens in _chunks(keys):
+        query = _select_devices().where(
+            devices.c.app_id == app_id, devices.c.platform == platform, devices.c.token.in_(tokens)
+        )
+        for row in connection.execute(query).mappings():
+            found[(platform, row["token"])] = _device(row)
+    return found
+
+
+_OUTCOMES = select(
+    devices.c.token, devices.c.id, devices.c.user_id, devices.c.deactivated_reason, devices.c.deactivated_at
+).where(
+    devices.c.app_id == bindparam("app_id"),
+    devices.c.platform == bindparam("platform"),
+    devices.c.token.in_(bindparam("tokens", expanding=True)),
+)
+
+
+def _outcome(
+    connection: Connection, app_id: str, rows: dict[Key, dict[str, Any]], now: float
+) -> BatchOutcome:
+    created = 0
+    turned_off: set[str] = set()
+    for platform, tokens in _chunks(rows):
+        found = run(connection, _OUTCOMES, {"app_id": app_id, "platform": platform, "tokens": tokens})
+        for token, device_id, user_id, reason, deactivated_at in found:
+            created += device_id == rows[(platform, token)]["id"]
+            if reason == PERMISSION_DENIED and deactivated_at == now and user_id is not None:
+                turned_off.add(user_id)
+    return BatchOutcome(created, turned_off)
 
 
 class DeviceRepository:
@@ -128,21 +237,66 @@ class DeviceRepository:
     ) -> list[Registered]:
         """Upsert many devices in one transaction with `executemany`; results follow the input order."""
         now = self._clock.now()
-        latest = {(r.platform, r.token): r for r in registrations}
-        seeds = {
-            r.user_external_id: {"timezone": r.timezone, "locale": r.locale}
-            for r in reversed(registrations)
-            if r.user_external_id is not None
-        }
-        async with self._db.writing() as connection:
-            user_ids = await ensure_users(connection, app_id, list(seeds), now, seeds)
-            rows = {key: self._row(app_id, r, user_ids, now) for key, r in latest.items()}
-            await self._upsert(connection, list(rows.values()))
-            stored = await self._find(connection, app_id, list(latest))
+
+        def write(connection: Connection) -> tuple[dict[Key, dict[str, Any]], dict[Key, Device]]:
+            rows = self._write(connection, app_id, registrations, now)
+            return rows, _find(connection, app_id, rows)
+
+        # One hand-off to the writer: a batch of thousands is a handful of statements, not a
+        # thread crossing per statement and fetch (store/db.py, `transact`).
+        rows, stored = await self._db.transact(write)
         return [
             Registered(stored[key], stored[key].id == rows[key]["id"], _turned_off_at(stored[key], now))
             for key in ((r.platform, r.token) for r in registrations)
         ]
+
+    async def register_counted(
+        self, app_id: str, registrations: Sequence[DeviceRegistration]
+    ) -> BatchOutcome:
+        """`register_many` for bulk imports: the same writes, answered with what a report needs
+        instead of every device read back."""
+        now = self._clock.now()
+
+        def write(connection: Connection) -> BatchOutcome:
+            return _outcome(connection, app_id, self._write(connection, app_id, registrations, now), now)
+
+        return await self._db.transact(write)
+
+    async def known_or_new(self, app_id: str, keys: Sequence[Key]) -> dict[Key, Device]:
+        """The devices with these (platform, token) keys, registering (without a user) those the app
+        does not have yet and leaving known ones as they are: a send naming tokens (Gorush's
+        `/api/push`) must not revive a token a provider declared dead, as registering would."""
+        now = self._clock.now()
+        rows = [
+            self._row(app_id, DeviceRegistration(platform, token), {}, now)
+            for platform, token in dict.fromkeys(keys)
+        ]
+
+        def write(connection: Connection) -> dict[Key, Device]:
+            if rows:
+                run(connection, _INSERT_NEW[connection.dialect.name], rows)
+            return _find(connection, app_id, keys)
+
+        return await self._db.transact(write)
+
+    def _write(
+        self, connection: Connection, app_id: str, registrations: Sequence[DeviceRegistration], now: float
+    ) -> dict[Key, dict[str, Any]]:
+        """Users, their tags and the devices; the rows written, by (platform, token)."""
+        latest = {(r.platform, r.token): r for r in registrations}
+        seeds: dict[str, dict[str, Any]] = {
+            r.user_external_id: {"timezone": r.timezone, "locale": r.locale}
+            for r in reversed(registrations)
+            if r.user_external_id is not None
+        }
+        tags = _tags_by_user(registrations)
+        for external_id, given in tags.items():  # new users are created with them
+            seeds[external_id] = {**seeds[external_id], "tags": given}
+        user_ids = ensure_user_ids(connection, app_id, list(seeds), now, seeds)
+        add_tags(connection, {user_ids[external_id]: given for external_id, given in tags.items()}, now)
+        rows = {key: self._row(app_id, r, user_ids, now) for key, r in latest.items()}
+        _upsert(connection, list(rows.values()))
+        return rows
 
     @staticmethod
     def _row(
@@ -170,51 +324,6 @@ class DeviceRepository:
         if registration.subscription is not None:
             row["subscription"] = registration.subscription
         return row
-
-    async def _upsert(self, connection: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-        insert = upsert_into(self._db, devices)
-        excluded = insert.excluded
-        statement = insert.on_conflict_do_update(
-            index_elements=["app_id", "platform", "token"],
-            set_={
-                "user_id": func.coalesce(excluded.user_id, devices.c.user_id),
-                "subscription": excluded.subscription,
-                "timezone": func.coalesce(excluded.timezone, devices.c.timezone),
-                "locale": func.coalesce(excluded.locale, devices.c.locale),
-                "active": excluded.active,
-                "deactivated_reason": excluded.deactivated_reason,
-                # Denied again: still the same turning off, which keeps its time (and its one notice).
-                "deactivated_at": case(
-                    (_denied_before_and_now(excluded.deactivated_reason), devices.c.deactivated_at),
-                    else_=excluded.deactivated_at,
-                ),
-                "last_seen_at": excluded.last_seen_at,
-                "updated_at": excluded.updated_at,
-                "vendor": excluded.vendor,
-                "installation_id": func.coalesce(excluded.installation_id, devices.c.installation_id),
-            },
-        )
-        # Rows without a subscription omit the column so it stays SQL NULL, not JSON null.
-        for has_subscription in (True, False):
-            group = [row for row in rows if ("subscription" in row) == has_subscription]
-            if group:
-                await connection.execute(statement, group)
-
-    async def _find(
-        self, connection: AsyncConnection, app_id: str, keys: list[tuple[str, str]]
-    ) -> dict[tuple[str, str], Device]:
-        wanted = set(keys)
-        tokens = sorted({token for _, token in keys})
-        found: dict[tuple[str, str], Device] = {}
-        for start in range(0, len(tokens), _LOOKUP_CHUNK):
-            query = _select_devices().where(
-                devices.c.app_id == app_id, devices.c.token.in_(tokens[start : start + _LOOKUP_CHUNK])
-            )
-            for row in (await connection.execute(query)).mappings():
-                key = (row["platform"], row["token"])
-                if key in wanted:
-                    found[key] = _device(row)
-        return found
 
     async def get(self, app_id: str, device_id: str) -> Device | None:
         query = _select_devices().where(devices.c.app_id == app_id, devices.c.id == device_id)

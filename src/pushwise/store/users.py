@@ -6,12 +6,13 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, select
+from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pushwise.domain.clock import Clock
 from pushwise.store.db import Database
+from pushwise.store.driver import run
 from pushwise.store.ids import new_id
 from pushwise.store.schema import devices, users
 from pushwise.store.upsert import dialect_insert, upsert_into
@@ -108,7 +109,7 @@ def ensure_user_ids(
 ) -> dict[str, str]:
     """Internal ids of these users, creating the unknown ones (inside the caller's transaction).
 
-    `seeds` gives profile fields (time zone, locale) for users created here; existing
+    `seeds` gives profile fields (time zone, locale, tags) for users created here; existing
     users are left untouched. Looked up first: users are usually known already, and
     a lookup costs far less than an insert that conflicts.
     """
@@ -154,6 +155,28 @@ async def ensure_users(
 ) -> dict[str, str]:
     """`ensure_user_ids` on an async connection."""
     return await connection.run_sync(lambda conn: ensure_user_ids(conn, app_id, external_ids, now, seeds))
+
+
+def add_tags(connection: Connection, tags_by_user: Mapping[str, Collection[str]], now: float) -> None:
+    """Add tags to users (by internal id) inside the caller's transaction; tags they have are kept
+    in place, so adding the same tags again changes nothing."""
+    wanted = list(tags_by_user)
+    changed = []
+    for start in range(0, len(wanted), _LOOKUP_CHUNK):
+        query = select(users.c.id, users.c.tags).where(users.c.id.in_(wanted[start : start + _LOOKUP_CHUNK]))
+        for row in connection.execute(query):
+            merged = list(dict.fromkeys([*(row.tags or []), *tags_by_user[row.id]]))
+            if merged != (row.tags or []):
+                changed.append({"b_id": row.id, "b_tags": merged, "b_at": now})
+    if changed:
+        run(connection, _SET_TAGS, changed)
+
+
+_SET_TAGS = (
+    update(users)
+    .where(users.c.id == bindparam("b_id"))
+    .values(tags=bindparam("b_tags"), updated_at=bindparam("b_at"))
+)
 
 
 class UserRepository:

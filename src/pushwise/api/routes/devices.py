@@ -21,36 +21,20 @@ from pushwise.api.schemas.devices import (
     DeviceIn,
     DeviceOut,
     DevicePermissionIn,
+    registration_of,
 )
 from pushwise.api.user_tokens import UserTokenHeader, token_user
-from pushwise.domain.device_tokens import TokenRejected, validate_device
+from pushwise.domain.device_tokens import TokenRejected
 from pushwise.store.devices import DeviceRegistration, Registered
 
 router = APIRouter(tags=["devices"])
 
 
 def _registration(body: DeviceIn, *, allow_private: bool, field_prefix: str = "") -> DeviceRegistration:
-    subscription = body.subscription
-    parts = (
-        (subscription.endpoint, subscription.keys.p256dh, subscription.keys.auth) if subscription else None
-    )
     try:
-        valid = validate_device(
-            body.platform, body.token, parts, allow_private=allow_private, vendor=body.vendor
-        )
+        return registration_of(body, allow_private=allow_private)
     except TokenRejected as error:
         raise ApiError(422, error.code, error.message, field_prefix + error.field) from error
-    return DeviceRegistration(
-        valid.platform,
-        valid.token,
-        valid.subscription,
-        body.user_id,
-        body.timezone,
-        body.locale,
-        body.push_permission,
-        body.vendor,
-        body.installation_id,
-    )
 
 
 async def _tell_turned_off(services: ServicesDep, app_id: str, registered: list[Registered]) -> None:

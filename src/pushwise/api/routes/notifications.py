@@ -89,7 +89,14 @@ async def accept_notification(
     services: ServicesDep,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> AcceptedOut:
-    spec = _spec_of(body, await _template_version(body, principal.app_id_required, services))
+    return await accept(services, principal.app_id_required, body, idempotency_key)
+
+
+async def accept(
+    services: Services, app_id: str, body: NotificationIn, idempotency_key: str | None
+) -> AcceptedOut:
+    """Acceptance of a valid body: the one path of `POST /v1/notifications` and Gorush's `/api/push`."""
+    spec = _spec_of(body, await _template_version(body, app_id, services))
     _refuse_oversize(spec)
     send_at = body.send_at.timestamp() if isinstance(body.send_at, datetime) else None
     request_hash = (
@@ -100,7 +107,7 @@ async def accept_notification(
     target = Target(tuple(body.to.user_ids), tuple(body.to.device_ids), body.to.all)
     try:
         accepted = await services.engine.accept(
-            principal.app_id_required, AcceptRequest(spec, target, send_at, idempotency_key, request_hash)
+            app_id, AcceptRequest(spec, target, send_at, idempotency_key, request_hash)
         )
     except IdempotencyConflict as error:
         raise ApiError(

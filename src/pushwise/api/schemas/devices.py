@@ -8,8 +8,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from pushwise.api.schemas.common import ExternalId, Locale, Strict, TimeZone, at, when
+from pushwise.domain.device_tokens import validate_device
 from pushwise.domain.push_permission import Permission, shown_permission
-from pushwise.store.devices import Device
+from pushwise.store.devices import Device, DeviceRegistration
 
 _PERMISSION_HELP = (
     "The OS notification permission as the client SDK reads it (iOS `authorizationStatus`, "
@@ -53,6 +54,29 @@ class DeviceIn(BaseModel):
         default=None,
         description="Devices sharing one are one app on one phone: a notification reaches one of them, "
         "in the app's `android_routes` order.",
+    )
+
+
+def registration_of(body: DeviceIn, *, allow_private: bool, tags: tuple[str, ...] = ()) -> DeviceRegistration:
+    """What the store registers for a device body: the one conversion the API and `pushwise import
+    devices` share (imports add `tags`). Raises `TokenRejected` for a token or subscription the
+    provider would refuse."""
+    subscription = body.subscription
+    parts = (
+        (subscription.endpoint, subscription.keys.p256dh, subscription.keys.auth) if subscription else None
+    )
+    valid = validate_device(body.platform, body.token, parts, allow_private=allow_private, vendor=body.vendor)
+    return DeviceRegistration(
+        valid.platform,
+        valid.token,
+        valid.subscription,
+        body.user_id,
+        body.timezone,
+        body.locale,
+        body.push_permission,
+        body.vendor,
+        body.installation_id,
+        tags=tags,
     )
 
 
