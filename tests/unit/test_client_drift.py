@@ -29,6 +29,7 @@ NOT_FOR_THE_CLIENT = {
     ("GET", "/v1/unsubscribe/{token}"): "an HTML page a person opens from an e-mail",
     ("POST", "/v1/unsubscribe/{token}"): "the form on that page (and RFC 8058 one-click)",
     ("GET", "/v1/inbox/stream"): "a Server-Sent Events stream for the app's own client (web SDK)",
+    ("POST", "/v1/vendor-receipts/{vendor}/{app_id}"): "where the phone makers post their receipts",
 }
 _IGNORED_KEYS = frozenset({"title", "description", "examples", "default"})
 

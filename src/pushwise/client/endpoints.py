@@ -9,9 +9,12 @@ lists the v1 endpoints that have no line yet.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from pushwise.api.schemas.apps import AppCreatedOut, AppIn, AppOut, AppPage, KeyCreatedOut, KeyIn, KeyOut
+from pushwise.api.schemas.audit import AuditItemOut, AuditPage
 from pushwise.api.schemas.channel_providers import (
     EmailProviderIn,
     EmailProviderOut,
@@ -25,6 +28,14 @@ from pushwise.api.schemas.devices import (
     DeviceOut,
     DevicePermissionIn,
 )
+from pushwise.api.schemas.events import EventsIn, EventsOut
+from pushwise.api.schemas.experiments import (
+    AssignedOut,
+    AssignmentsIn,
+    ExperimentIn,
+    ExperimentOut,
+    ExperimentResultOut,
+)
 from pushwise.api.schemas.failure_notice import FailureNoticeIn, FailureNoticeOut
 from pushwise.api.schemas.inbox import InboxItemOut, InboxPageOut, UserTokenIn, UserTokenOut
 from pushwise.api.schemas.notifications import (
@@ -35,9 +46,23 @@ from pushwise.api.schemas.notifications import (
     NotificationIn,
     NotificationOut,
 )
+from pushwise.api.schemas.policy import PolicyIn, PolicyOut
+from pushwise.api.schemas.preferences import (
+    MAX_CATEGORIES,
+    CategoryIn,
+    CategoryOut,
+    PreferenceLinkIn,
+    PreferenceLinkOut,
+    PreferencesIn,
+    PreferencesOut,
+)
+from pushwise.api.schemas.privacy import ErasedOut, UserDataOut
 from pushwise.api.schemas.providers import ApnsIn, ApnsOut, FcmIn, FcmOut, WebPushIn, WebPushOut
 from pushwise.api.schemas.receipts import ReceiptsIn, ReceiptsOut
-from pushwise.api.schemas.users import UserIn, UserOut, UserProfileOut
+from pushwise.api.schemas.templates import PreviewIn, PreviewOut, TemplateIn, TemplateList, TemplateOut
+from pushwise.api.schemas.uplift_models import ScoreIn, ScoresOut, UpliftModelIn, UpliftModelOut
+from pushwise.api.schemas.users import UserIn, UserOut, UserProfileOut, UsersBatchIn, UsersBatchOut
+from pushwise.api.schemas.vendors import HonorIn, HuaweiIn, OppoIn, VendorOut, VivoIn, XiaomiIn
 from pushwise.api.user_tokens import USER_TOKEN_HEADER
 from pushwise.client.calls import Call, Pages
 
@@ -71,12 +96,27 @@ class Endpoints:
     report_permission = Call(
         "PATCH", "/v1/devices/{device_id}", DeviceOut, body=DevicePermissionIn, headers=AsUser
     )
-    delete_device = Call("DELETE", "/v1/devices/{device_id}", NoContent)
+    delete_device = Call("DELETE", "/v1/devices/{device_id}", NoContent, headers=AsUser)
 
-    # Users (server key)
+    # Users, their events, preferences and data (server key; events also a client key + user_token=)
     put_user = Call("PUT", "/v1/users/{external_id}", UserOut, body=UserIn)
+    put_users = Call("POST", "/v1/users/batch", UsersBatchOut, body=UsersBatchIn, retry_safe=True)
     get_user = Call("GET", "/v1/users/{external_id}", UserProfileOut)
     delete_user = Call("DELETE", "/v1/users/{external_id}", NoContent)
+    post_events = Call("POST", "/v1/events", EventsOut, body=EventsIn, headers=AsUser, retry_safe=True)
+    get_preferences = Call("GET", "/v1/users/{external_id}/preferences", PreferencesOut)
+    patch_preferences = Call(
+        "PATCH", "/v1/users/{external_id}/preferences", PreferencesOut, body=PreferencesIn
+    )
+    preference_link = Call(
+        "POST",
+        "/v1/users/{external_id}/preferences/link",
+        PreferenceLinkOut,
+        body=PreferenceLinkIn,
+        retry_safe=True,
+    )
+    export_user_data = Call("GET", "/v1/users/{external_id}/data", UserDataOut)
+    erase_user_data = Call("DELETE", "/v1/users/{external_id}/data", ErasedOut)
     issue_user_token = Call(
         "POST", "/v1/users/{external_id}/token", UserTokenOut, body=UserTokenIn, retry_safe=True
     )
@@ -130,6 +170,69 @@ class Endpoints:
     )
     get_webhook_provider = Call("GET", "/v1/apps/{app_id}/providers/webhook", WebhookProviderOut)
     delete_webhook_provider = Call("DELETE", "/v1/apps/{app_id}/providers/webhook", WebhookProviderOut)
+
+    # China's phone makers' push services (server key)
+    put_huawei_provider = Call("PUT", "/v1/apps/{app_id}/providers/huawei", VendorOut, body=HuaweiIn)
+    get_huawei_provider = Call("GET", "/v1/apps/{app_id}/providers/huawei", VendorOut)
+    delete_huawei_provider = Call("DELETE", "/v1/apps/{app_id}/providers/huawei", VendorOut)
+    put_honor_provider = Call("PUT", "/v1/apps/{app_id}/providers/honor", VendorOut, body=HonorIn)
+    get_honor_provider = Call("GET", "/v1/apps/{app_id}/providers/honor", VendorOut)
+    delete_honor_provider = Call("DELETE", "/v1/apps/{app_id}/providers/honor", VendorOut)
+    put_xiaomi_provider = Call("PUT", "/v1/apps/{app_id}/providers/xiaomi", VendorOut, body=XiaomiIn)
+    get_xiaomi_provider = Call("GET", "/v1/apps/{app_id}/providers/xiaomi", VendorOut)
+    delete_xiaomi_provider = Call("DELETE", "/v1/apps/{app_id}/providers/xiaomi", VendorOut)
+    put_oppo_provider = Call("PUT", "/v1/apps/{app_id}/providers/oppo", VendorOut, body=OppoIn)
+    get_oppo_provider = Call("GET", "/v1/apps/{app_id}/providers/oppo", VendorOut)
+    delete_oppo_provider = Call("DELETE", "/v1/apps/{app_id}/providers/oppo", VendorOut)
+    put_vivo_provider = Call("PUT", "/v1/apps/{app_id}/providers/vivo", VendorOut, body=VivoIn)
+    get_vivo_provider = Call("GET", "/v1/apps/{app_id}/providers/vivo", VendorOut)
+    delete_vivo_provider = Call("DELETE", "/v1/apps/{app_id}/providers/vivo", VendorOut)
+
+    # The app's policy and categories (server key)
+    put_policy = Call("PUT", "/v1/apps/{app_id}/policy", PolicyOut, body=PolicyIn)
+    get_policy = Call("GET", "/v1/apps/{app_id}/policy", PolicyOut)
+    put_categories = Call(
+        "PUT",
+        "/v1/apps/{app_id}/categories",
+        list[CategoryOut],
+        body=Annotated[list[CategoryIn], Field(max_length=MAX_CATEGORIES)],
+        body_arg="categories",
+    )
+    get_categories = Call("GET", "/v1/apps/{app_id}/categories", list[CategoryOut])
+
+    # Templates (server key)
+    put_template = Call("PUT", "/v1/templates/{key}", TemplateOut, body=TemplateIn)
+    get_template = Call("GET", "/v1/templates/{key}", TemplateOut)
+    list_templates = Call("GET", "/v1/templates", TemplateList)
+    delete_template = Call("DELETE", "/v1/templates/{key}", NoContent)
+    preview_template = Call(
+        "POST", "/v1/templates/{key}/preview", PreviewOut, body=PreviewIn, retry_safe=True
+    )
+
+    # Experiments and uplift models (server key)
+    create_experiment = Call("POST", "/v1/experiments", ExperimentOut, body=ExperimentIn)
+    assign_experiment = Call(
+        "POST",
+        "/v1/experiments/{experiment_id}/assignments",
+        AssignedOut,
+        body=AssignmentsIn,
+        retry_safe=True,
+    )
+    get_experiment = Call(
+        "GET",
+        "/v1/experiments/{experiment_id}",
+        ExperimentResultOut,
+        query=("goal_event", "measure", "window_hours"),
+    )
+    create_uplift_model = Call("POST", "/v1/uplift-models", UpliftModelOut, body=UpliftModelIn)
+    get_uplift_model = Call("GET", "/v1/uplift-models/{model_id}", UpliftModelOut)
+    score_uplift_model = Call(
+        "POST", "/v1/uplift-models/{model_id}/score", ScoresOut, body=ScoreIn, retry_safe=True
+    )
+
+    # The audit log (admin key: every app; server key: its own)
+    list_audit = Call("GET", "/v1/audit", AuditPage, query=Page)
+    iter_audit = Pages(list_audit, AuditItemOut)
 
     # Receipts, failure notices, alerts (server key)
     put_receipts = Call("PUT", "/v1/apps/{app_id}/receipts", ReceiptsOut, body=ReceiptsIn)

@@ -2,44 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 
 from pushwise.api.auth import AdminOrServer
 from pushwise.api.deps import StoresDep
 from pushwise.api.errors import ApiError
-from pushwise.api.schemas.common import at
-from pushwise.store.audit import AuditEntry
+from pushwise.api.schemas.audit import AuditItemOut, AuditPage
 
 router = APIRouter(prefix="/v1/audit", tags=["operations"])
-
-
-class AuditItemOut(BaseModel):
-    at: datetime
-    actor: str
-    app_id: str | None
-    action: str
-    target: str | None
-    ip: str | None
-
-    @classmethod
-    def of(cls, entry: AuditEntry) -> AuditItemOut:
-        return cls(
-            at=at(entry.at),
-            actor=entry.actor,
-            app_id=entry.app_id,
-            action=entry.action,
-            target=entry.target,
-            ip=entry.ip,
-        )
-
-
-class AuditPage(BaseModel):
-    items: list[AuditItemOut]
-    next_cursor: str | None
 
 
 @router.get("")
