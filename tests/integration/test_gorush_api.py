@@ -24,6 +24,7 @@ from pushwise.delivery.service import WorkerService
 from pushwise.settings import Settings
 from pushwise.simulators.apns import start_apns_simulator
 from pushwise.simulators.apns.harness import ApnsSimulatorHandle
+from pushwise.simulators.china.harness import VendorSimulatorHandle, start_vendor_simulator
 from pushwise.simulators.fcm import FcmSimulatorHandle, start_fcm_simulator
 from pushwise.store.migrate import upgrade
 from pushwise.store.schema import devices
@@ -490,3 +491,34 @@ async def test_a_dry_run_is_checked_and_counted_with_nothing_registered_or_sent(
     assert [log["token"] for log in answer["logs"]] == ["bad"]
     async with live[1].db.read.connect() as connection:
         assert await connection.scalar(select(func.count()).select_from(devices)) == 0
+
+
+@pytest.fixture(scope="module")
+def huawei_sim() -> Iterator[VendorSimulatorHandle]:
+    with start_vendor_simulator("huawei", faults={"check_timestamps": False}) as sim:
+        yield sim
+
+
+async def test_platform_3_goes_through_the_apps_huawei_push_kit(
+    shop: Shop, huawei_sim: VendorSimulatorHandle
+) -> None:
+    body = copy.deepcopy(README["huawei message"])
+    body["notifications"][0]["tokens"] = ["hw-token-a", "hw-token-b"]
+    unconfigured = await shop.push(body)
+    assert (unconfigured["counts"], [log["error"] for log in unconfigured["logs"]]) == (
+        0,
+        ["huawei is not configured for this app"] * 2,
+    )
+    put = await shop.http.put(
+        f"/v1/apps/{shop.app_id}/providers/huawei", json=huawei_sim.provider_config(), headers=shop.headers
+    )
+    assert put.status_code == 200, put.text
+    body["notifications"][0]["huawei_data"] = '{"room": "PortugalVSDenmark"}'
+    answer = await shop.push(body)
+    assert (answer["counts"], answer["logs"]) == (2, [])
+    status = await shop.settled(answer["accepted"][0]["id"])
+    assert status["counts"]["delivered"] == 2
+    counts = await huawei_sim.atoken_counts()
+    assert counts["hw-token-a"]["delivered"] == 1
+    verbatim = await shop.push(README["huawei message"])  # Push Kit tokens have no fixed shape
+    assert (verbatim["counts"], verbatim["logs"], verbatim["accepted"][0]["recipients"]) == (2, [], 2)

@@ -16,7 +16,8 @@ APNS = ApnsSettings(topic="com.example.shop", environment="production")
 
 
 def body_of(platform: str, **fields: Any) -> dict[str, Any]:
-    gorush = GorushNotification.model_validate({"platform": 1 if platform == "ios" else 2, **fields})
+    number = {"ios": 1, "android": 2, "huawei": 3}[platform]
+    gorush = GorushNotification.model_validate({"platform": number, **fields})
     body = notification_body(gorush, platform, now=NOW, apns=APNS if platform == "ios" else None)
     NotificationIn.model_validate({**body, "to": {"device_ids": ["dev_1"]}})  # the API accepts it
     return body
@@ -173,3 +174,16 @@ def test_time_to_live_is_clamped_to_what_providers_keep() -> None:
 def test_topic_and_condition_targets_are_refused(target: dict[str, str]) -> None:
     with pytest.raises(Unmappable, match="tokens given"):
         body_of("android", message="x", **target)
+
+
+def test_huawei_data_joins_the_data_and_its_ttl_is_seconds() -> None:
+    body = body_of("huawei", message="x", data={"a": 1}, huawei_data='{"room": "PT-DK"}', huawei_ttl="86400s")
+    assert body["content"]["data"] == {"a": 1, "room": "PT-DK"}
+    assert body["ttl_seconds"] == 86400
+    assert body_of("huawei", message="x", time_to_live=60)["ttl_seconds"] == 60
+
+
+@pytest.mark.parametrize("fields", [{"huawei_data": "{'title': 'Mario'}"}, {"huawei_ttl": "a day"}])
+def test_huawei_fields_that_do_not_parse_are_refused(fields: dict[str, str]) -> None:
+    with pytest.raises(Unmappable, match="huawei"):
+        body_of("huawei", message="x", **fields)

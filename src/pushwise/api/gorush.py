@@ -7,6 +7,7 @@ environment or topic than the app's) is refused with a reason that the answer's 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,8 +15,8 @@ from pushwise.api.schemas.gorush import GorushNotification
 from pushwise.api.schemas.notifications import MAX_TTL_SECONDS
 
 PLATFORMS = {1: "ios", 2: "android", 3: "huawei"}  # Gorush's numbering
+CHANNELS = {"ios": "apns", "android": "fcm", "huawei": "huawei"}  # the provider each goes through
 ONCE_SECONDS = 60  # APNs `expiration: 0`, "no stored copy": one short try
-CHANNELS = {"ios": "apns", "android": "fcm"}
 _ALERT_KEYS = ("title", "subtitle", "body")
 # Live Activity and other `aps` members Gorush takes at the top level, by their `aps` name.
 _APS_FIELDS = {
@@ -54,8 +55,10 @@ def notification_body(
     body: dict[str, Any] = {"content": _content(gorush)}
     if platform == "ios":
         _ios(gorush, body, now=now, apns=apns)
-    else:
+    elif platform == "android":
         _android(gorush, body)
+    else:
+        _huawei(gorush, body)
     return body
 
 
@@ -150,6 +153,24 @@ def _android(gorush: GorushNotification, body: dict[str, Any]) -> None:
         body["ttl_seconds"] = min(max(gorush.time_to_live, 0), MAX_TTL_SECONDS)
     if gorush.collapse_key:
         body["collapse_key"] = gorush.collapse_key
+
+
+def _huawei(gorush: GorushNotification, body: dict[str, Any]) -> None:
+    """Push Kit takes pushwise's content; `huawei_data` (a JSON object in a string) joins `data`."""
+    if gorush.huawei_data:
+        try:
+            extra = json.loads(gorush.huawei_data)
+        except json.JSONDecodeError:
+            extra = None
+        if not isinstance(extra, dict):
+            raise Unmappable("huawei_data must be a JSON object in a string")
+        body["content"]["data"] = {**body["content"].get("data", {}), **extra}
+    ttl = gorush.huawei_ttl if gorush.huawei_ttl is not None else gorush.time_to_live
+    if ttl is not None:
+        seconds = int(str(ttl).removesuffix("s")) if str(ttl).removesuffix("s").isdigit() else None
+        if seconds is None:
+            raise Unmappable('huawei_ttl is seconds, such as "86400" or "86400s"')
+        body["ttl_seconds"] = min(seconds, MAX_TTL_SECONDS)
 
 
 def _sound(gorush: GorushNotification) -> str | dict[str, Any] | None:

@@ -262,20 +262,20 @@ class DeviceRepository:
 
         return await self._db.transact(write)
 
-    async def known_or_new(self, app_id: str, keys: Sequence[Key]) -> dict[Key, Device]:
-        """The devices with these (platform, token) keys, registering (without a user) those the app
-        does not have yet and leaving known ones as they are: a send naming tokens (Gorush's
+    async def known_or_new(
+        self, app_id: str, registrations: Sequence[DeviceRegistration]
+    ) -> dict[Key, Device]:
+        """The devices of these registrations by (platform, token), registering (without a user) those
+        the app does not have yet and leaving known ones as they are: a send naming tokens (Gorush's
         `/api/push`) must not revive a token a provider declared dead, as registering would."""
         now = self._clock.now()
-        rows = [
-            self._row(app_id, DeviceRegistration(platform, token), {}, now)
-            for platform, token in dict.fromkeys(keys)
-        ]
+        latest = {(r.platform, r.token): r for r in registrations}
+        rows = [self._row(app_id, registration, {}, now) for registration in latest.values()]
 
         def write(connection: Connection) -> dict[Key, Device]:
             if rows:
                 run(connection, _INSERT_NEW[connection.dialect.name], rows)
-            return _find(connection, app_id, keys)
+            return _find(connection, app_id, latest)
 
         return await self._db.transact(write)
 

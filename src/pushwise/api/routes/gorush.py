@@ -18,7 +18,7 @@ import platform as host
 import resource
 import time
 from collections import Counter
-from typing import Any, cast
+from typing import Any
 
 import orjson
 from fastapi import APIRouter
@@ -45,11 +45,18 @@ from pushwise.api.schemas.notifications import NotificationIn
 from pushwise.bootstrap import Services
 from pushwise.domain.device_tokens import Platform, TokenRejected, validate_device
 from pushwise.monitoring.tally import DELIVERIES
+from pushwise.store.devices import DeviceRegistration
 from pushwise.store.rollups import RollupRepository
 
 router = APIRouter(tags=["gorush"])
 
 _FAILED = frozenset({"failed", "expired"})
+# The device each Gorush platform's tokens are: (platform, vendor).
+_DEVICES: dict[str, tuple[Platform, str | None]] = {
+    "ios": ("ios", None),
+    "android": ("android", None),
+    "huawei": ("android", "huawei"),
+}
 _STAT_CHANNELS = {"ios": "apns", "android": "fcm", "huawei": "huawei"}
 
 
@@ -110,7 +117,7 @@ class _Push:
         if provider is None:
             self._fail(notification, platform, targets, f"{channel} is not configured for this app")
             return
-        topic_message = platform == "android" and bool(notification.topic)
+        topic_message = platform != "ios" and bool(notification.topic)
         self._answer.counts += len(notification.tokens) + topic_message
         if topic_message:
             message = "topic messages are not supported: pushwise sends to device tokens"
@@ -134,9 +141,12 @@ class _Push:
         """The token as stored (APNs tokens lower-cased) to the token given; invalid ones are logged."""
         valid: dict[str, str] = {}
         allow_private = self._services.settings.allow_private_endpoints
+        device_platform, vendor = _DEVICES[platform]
         for token in notification.tokens:
             try:
-                checked = validate_device(cast(Platform, platform), token, None, allow_private=allow_private)
+                checked = validate_device(
+                    device_platform, token, None, allow_private=allow_private, vendor=vendor
+                )
             except TokenRejected as rejected:
                 self._fail(notification, platform, [token], rejected.message)
                 continue
@@ -147,10 +157,13 @@ class _Push:
         self, notification: GorushNotification, platform: str, valid: dict[str, str]
     ) -> dict[str, str]:
         """Active device id per valid token; dead ones are logged with the provider's reason."""
-        known = await self._stores.devices.known_or_new(self._app_id, [(platform, token) for token in valid])
+        device_platform, vendor = _DEVICES[platform]
+        known = await self._stores.devices.known_or_new(
+            self._app_id, [DeviceRegistration(device_platform, token, vendor=vendor) for token in valid]
+        )
         active: dict[str, str] = {}
         for token, given in valid.items():
-            device = known[(platform, token)]
+            device = known[(device_platform, token)]
             if device.active:
                 active[device.id] = given
             else:

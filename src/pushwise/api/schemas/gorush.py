@@ -50,6 +50,9 @@ class GorushNotification(BaseModel):
     android: dict[str, Any] | None = None
     webpush: dict[str, Any] | None = None
     fcm_options: dict[str, Any] | None = None
+    # Huawei (Push Kit)
+    huawei_data: str | None = None
+    huawei_ttl: str | int | None = None
     # iOS (APNs)
     expiration: int | None = None
     apns_id: str | None = None
