@@ -120,6 +120,7 @@ async def preference_page(_w: World, t: Tenant) -> dict[str, str]:
 
 
 TEMPLATE = {"locales": {"en": {"title": "Hi {{ user.external_id }}"}}}
+GORUSH_PUSH = {"notifications": [{"tokens": ["ab" * 32], "platform": 1, "message": "Hi"}]}
 
 
 async def template_key(w: World, t: Tenant) -> dict[str, str]:
@@ -226,6 +227,10 @@ ROWS: dict[str, Row] = {
     ),
     # audit: the admin reads all, a server key its own app (the leak check covers the content)
     "GET /v1/audit": Row("200 200 403 403 401 401 401 200 403", None),
+    # Gorush compatibility (server key): tokens are no tenant's objects, each app registers its own
+    "POST /api/push": Row("403 200 403 403 401 401 401 200 403", None, json=fixed(GORUSH_PUSH)),
+    "GET /api/stat/app": Row("403 200 403 403 401 401 401 200 403", None),
+    "GET /api/stat/go": Row("403 200 403 403 401 401 401 200 403", None),
     # notifications (server key); the "object" of a send is the device it names
     "POST /v1/notifications": Row(
         "403 202 403 403 401 401 401 422 403", "403 422 403 403 401 401 401 202 403", json=to_device
