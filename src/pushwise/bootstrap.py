@@ -21,6 +21,7 @@ from pushwise.delivery.engine import Engine
 from pushwise.delivery.follow_ups import FollowUpService
 from pushwise.delivery.providers import ProviderRegistry
 from pushwise.delivery.receipts import ReceiptSender, ReceiptService
+from pushwise.delivery.vendor_classes import VendorClasses
 from pushwise.delivery.worker import WorkerOptions
 from pushwise.domain.audience.event_types import DEFAULT_INTEREST_WEIGHTS
 from pushwise.domain.audience.learning import AudienceOptions, LearningOptions, parse_weights
@@ -37,6 +38,7 @@ from pushwise.monitoring.timing import timed_factories
 from pushwise.monitoring.vendor_quota import VendorQuotaTally
 from pushwise.net.public_transport import outbound_transport
 from pushwise.settings import Settings
+from pushwise.store.categories import CategoryRepository
 from pushwise.store.checkpoints import WalCheckpoints
 from pushwise.store.credentials import CredentialRepository
 from pushwise.store.db import Database, open_database
@@ -141,8 +143,11 @@ def build_services(
     tally = OutcomeTally(RollupRepository(db))
     inbox_feed = InboxFeed()
     click_links = ClickLinks(secret_key, settings.public_base_url)
+    # The class each push goes as to a phone maker, from the app's categories (adapters, quota chart).
+    vendor_classes = VendorClasses(CategoryRepository(db, clock), clock)
     factories = provider_factories(
         clock,
+        vendor_classes=vendor_classes.message_class,
         timeout=settings.send_timeout_seconds,
         allow_private_endpoints=settings.allow_private_endpoints,
         user_channels=UserChannels(db, secret_key, settings.public_base_url, inbox_feed),
@@ -162,7 +167,9 @@ def build_services(
     )
     if settings.monitoring:
         engine.add_listener(tally)
-        engine.add_listener(VendorQuotaTally(engine.notifications, VendorQuotaUse(db), clock))
+        engine.add_listener(
+            VendorQuotaTally(engine.notifications, VendorQuotaUse(db), clock, vendor_classes.message_class)
+        )
     audience = audience_options(settings)
     recorder = EngagementRecorder(db, clock, audience.learning.propensity_half_life)
     engine.add_listener(recorder)

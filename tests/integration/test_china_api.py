@@ -328,3 +328,94 @@ async def test_end_to_end_a_dead_vendor_token_falls_over_to_the_next_vendor(
     assert (await sims[first].atoken_counts())[dead] == {"received": 1, "delivered": 0}
     assert gone["active"] is False
     assert gone["deactivated_reason"].startswith(first + ":")
+
+
+async def test_categories_carry_vendor_classes_checked_when_configured(
+    client: httpx.AsyncClient, make_app: Callable[..., Awaitable[TenantApp]]
+) -> None:
+    shop = await make_app()
+    url = f"/v1/apps/{shop.id}/categories"
+    incomplete = [{"key": "orders", "name": "Orders", "vendor_class": "service", "vendors": {"huawei": {}}}]
+    refused = await client.put(url, json=incomplete, headers=shop.server_headers)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["field"] == "[0].vendors.huawei.category"
+    wrong_level = [
+        {
+            "key": "o",
+            "name": "O",
+            "vendors": {"oppo": {"channel_id": "c", "category": "X", "notify_level": 3}},
+        }
+    ]
+    assert (await client.put(url, json=wrong_level, headers=shop.server_headers)).status_code == 422
+    good = [
+        {
+            "key": "orders",
+            "name": "Orders",
+            "vendor_class": "service",
+            "vendors": {"huawei": {"category": "EXPRESS"}},
+        },
+        {"key": "promotions", "name": "Promotions"},
+    ]
+    assert (await client.put(url, json=good, headers=shop.server_headers)).status_code == 200
+    orders, promotions = (await client.get(url, headers=shop.server_headers)).json()
+    assert (orders["vendor_class"], orders["vendors"]) == ("service", {"huawei": {"category": "EXPRESS"}})
+    assert len(orders["warnings"]) == 4  # honor, xiaomi, oppo, vivo get it as marketing
+    assert all("as marketing" in warning for warning in orders["warnings"])
+    assert (promotions["vendor_class"], promotions["warnings"]) == ("marketing", [])
+
+
+async def test_a_service_category_goes_as_the_vendors_service_class(
+    live: str, sims: dict[str, VendorSimulatorHandle]
+) -> None:
+    huawei = sims["huawei"]
+    await huawei.areset()
+    await huawei.aset_faults({"outage": False, "check_timestamps": False})
+    async with httpx.AsyncClient(base_url=live, timeout=10) as http:
+        created = (
+            await http.post(
+                "/v1/apps", json={"name": "shop"}, headers={"authorization": f"Bearer {ADMIN_KEY}"}
+            )
+        ).json()
+        headers, app_id = {"authorization": f"Bearer {created['server_key']}"}, created["id"]
+        assert (
+            await http.put(
+                f"/v1/apps/{app_id}/providers/huawei", json=huawei.provider_config(), headers=headers
+            )
+        ).status_code == 200
+        categories = [
+            {
+                "key": "orders",
+                "name": "Orders",
+                "vendor_class": "service",
+                "vendors": {"huawei": {"category": "EXPRESS"}},
+            },
+            {"key": "promotions", "name": "Promotions"},
+        ]
+        assert (
+            await http.put(f"/v1/apps/{app_id}/categories", json=categories, headers=headers)
+        ).status_code == 200
+        device = {"platform": "android", "vendor": "huawei", "token": "hw-class", "user_id": "mo"}
+        assert (await http.post("/v1/devices", json=device, headers=headers)).status_code == 201
+        for category in ("orders", "promotions"):
+            sent = await http.post(
+                "/v1/notifications",
+                json={
+                    "to": {"user_ids": ["mo"]},
+                    "content": {"title": "Hi", "body": category},
+                    "category": category,
+                },
+                headers=headers,
+            )
+            notification_id = sent.json()["id"]
+            deadline = time.monotonic() + 20
+            while (await http.get(f"/v1/notifications/{notification_id}", headers=headers)).json()[
+                "status"
+            ] != "completed":
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.05)
+    received = await huawei.areceived("hw-class")
+    assert [r["payload"]["message"]["android"]["category"] for r in received] == ["EXPRESS", "MARKETING"]
+    assert [r["payload"]["message"]["android"]["notification"]["importance"] for r in received] == [
+        "NORMAL",
+        "LOW",
+    ]

@@ -31,6 +31,9 @@ async def test_categories_are_stored_whole_in_the_apps_order(client, make_app) -
         "description": "Sales",
         "default": True,
         "channels": None,
+        "vendor_class": "marketing",
+        "vendors": {},
+        "warnings": [],
     }
     assert stored[1]["channels"] == ["email", "inbox"]
     await client.put(path, json=CATEGORIES[2:], headers=app.server_headers)

@@ -12,6 +12,7 @@ from pushwise.domain.clock import Clock
 from pushwise.domain.rate_limit import SlidingWindowLimit
 from pushwise.providers.apns import ApnsCredentials, build_apns_provider
 from pushwise.providers.base import Provider
+from pushwise.providers.china.base import ClassLookup
 from pushwise.providers.china.factory import build_vendor_provider
 from pushwise.providers.email import build_email_provider
 from pushwise.providers.fcm import FcmCredentials, build_fcm_provider, project_quota
@@ -60,6 +61,7 @@ def provider_factories(
     allow_private_endpoints: bool = False,
     user_channels: UserChannels | None = None,
     links: ClickLinks | None = None,
+    vendor_classes: ClassLookup | None = None,
 ) -> dict[str, ProviderFactory]:
     """Factories for every channel; inbox, e-mail and webhook only when `user_channels` is given."""
     # FCM's quota belongs to the Firebase project, not to the app: apps (and rebuilt
@@ -104,7 +106,7 @@ def provider_factories(
         )
 
     factories: dict[str, ProviderFactory] = {"apns": apns, "fcm": fcm, "webpush": webpush}
-    factories.update({vendor: _vendor_factory(vendor, clock, timeout) for vendor in VENDORS})
+    factories.update({vendor: _vendor_factory(vendor, clock, timeout, vendor_classes) for vendor in VENDORS})
     if user_channels is not None:
         factories.update(
             _user_channel_factories(clock, user_channels, timeout, allow_private_endpoints, links)
@@ -112,9 +114,11 @@ def provider_factories(
     return factories
 
 
-def _vendor_factory(vendor: str, clock: Clock, timeout: float) -> ProviderFactory:
+def _vendor_factory(
+    vendor: str, clock: Clock, timeout: float, classes: ClassLookup | None
+) -> ProviderFactory:
     def build(public: dict[str, Any], secret: dict[str, Any]) -> Provider:
-        return build_vendor_provider(vendor, public, secret, clock, timeout=timeout)
+        return build_vendor_provider(vendor, public, secret, clock, timeout=timeout, classes=classes)
 
     return build
 

@@ -2,8 +2,8 @@
 
 A vendor's marketing budget is per device and Shanghai day; the dashboard shows how
 close each vendor's budget is to spent. Each committed batch's vendor deliveries are
-classed as the adapters class them (`class_for`, from the notification's category
-and priority), counted in memory, and added to the store at most every few seconds.
+classed as the adapters class them (from the notification's category and the app's
+categories), counted in memory, and added to the store at most every few seconds.
 A process dying in between loses a few seconds of counts, as with the metrics.
 """
 
@@ -14,9 +14,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from pushwise.delivery.worker import Recorded
-from pushwise.domain.china.vendors import VendorClass, class_for, is_vendor, vendor_day
+from pushwise.domain.china.vendors import VendorClass, is_vendor, vendor_day
 from pushwise.domain.clock import Clock
 from pushwise.domain.states import DeliveryState
+from pushwise.providers.china.base import ClassLookup
 from pushwise.store.notifications import NotificationRepository
 from pushwise.store.vendor_quota import VendorQuotaUse
 
@@ -25,8 +26,11 @@ FLUSH_SECONDS = 2.0
 
 
 class VendorQuotaTally:
-    def __init__(self, notifications: NotificationRepository, store: VendorQuotaUse, clock: Clock) -> None:
+    def __init__(
+        self, notifications: NotificationRepository, store: VendorQuotaUse, clock: Clock, classes: ClassLookup
+    ) -> None:
         self._notifications = notifications
+        self._classes = classes
         self._store = store
         self._clock = clock
         self._counts: defaultdict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
@@ -48,9 +52,9 @@ class VendorQuotaTally:
                 if item.update.quota_spent:
                     self._counts[key][1] += 1
                     continue
-                klass = class_for(
-                    item.claimed.channel, spec.get("category"), spec.get("priority") or "normal", {}
-                )
+                claimed = item.claimed
+                priority = spec.get("priority") or "normal"
+                klass = await self._classes(claimed.channel, claimed.app_id, spec.get("category"), priority)
                 if klass.vendor_class is VendorClass.MARKETING:
                     self._counts[key][0] += 1
         if self._counts and self._clock.now() - self._flushed_at >= FLUSH_SECONDS:

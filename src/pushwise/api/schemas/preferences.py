@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StrictBool, model_validator
 
 from pushwise.api.schemas.common import Strict
+from pushwise.api.schemas.vendor_classes import VendorClassesIn
 from pushwise.domain.audience.preferences import (
     CATEGORY_KEY,
     TIME_OF_DAY,
@@ -19,6 +20,7 @@ from pushwise.domain.audience.preferences import (
     effective_choices,
 )
 from pushwise.domain.channels import DELIVERY_CHANNELS
+from pushwise.domain.china.vendors import category_class, class_warnings
 
 MAX_CATEGORIES = 200
 MAX_LINK_SECONDS = 90 * 86_400
@@ -41,9 +43,19 @@ class CategoryIn(Strict):
         description="The channels that may carry this category; left out: every channel.",
     )
 
+    vendor_class: Literal["service", "marketing"] = Field(
+        default="marketing",
+        description="The phone makers' class in China: `service` (unlimited; needs each vendor's "
+        "fields in `vendors`) or `marketing` (capped per device and day).",
+    )
+    vendors: VendorClassesIn | None = Field(
+        default=None, description="Per vendor, the fields its service class needs (docs/china.md)."
+    )
+
     def category(self) -> Category:
         channels = tuple(dict.fromkeys(self.channels)) if self.channels is not None else None
-        return Category(self.key, self.name, self.default, channels, self.description)
+        config = {"vendor_class": self.vendor_class, "vendors": self.vendors.fields() if self.vendors else {}}
+        return Category(self.key, self.name, self.default, channels, self.description, config)
 
 
 class CategoryOut(BaseModel):
@@ -52,16 +64,25 @@ class CategoryOut(BaseModel):
     description: str | None
     default: bool
     channels: list[str] | None
+    vendor_class: Literal["service", "marketing"] = "marketing"
+    vendors: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    warnings: list[str] = Field(
+        default_factory=list, description="Vendors a service category reaches only as marketing."
+    )
 
     @classmethod
     def of(cls, category: Category) -> CategoryOut:
         channels = list(category.channels) if category.channels is not None else None
+        classes = category_class(category.config)
         return cls(
             key=category.key,
             name=category.name,
             description=category.description,
             default=category.default_on,
             channels=channels,
+            vendor_class=classes.vendor_class.value,
+            vendors=classes.vendors,
+            warnings=class_warnings(classes),
         )
 
 

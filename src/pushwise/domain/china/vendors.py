@@ -7,6 +7,7 @@ whatever the recipient's own time zone.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -96,3 +97,21 @@ def class_for(
         return message_class(vendor, configured.vendor_class, configured.vendors.get(vendor))
     wanted = VendorClass.SERVICE if priority == "transactional" else VendorClass.MARKETING
     return message_class(vendor, wanted, None)
+
+
+def category_class(config: Mapping[str, Any]) -> CategoryClass:
+    """What a stored category's `config` says about vendor classes (marketing when it says nothing)."""
+    wanted = VendorClass(config.get("vendor_class") or VendorClass.MARKETING)
+    vendors = config.get("vendors") or {}
+    return CategoryClass(wanted, {str(k): dict(v) for k, v in vendors.items() if isinstance(v, Mapping)})
+
+
+def class_warnings(category: CategoryClass) -> list[str]:
+    """Vendors a service-class category reaches only as marketing (no entry for them)."""
+    if category.vendor_class is not VendorClass.SERVICE:
+        return []
+    return [
+        f"no {vendor} entry: this service category goes to {vendor} as marketing and counts against its quota"
+        for vendor in VENDORS
+        if vendor not in category.vendors
+    ]

@@ -9,7 +9,7 @@ token exchanges into outcomes, so `send` never raises for a vendor's failure.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -30,6 +30,8 @@ FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 
 Message = TypeVar("Message")
+# (vendor, app, category, priority) -> the class a push goes as, from the app's categories.
+ClassLookup = Callable[[str, str, str | None, str], Awaitable[MessageClass]]
 
 
 class VendorProvider(Generic[Message]):
@@ -43,6 +45,7 @@ class VendorProvider(Generic[Message]):
         timeout: float,
         tokens: TokenCache | None = None,
         categories: dict[str, CategoryClass] | None = None,
+        classes: ClassLookup | None = None,
         max_tokens: int = MAX_TOKENS_PER_REQUEST,
     ) -> None:
         self._transport = transport
@@ -50,17 +53,21 @@ class VendorProvider(Generic[Message]):
         self._timeout = timeout
         self.tokens = tokens
         self._categories = categories or {}
+        self._classes = classes
         self._batcher: Batcher[Message] = Batcher(self._send_batch, max_tokens)
         self._rendered: PerNotification[tuple[Hashable, Message]] = PerNotification()
 
     async def send(self, dispatch: Dispatch) -> Outcome:
         spec = dispatch.spec
-        klass = class_for(self.channel, spec.category, spec.priority, self._categories)
+        if self._classes is not None:
+            klass = await self._classes(self.channel, dispatch.app_id, spec.category, spec.priority)
+        else:
+            klass = class_for(self.channel, spec.category, spec.priority, self._categories)
         now = self._clock.now()
         try:
             key, message = self._rendered.rendered(
                 spec,
-                (dispatch.notification_id, dispatch.expires_at, int(now) // 60),
+                (dispatch.notification_id, dispatch.expires_at, int(now) // 60, _class_key(klass)),
                 lambda: self._render(dispatch, klass, now),
             )
         except VendorMessageRejected as rejection:
@@ -131,3 +138,8 @@ def granted(response: TransportResponse, token_key: str, vendor: str) -> dict[st
         # An answer of 200 without a token is the vendor refusing in its own words (e.g. OPPO's code).
         raise TokenExchangeFailed(f"{vendor}:{code}", detail or "no token in the answer", retryable=retryable)
     return body
+
+
+def _class_key(klass: MessageClass) -> bytes:
+    """A hashable spelling of a class, so a category changed mid-send renders anew."""
+    return orjson.dumps([klass.vendor_class.value, klass.fields], option=orjson.OPT_SORT_KEYS)

@@ -8,6 +8,7 @@ from typing import Any
 from pushwise.domain.china.vendors import CategoryClass
 from pushwise.domain.clock import Clock
 from pushwise.providers.base import Provider
+from pushwise.providers.china.base import ClassLookup
 from pushwise.providers.china.honor import HonorProvider
 from pushwise.providers.china.huawei import HuaweiProvider
 from pushwise.providers.china.oauth import OAuthCredentials
@@ -58,11 +59,12 @@ def build_vendor_provider(
     *,
     timeout: float = 10.0,
     categories: dict[str, CategoryClass] | None = None,
+    classes: ClassLookup | None = None,
 ) -> Provider:
     vendor_identity(vendor, public, secret)
     transport = vendor_transport(public)
     endpoint, ca_file = public.get("endpoint"), public.get("ca_file")
-    options: dict[str, Any] = {"timeout": timeout, "categories": categories}
+    options: dict[str, Any] = {"timeout": timeout, "categories": categories, "classes": classes}
     if vendor in ("huawei", "honor"):
         oauth = OAuthCredentials(
             public["client_id"],

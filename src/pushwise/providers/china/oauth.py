@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from pushwise.domain.china.vendors import CategoryClass
 from pushwise.domain.clock import Clock
-from pushwise.providers.china.base import FORM, VendorProvider, granted
+from pushwise.providers.china.base import FORM, ClassLookup, VendorProvider, granted
 from pushwise.providers.token_cache import TokenCache
 from pushwise.providers.transport import Http2Transport
 
@@ -75,6 +75,7 @@ class OAuthVendorProvider(VendorProvider[dict[str, Any]]):
         *,
         timeout: float = 10.0,
         categories: dict[str, CategoryClass] | None = None,
+        classes: ClassLookup | None = None,
     ) -> None:
         tokens = client_credentials(
             self.channel,
@@ -85,7 +86,9 @@ class OAuthVendorProvider(VendorProvider[dict[str, Any]]):
             client_secret=credentials.client_secret,
             timeout=timeout,
         )
-        super().__init__(transport, clock, timeout=timeout, tokens=tokens, categories=categories)
+        super().__init__(
+            transport, clock, timeout=timeout, tokens=tokens, categories=categories, classes=classes
+        )
         self._url = self.send_url((credentials.endpoint or self.default_endpoint).rstrip("/"), credentials)
 
     def send_url(self, base: str, credentials: OAuthCredentials) -> str:

@@ -20,7 +20,7 @@ from pushwise.domain.china.messages import VendorOptions, render_oppo
 from pushwise.domain.china.vendors import CategoryClass, MessageClass
 from pushwise.domain.clock import Clock
 from pushwise.providers.base import Dispatch
-from pushwise.providers.china.base import FORM, VendorProvider, json_object
+from pushwise.providers.china.base import FORM, ClassLookup, VendorProvider, json_object
 from pushwise.providers.china.signed_auth import oppo_auth
 from pushwise.providers.transport import Http2Transport
 
@@ -49,6 +49,7 @@ class OppoProvider(VendorProvider[dict[str, Any]]):
         *,
         timeout: float = 10.0,
         categories: dict[str, CategoryClass] | None = None,
+        classes: ClassLookup | None = None,
     ) -> None:
         base = (credentials.endpoint or OPPO_ENDPOINT).rstrip("/") + "/server/v1"
         tokens = oppo_auth(
@@ -59,7 +60,9 @@ class OppoProvider(VendorProvider[dict[str, Any]]):
             master_secret=credentials.master_secret,
             timeout=timeout,
         )
-        super().__init__(transport, clock, timeout=timeout, tokens=tokens, categories=categories)
+        super().__init__(
+            transport, clock, timeout=timeout, tokens=tokens, categories=categories, classes=classes
+        )
         self._unicast = f"{base}/message/notification/unicast"
         self._batch = f"{base}/message/notification/unicast_batch"
         self._options = VendorOptions(marketing_channel_id=credentials.marketing_channel_id)

@@ -21,7 +21,7 @@ from pushwise.domain.china.messages import render_vivo
 from pushwise.domain.china.vendors import CategoryClass, MessageClass
 from pushwise.domain.clock import Clock
 from pushwise.providers.base import Dispatch
-from pushwise.providers.china.base import JSON, VendorProvider, json_object
+from pushwise.providers.china.base import JSON, ClassLookup, VendorProvider, json_object
 from pushwise.providers.china.signed_auth import vivo_auth
 from pushwise.providers.transport import Http2Transport
 
@@ -49,6 +49,7 @@ class VivoProvider(VendorProvider[dict[str, Any]]):
         *,
         timeout: float = 10.0,
         categories: dict[str, CategoryClass] | None = None,
+        classes: ClassLookup | None = None,
     ) -> None:
         base = (credentials.endpoint or VIVO_ENDPOINT).rstrip("/") + "/message"
         tokens = vivo_auth(
@@ -60,7 +61,9 @@ class VivoProvider(VendorProvider[dict[str, Any]]):
             app_secret=credentials.app_secret,
             timeout=timeout,
         )
-        super().__init__(transport, clock, timeout=timeout, tokens=tokens, categories=categories)
+        super().__init__(
+            transport, clock, timeout=timeout, tokens=tokens, categories=categories, classes=classes
+        )
         self._base = base
         self._receipt_url = credentials.receipt_url
         self._requests = itertools.count(1)

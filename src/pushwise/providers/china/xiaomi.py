@@ -17,7 +17,7 @@ from pushwise.domain.china.messages import VendorOptions, render_xiaomi
 from pushwise.domain.china.vendors import CategoryClass, MessageClass
 from pushwise.domain.clock import Clock
 from pushwise.providers.base import Dispatch
-from pushwise.providers.china.base import FORM, VendorProvider, json_object
+from pushwise.providers.china.base import FORM, ClassLookup, VendorProvider, json_object
 from pushwise.providers.transport import Http2Transport
 
 XIAOMI_ENDPOINT = "https://api.xmpush.xiaomi.com"
@@ -46,8 +46,9 @@ class XiaomiProvider(VendorProvider[dict[str, str]]):
         *,
         timeout: float = 10.0,
         categories: dict[str, CategoryClass] | None = None,
+        classes: ClassLookup | None = None,
     ) -> None:
-        super().__init__(transport, clock, timeout=timeout, categories=categories)
+        super().__init__(transport, clock, timeout=timeout, categories=categories, classes=classes)
         self._url = f"{(credentials.endpoint or XIAOMI_ENDPOINT).rstrip('/')}/v3/message/regid"
         self._headers = {"authorization": f"key={credentials.app_secret}", "content-type": FORM}
         self._options = VendorOptions(credentials.package_name, credentials.marketing_channel_id)
