@@ -15,6 +15,7 @@ from pydantic import Field
 
 from pushwise.api.schemas.apps import AppCreatedOut, AppIn, AppOut, AppPage, KeyCreatedOut, KeyIn, KeyOut
 from pushwise.api.schemas.audit import AuditItemOut, AuditPage
+from pushwise.api.schemas.catalog import ItemOut, ItemsIn, ItemsOut, PicksOut
 from pushwise.api.schemas.channel_providers import (
     EmailProviderIn,
     EmailProviderOut,
@@ -36,7 +37,7 @@ from pushwise.api.schemas.experiments import (
     ExperimentOut,
     ExperimentResultOut,
 )
-from pushwise.api.schemas.failure_notice import FailureNoticeIn, FailureNoticeOut
+from pushwise.api.schemas.failure_notice import FailureNoticeIn, FailureNoticeOut, NoticeAnswersOut
 from pushwise.api.schemas.inbox import InboxItemOut, InboxPageOut, UserTokenIn, UserTokenOut
 from pushwise.api.schemas.notifications import (
     AcceptedOut,
@@ -209,6 +210,12 @@ class Endpoints:
         "POST", "/v1/templates/{key}/preview", PreviewOut, body=PreviewIn, retry_safe=True
     )
 
+    # The catalogue and each user's picks (server key)
+    put_items = Call("PUT", "/v1/catalog/items", ItemsOut, body=ItemsIn)
+    get_item = Call("GET", "/v1/catalog/items/{item_id}", ItemOut)
+    delete_item = Call("DELETE", "/v1/catalog/items/{item_id}", NoContent)
+    get_picks = Call("GET", "/v1/users/{external_id}/picks", PicksOut)
+
     # Experiments and uplift models (server key)
     create_experiment = Call("POST", "/v1/experiments", ExperimentOut, body=ExperimentIn)
     assign_experiment = Call(
@@ -243,6 +250,7 @@ class Endpoints:
     )
     get_failure_notice = Call("GET", "/v1/apps/{app_id}/failure-notice", FailureNoticeOut)
     delete_failure_notice = Call("DELETE", "/v1/apps/{app_id}/failure-notice", NoContent)
+    get_failure_notice_answers = Call("GET", "/v1/apps/{app_id}/failure-notice/answers", NoticeAnswersOut)
     put_alert_sinks = Call(
         "PUT",
         "/v1/apps/{app_id}/alert-sinks",
