@@ -159,9 +159,9 @@ async def test_vendor_settings_and_policy_are_tenant_isolated(
         assert answer.status_code in (403, 404), (method, path, answer.status_code)
     still = await client.get(f"/v1/apps/{shop.id}/providers/xiaomi", headers=shop.server_headers)
     assert still.status_code == 200
-    assert (await client.get(f"/v1/apps/{shop.id}/policy", headers=shop.server_headers)).json() == {
-        "android_routes": ["vendor", "fcm"]
-    }
+    assert (await client.get(f"/v1/apps/{shop.id}/policy", headers=shop.server_headers)).json()[
+        "android_routes"
+    ] == ["vendor", "fcm"]
 
 
 async def test_policy_routes_are_validated(
@@ -176,7 +176,35 @@ async def test_policy_routes_are_validated(
     good = await client.put(
         f"/v1/apps/{shop.id}/policy", json={"android_routes": ["fcm", "vendor"]}, headers=shop.server_headers
     )
-    assert good.json() == {"android_routes": ["fcm", "vendor"]}
+    assert good.json()["android_routes"] == ["fcm", "vendor"]
+
+
+async def test_vendor_quotas_show_the_published_defaults_and_take_overrides(
+    client: httpx.AsyncClient, make_app: Callable[..., Awaitable[TenantApp]]
+) -> None:
+    shop = await make_app()
+    path = f"/v1/apps/{shop.id}/policy"
+    shown = (await client.get(path, headers=shop.server_headers)).json()["vendor_quotas"]
+    assert shown["huawei"] == {"marketing_per_device_day": 2, "marketing_hours": None}
+    assert shown["xiaomi"]["marketing_per_device_day"] == 5
+    assert shown["vivo"] == {"marketing_per_device_day": 2, "marketing_hours": "07:00-23:00"}
+    override = {
+        "vendor_quotas": {"huawei": {"marketing_per_device_day": 5}, "vivo": {"marketing_hours": None}}
+    }
+    answer = await client.put(path, json=override, headers=shop.server_headers)
+    assert answer.status_code == 200, answer.text
+    quotas = (await client.get(path, headers=shop.server_headers)).json()["vendor_quotas"]
+    assert quotas["huawei"]["marketing_per_device_day"] == 5
+    assert quotas["vivo"] == {"marketing_per_device_day": 2, "marketing_hours": None}
+    assert quotas["oppo"]["marketing_per_device_day"] == 2
+    for bad, field in (
+        ({"meizu": {"marketing_per_device_day": 1}}, "vendor_quotas.meizu"),
+        ({"vivo": {"marketing_hours": "23:00-07:00"}}, "vendor_quotas.vivo.marketing_hours"),
+        ({"oppo": {"marketing_per_device_day": -1}}, "vendor_quotas.oppo.marketing_per_device_day"),
+    ):
+        refused = await client.put(path, json={"vendor_quotas": bad}, headers=shop.server_headers)
+        assert refused.status_code == 422
+        assert refused.json()["error"]["field"].startswith(field)
 
 
 async def test_vendor_devices_need_android(

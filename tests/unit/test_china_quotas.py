@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pushwise.domain.china.quotas import DEFAULT_QUOTAS, QuotaRule, quota_decision
+from pushwise.domain.china.quotas import (
+    DEFAULT_QUOTAS,
+    QuotaRefused,
+    QuotaRule,
+    effective_quotas,
+    parse_hours,
+    quota_decision,
+    quota_settings,
+)
 from pushwise.domain.china.vendors import VENDOR_ZONE, VENDORS, VendorClass, next_vendor_day, vendor_day
 
 instants = st.floats(min_value=1_600_000_000, max_value=2_000_000_000, allow_nan=False)
@@ -80,3 +89,19 @@ def test_spent_vivo_quota_reopens_next_day_at_seven() -> None:
     now = datetime(2026, 12, 7, 12, 0, tzinfo=VENDOR_ZONE).timestamp()
     decision = quota_decision("vivo", DEFAULT_QUOTAS["vivo"], VendorClass.MARKETING, 2, now)
     assert decision.until == datetime(2026, 12, 8, 7, 0, tzinfo=VENDOR_ZONE).timestamp()
+
+
+def test_overrides_replace_only_what_they_name() -> None:
+    rules = effective_quotas({"huawei": {"marketing_per_device_day": 5}, "vivo": {"marketing_hours": None}})
+    assert rules["huawei"] == QuotaRule(5)
+    assert rules["vivo"] == QuotaRule(2, None)
+    assert rules["oppo"] == DEFAULT_QUOTAS["oppo"]
+    assert quota_settings({"vivo": DEFAULT_QUOTAS["vivo"]}) == {
+        "vivo": {"marketing_per_device_day": 2, "marketing_hours": "07:00-23:00"}
+    }
+
+
+@pytest.mark.parametrize("hours", ["23:00-07:00", "7-23", "07:00", "10:00-10:00"])
+def test_bad_marketing_hours_are_refused(hours: str) -> None:
+    with pytest.raises(QuotaRefused):
+        parse_hours(hours)

@@ -16,8 +16,10 @@ more), with the date each rule took effect:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from pushwise.domain.china.vendors import VENDOR_ZONE, VendorClass, next_vendor_day
 
@@ -76,3 +78,50 @@ def _window_open(rule: QuotaRule, at: float) -> float:
         return at
     day = local.date() if local.time() < start else local.date() + timedelta(days=1)
     return datetime.combine(day, start, tzinfo=VENDOR_ZONE).timestamp()
+
+
+class QuotaRefused(ValueError):
+    """A vendor quota override that cannot be right (unknown vendor, bad hours)."""
+
+
+def parse_hours(text: str) -> tuple[time, time]:
+    """`"07:00-23:00"`: the Shanghai hours marketing may go, start before end."""
+    try:
+        start_text, end_text = text.split("-")
+        start, end = time.fromisoformat(start_text.strip()), time.fromisoformat(end_text.strip())
+    except ValueError as error:
+        raise QuotaRefused(f"marketing_hours is HH:MM-HH:MM, got {text!r}") from error
+    if start >= end:
+        raise QuotaRefused("marketing_hours must start before they end (Shanghai time, same day)")
+    return start, end
+
+
+def effective_quotas(overrides: Mapping[str, Mapping[str, Any]]) -> dict[str, QuotaRule]:
+    """The vendors' published defaults with an app's overrides (vendors grant some apps more)."""
+    rules = dict(DEFAULT_QUOTAS)
+    for vendor, override in overrides.items():
+        if vendor not in rules:
+            raise QuotaRefused(f"unknown vendor {vendor!r}")
+        rule = rules[vendor]
+        cap = override.get("marketing_per_device_day")
+        hours = override.get("marketing_hours", ...)
+        rules[vendor] = QuotaRule(
+            rule.marketing_per_device_day if cap is None else int(cap),
+            rule.marketing_hours if hours is ... else (parse_hours(hours) if hours else None),
+        )
+    return rules
+
+
+def quota_settings(rules: Mapping[str, QuotaRule]) -> dict[str, dict[str, Any]]:
+    """How the policy shows the rules: `{"marketing_per_device_day", "marketing_hours"}` per vendor."""
+    return {
+        vendor: {
+            "marketing_per_device_day": rule.marketing_per_device_day,
+            "marketing_hours": (
+                f"{rule.marketing_hours[0]:%H:%M}-{rule.marketing_hours[1]:%H:%M}"
+                if rule.marketing_hours
+                else None
+            ),
+        }
+        for vendor, rule in rules.items()
+    }
