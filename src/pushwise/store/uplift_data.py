@@ -97,4 +97,7 @@ async def read_training_rows(
             [features.get((e, u), {}) for e, u, _a, _y in rows],
         )
 
-    return await db.query(read)
+    # The read pool, not `Database.query`: on SQLite that thread serves the workers' per-batch
+    # reads, and a model's rows can take seconds to read.
+    async with db.read.connect() as connection:
+        return await connection.run_sync(read)
