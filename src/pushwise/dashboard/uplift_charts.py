@@ -42,7 +42,7 @@ def qini_chart(curves: Mapping[str, Sequence[Sequence[float]]]) -> str:
         parts.append(
             f'<g class="{css}"><title>{escape(arm)}</title><polyline points="{line}" class="curve"/>'
             f'<line x1="{x(0):.1f}" y1="{y(0):.1f}" x2="{x(1):.1f}" y2="{y(end):.1f}" class="random"/></g>'
-            f'<text x="{WIDTH - 4}" y="{14 + 14 * index}" text-anchor="end" class="label {css}">'
+            f'<text x="6" y="{14 + 14 * index}" class="label {css}">'
             f"{escape(arm)}</text>"
         )
     parts.append(f'<text x="0" y="{HEIGHT + PAD - 6}" class="label">0% targeted</text>')
@@ -99,5 +99,8 @@ def policy_chart(policies: Mapping[str, Mapping[str, Any]]) -> str:
             f'y2="{y}" class="interval"/>'
             f'<circle cx="{left + (value - low) * scale:.1f}" cy="{y}" r="4" class="point"/></g>'
         )
+    bottom = row_height * max(1, len(rows)) + PAD - 6
+    parts.append(f'<text x="{left}" y="{bottom}" class="label">{low:.4f}</text>')
+    parts.append(f'<text x="{WIDTH - 10}" y="{bottom}" text-anchor="end" class="label">{high:.4f}</text>')
     parts.append("</svg>")
     return "".join(parts)

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, select
 from pushwise.domain.uplift.outcomes import Goal
 from pushwise.store.db import Database
 from pushwise.store.experiments import outcome_of
-from pushwise.store.schema import experiment_assignments, experiments
+from pushwise.store.schema import experiment_assignments, experiments, users
 from pushwise.store.uplift_features import FeatureOptions, Value, read_features
 
 
@@ -66,16 +66,25 @@ async def read_training_rows(
             experiment_assignments.c.experiment_id.in_(list(controls)),
             experiment_assignments.c.at + window_seconds <= now,
         )
-        rows = conn.execute(
-            select(
-                experiment_assignments.c.experiment_id,
-                experiment_assignments.c.user_id,
-                experiment_assignments.c.arm,
-                outcome_of(goal, window_seconds),
+        fetched = list(
+            conn.execute(
+                select(
+                    experiment_assignments.c.experiment_id,
+                    experiment_assignments.c.user_id,
+                    experiment_assignments.c.arm,
+                    outcome_of(goal, window_seconds),
+                    users.c.external_id,
+                )
+                .join(users, users.c.id == experiment_assignments.c.user_id)
+                .where(*ended)
             )
-            .where(*ended)
-            .order_by(experiment_assignments.c.experiment_id, experiment_assignments.c.user_id)
-        ).all()
+        )
+        # Experiments in the order asked, users by the app's own ids (sorted here, not by a
+        # collation): the same data gives the same rows in the same order, so the same folds,
+        # in any database.
+        position = {e: i for i, e in enumerate(controls)}
+        fetched.sort(key=lambda row: (position[row[0]], row[4]))
+        rows = [(e, u, arm, y) for e, u, arm, y, _external in fetched]
         probe = (
             select(
                 experiment_assignments.c.experiment_id,
