@@ -20,7 +20,7 @@ from pushwise.delivery.rates import RateLimits, SendRates
 from pushwise.delivery.receipts import ReceiptRecorder
 from pushwise.delivery.render import Renderer
 from pushwise.delivery.routing import InstallationRouter
-from pushwise.delivery.worker import DeliveryWorker, OutcomeListener, WorkerOptions
+from pushwise.delivery.worker import DeliveryWorker, OutcomeListener, PreSendGate, WorkerOptions
 from pushwise.domain.audience.learning import LearningOptions
 from pushwise.domain.clock import Clock
 from pushwise.domain.notification import NotificationSpec
@@ -132,7 +132,15 @@ class Engine:
         """Workers made after this call report their committed outcomes to `listener`."""
         self._listeners.append(listener)
 
-    def worker(self, *, owner: str | None = None, options: WorkerOptions | None = None) -> DeliveryWorker:
+    def worker(
+        self,
+        *,
+        owner: str | None = None,
+        options: WorkerOptions | None = None,
+        gate: PreSendGate | None = None,
+    ) -> DeliveryWorker:
+        """A worker of this engine; `gate` replaces the pre-send gate (the preference check) for an
+        embedder that composes its own, or a benchmark measuring what the check costs."""
         worker = DeliveryWorker(
             self.queue,
             self.notifications,

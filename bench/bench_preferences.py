@@ -1,0 +1,177 @@
+"""What checking preferences costs end to end: delivery throughput with the gate vs without it.
+
+One process, one SQLite file, one APNs simulator (granian, its own process). Every user has
+one iPhone and stored preferences (choices on other categories and channels, a global
+unsubscribe of another channel), and every notification names a category, so the gate reads
+real rows for every batch and decides "send" for every delivery: both runs send exactly the
+same pushes. The runs differ only in the worker's pre-send gate: pushwise's (one read per
+claimed batch, one pure decision per delivery) or one that lets everything through (this
+file's `NoCheck`, never used outside this benchmark). Rounds alternate, medians are printed,
+and the raw ceiling (a bare HTTP/2 client against the same simulator) is measured in the same
+run.
+
+    python bench/bench_preferences.py --users 20000 --rounds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from apns_clients import measure_pyreqwest_raw
+
+from pushwise.api.app import create_app
+from pushwise.bootstrap import Services, build_services
+from pushwise.delivery.worker import DeliveryWorker, Handled, PlannedNotification
+from pushwise.settings import Settings
+from pushwise.simulators.apns.harness import ApnsSimulatorHandle, start_apns_simulator
+from pushwise.store import migrate
+from pushwise.store.queue import ClaimedDelivery
+from pushwise.store.schema import deliveries
+
+ADMIN_KEY = "pw_admin_bench_preferences_0123456789"
+PENDING = ("queued", "sending", "retrying")
+
+
+class NoCheck:
+    """The run without preferences: a pre-send gate that holds nothing back and reads nothing."""
+
+    async def screen(
+        self, claimed: Sequence[ClaimedDelivery], planned: Mapping[str, PlannedNotification], now: float
+    ) -> dict[int, Handled]:
+        return {}
+
+
+async def populate(http: httpx.AsyncClient, sim: ApnsSimulatorHandle, users: int) -> dict[str, str]:
+    admin = {"authorization": f"Bearer {ADMIN_KEY}"}
+    app = (await http.post("/v1/apps", json={"name": "bench"}, headers=admin)).json()
+    headers = {"authorization": f"Bearer {app['server_key']}"}
+    provider = {
+        "team_id": sim.team_id,
+        "key_id": sim.key_id,
+        "private_key": sim.private_key_pem,
+        "topic": sim.topic,
+        "environment": "development",
+        "endpoint": sim.endpoint,
+        "ca_file": sim.ca_file,
+    }
+    (
+        await http.put(f"/v1/apps/{app['id']}/providers/apns", json=provider, headers=headers)
+    ).raise_for_status()
+    categories = [
+        {"key": "promotions", "name": "Promotions"},
+        {"key": "news", "name": "News", "default": False, "channels": ["email", "inbox"]},
+    ]
+    (await http.put(f"/v1/apps/{app['id']}/categories", json=categories, headers=headers)).raise_for_status()
+    for start in range(0, users, 1000):
+        batch = [
+            {"platform": "ios", "token": f"{n:064x}", "user_id": f"user-{n}"}
+            for n in range(start, min(users, start + 1000))
+        ]
+        (await http.post("/v1/devices:batch", json={"devices": batch}, headers=headers)).raise_for_status()
+    # Preferences that the gate must read but that never stop an iPhone promotion.
+    change = {
+        "categories": {"promotions": {"email": False, "webpush": False}, "news": {"inbox": True}},
+        "unsubscribed": ["email"],
+    }
+    for n in range(users):
+        (await http.patch(f"/v1/users/user-{n}/preferences", json=change, headers=headers)).raise_for_status()
+    return headers
+
+
+async def one_round(
+    services: Services, worker: DeliveryWorker, http: httpx.AsyncClient, headers: dict[str, str]
+) -> float:
+    """Deliveries per second from acceptance to the last recorded outcome."""
+    body = {"to": {"all": True}, "content": {"title": "Sale", "body": "Boots"}, "category": "promotions"}
+    running = asyncio.create_task(worker.run())
+    began = time.perf_counter()
+    accepted = (await http.post("/v1/notifications", json=body, headers=headers)).json()
+    query = select(func.count()).where(
+        deliveries.c.notification_id == accepted["id"], deliveries.c.state.in_(PENDING)
+    )
+    while True:
+        async with services.db.read.connect() as conn:
+            if not await conn.scalar(query):
+                break
+        await asyncio.sleep(0.02)
+    elapsed = time.perf_counter() - began
+    await worker.stop()
+    await running
+    async with services.db.read.connect() as conn:
+        delivered = await conn.scalar(
+            select(func.count()).where(
+                deliveries.c.notification_id == accepted["id"], deliveries.c.state == "delivered"
+            )
+        )
+    assert delivered == accepted["recipients"], (delivered, accepted["recipients"])
+    return float(accepted["recipients"]) / elapsed
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--users", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    workdir = tempfile.mkdtemp(prefix="pushwise-bench-prefs-")
+    sim = start_apns_simulator(tls=True, seed=2, workdir=workdir, engine="granian")
+    url = f"sqlite:///{workdir}/bench.db"
+    await asyncio.to_thread(migrate.upgrade, url)
+    settings = Settings(
+        database_url=url,
+        admin_key=ADMIN_KEY,
+        secret_key="bench-preferences-secret-key-0123456789abcdef",
+        allow_private_endpoints=True,
+        log_level="warning",
+    )
+    services = build_services(settings, rng=random.Random(1))
+    engine = services.engine
+    rates: dict[str, list[float]] = {"with preferences": [], "without": []}
+    try:
+        transport = httpx.ASGITransport(app=create_app(services))
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=120) as http:
+            headers = await populate(http, sim, args.users)
+            checked, unchecked = engine.worker(), engine.worker(gate=NoCheck())
+            await one_round(services, checked, http, headers)  # warm-up: connections, caches
+            runs = {"with preferences": checked, "without": unchecked}
+            for number in range(args.rounds):
+                # ABBA: a drift of the shared machine's speed lands on both sides alike.
+                order = list(runs) if number % 2 == 0 else list(reversed(runs))
+                for name in order:
+                    sim.reset()
+                    rates[name].append(await one_round(services, runs[name], http, headers))
+        sim.reset()
+        ceiling = await measure_pyreqwest_raw(sim, 20_000, 200)
+    finally:
+        await services.close()
+        sim.stop()
+    on, off = statistics.median(rates["with preferences"]), statistics.median(rates["without"])
+    print(f"\nPreference check, end to end (SQLite, {args.users} users, {args.rounds} rounds, ABBA order)")
+    print(f"{'what':36} {'deliveries/s':>13} {'vs ceiling':>11}  rounds")
+    print(f"{'raw ceiling (pyreqwest, APNs sim)':36} {ceiling:13.0f} {1:11.2f}")
+    for label, name, rate in (
+        ("pushwise with preferences", "with preferences", on),
+        ("pushwise without the check", "without", off),
+    ):
+        shown = ", ".join(f"{r:.0f}" for r in rates[name])
+        print(f"{label:36} {rate:13.0f} {rate / ceiling:11.2f}  {shown}")
+    paired = [a / b for a, b in zip(rates["with preferences"], rates["without"], strict=True)]
+    each = ", ".join(f"{r:.3f}" for r in paired)
+    print(f"\nratio with / without: of the medians {on / off:.3f}; of each round {each}")
+    print(f"median of the rounds' ratios: {statistics.median(paired):.3f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
