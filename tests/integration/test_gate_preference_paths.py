@@ -13,16 +13,18 @@ import pytest
 from sqlalchemy import select
 
 from pushwise.domain.audience.preferences import Category, PreferenceChange
+from pushwise.domain.china.vendors import VENDORS
 from pushwise.domain.notification import Content, Fallback, NotificationSpec
 from pushwise.store.categories import CategoryRepository
+from pushwise.store.devices import DeviceRegistration, DeviceRepository
 from pushwise.store.preferences import PreferenceRepository
 from pushwise.store.schema import users
 from tests.integration.engine_rig import Rig, make_rig
 
 pytestmark = pytest.mark.integration
 
-CHANNELS = ("apns", "fcm", "webpush", "inbox", "email", "webhook")
-PLATFORM = {"apns": "ios", "fcm": "android", "webpush": "web"}
+CHANNELS = ("apns", "fcm", "webpush", *VENDORS, "inbox", "email", "webhook")
+PLATFORM = {"apns": "ios", "fcm": "android", "webpush": "web", **dict.fromkeys(VENDORS, "android")}
 
 # path -> (category, transactional, what the user set, expected (state, reason))
 PATHS: dict[str, tuple[str, bool, str, tuple[str, str | None]]] = {
@@ -69,8 +71,15 @@ async def test_every_preference_path_on_every_channel(rig: Rig) -> None:
     by_path = {}
     for number, (path, (category, _transactional, setting, _expected)) in enumerate(PATHS.items()):
         external_id = f"user-{number}"
-        devices = {f"{number:02d}" * 32: PLATFORM[channel]} if channel in PLATFORM else {}
-        await rig.user(external_id, devices)
+        await rig.user(external_id)
+        if channel in PLATFORM:
+            registration = DeviceRegistration(
+                PLATFORM[channel],
+                f"{number:02d}" * 32,
+                user_external_id=external_id,
+                vendor=channel if channel in VENDORS else None,
+            )
+            await DeviceRepository(rig.services.db, rig.clock).register_many(rig.app_id, [registration])
         user_id = await _user_id(rig, external_id)
         by_path[path] = user_id
         await preferences.change(rig.app_id, user_id, _change(setting, category, channel, other))
