@@ -49,6 +49,19 @@ def device_token(i: int) -> str:
     return f"{i:064x}"
 
 
+def simulator_provider(sim: ApnsSimulatorHandle) -> dict[str, str]:
+    """The body of `PUT /v1/apps/{id}/providers/apns` that points an app at the simulator."""
+    return {
+        "team_id": sim.team_id,
+        "key_id": sim.key_id,
+        "private_key": sim.private_key_pem,
+        "topic": sim.topic,
+        "environment": "development",
+        "endpoint": sim.endpoint,
+        "ca_file": sim.ca_file,
+    }
+
+
 async def _drive(send: Callable[[int], Awaitable[int]], n: int, concurrency: int) -> float:
     """Warm up, then time `n` sends spread over `concurrency` workers."""
     await asyncio.gather(*(send(n + i) for i in range(WARM_UP)))

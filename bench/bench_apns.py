@@ -33,6 +33,7 @@ from apns_clients import (
     measure_h2_raw,
     measure_pushwise_client,
     measure_pyreqwest_raw,
+    simulator_provider,
 )
 
 from pushwise.simulators.apns.harness import ApnsSimulatorHandle, start_apns_simulator
@@ -114,15 +115,7 @@ class PushwiseServer:
             await client.put(
                 f"{self.base}/v1/apps/{app['id']}/providers/apns",
                 headers=headers,
-                json={
-                    "team_id": sim.team_id,
-                    "key_id": sim.key_id,
-                    "private_key": sim.private_key_pem,
-                    "topic": sim.topic,
-                    "environment": "development",
-                    "endpoint": sim.endpoint,
-                    "ca_file": sim.ca_file,
-                },
+                json=simulator_provider(sim),
             )
         ).raise_for_status()
         return app["id"], headers

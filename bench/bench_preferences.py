@@ -30,7 +30,7 @@ from sqlalchemy import func, insert, select
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from apns_clients import measure_pyreqwest_raw
+from apns_clients import measure_pyreqwest_raw, simulator_provider
 
 from pushwise.api.app import create_app
 from pushwise.bootstrap import Services, build_services
@@ -60,15 +60,7 @@ async def populate(
     admin = {"authorization": f"Bearer {ADMIN_KEY}"}
     app = (await http.post("/v1/apps", json={"name": "bench"}, headers=admin)).json()
     headers = {"authorization": f"Bearer {app['server_key']}"}
-    provider = {
-        "team_id": sim.team_id,
-        "key_id": sim.key_id,
-        "private_key": sim.private_key_pem,
-        "topic": sim.topic,
-        "environment": "development",
-        "endpoint": sim.endpoint,
-        "ca_file": sim.ca_file,
-    }
+    provider = simulator_provider(sim)
     (
         await http.put(f"/v1/apps/{app['id']}/providers/apns", json=provider, headers=headers)
     ).raise_for_status()
