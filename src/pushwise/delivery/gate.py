@@ -34,14 +34,20 @@ class Gate:
             {item.app_id for item in claimed},
             {item.user_id for item in claimed if item.user_id is not None},
             keys,
+            {item.channel for item in claimed},
         )
         held: dict[int, Handled] = {}
+        # What the gate needs of a delivery is the same for all of a notification's on one channel.
+        facts: dict[tuple[str, str], GateDelivery] = {}
         for item in claimed:
             notification = planned.get(item.notification_id)
             if notification is None:  # the worker fails it: nothing to decide about
                 continue
-            spec = notification.spec
-            delivery = GateDelivery(item.channel, spec.category, spec.priority == "transactional")
+            delivery = facts.get((item.notification_id, item.channel))
+            if delivery is None:
+                spec = notification.spec
+                delivery = GateDelivery(item.channel, spec.category, spec.priority == "transactional")
+                facts[(item.notification_id, item.channel)] = delivery
             decision = decide(delivery, state.user(item.user_id), state.policy(item.app_id), now)
             if not isinstance(decision, Send):
                 held[item.id] = _held(item, decision, now)
