@@ -471,8 +471,12 @@ ROWS: dict[str, Row] = {
         "303 303 303 303 303 303 303 303 303", "303 303 303 303 404 303 303 303 303", form=session_form
     ),
     "GET /dashboard/devices": Row("303 303 303 303 200 303 303 303 303", None),
-    "GET /dashboard/users": Row("303 303 303 303 200 303 303 303 303", None, query={"user": "u1"}),
+    "GET /dashboard/users": Row("303 303 303 303 200 303 303 303 303", None, query=fixed({"user": "u1"})),
     "GET /dashboard/alerts": Row("303 303 303 303 200 303 303 303 303", None),
+    "GET /dashboard/uplift-models": Row("303 303 303 303 200 303 303 303 303", None),
+    "GET /dashboard/uplift-models/{model_id}": Row(
+        "303 303 303 303 200 303 303 303 303", "303 303 303 303 404 303 303 303 303", uplift_model_of
+    ),
     "GET /dashboard/health": Row("303 303 303 303 200 303 303 303 303", None),
 }
 
