@@ -11,14 +11,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from pushwise.api.app import create_app
-from pushwise.bootstrap import build_services
+from pushwise.bootstrap import Services, build_services
 from pushwise.delivery.service import WorkerService
 from pushwise.domain.china.vendors import VENDORS
 from pushwise.settings import Settings
 from pushwise.simulators.china.harness import VendorSimulatorHandle, start_vendor_simulator
 from pushwise.store.migrate import upgrade
+from pushwise.store.schema import user_events
 from tests.integration.conftest import ADMIN_KEY, SECRET_KEY, TenantApp, serve_app
 
 pytestmark = pytest.mark.integration
@@ -236,6 +238,7 @@ async def test_receipts_mark_dead_tokens_and_post_events(
     sims: dict[str, VendorSimulatorHandle],
     client: httpx.AsyncClient,
     make_app: Callable[..., Awaitable[TenantApp]],
+    services: Services,
 ) -> None:
     shop, other = await make_app("shop"), await make_app("other")
     put = await client.put(
@@ -268,6 +271,12 @@ async def test_receipts_mark_dead_tokens_and_post_events(
     assert (dead["active"], dead["deactivated_reason"]) == (False, "huawei:receipt:status=2")
     assert (off["active"], off["deactivated_reason"]) == (False, "PermissionDenied")
     assert ok["active"] is True
+    async with services.db.read.connect() as conn:
+        posted = sorted(
+            (row.type, row.properties["device_id"])
+            for row in await conn.execute(select(user_events).where(user_events.c.app_id == shop.id))
+        )
+    assert posted == sorted([("delivered", registered[2]), ("permission_changed", registered[1])])
     # Another app's address, or a forged token, reveals nothing and changes nothing.
     forged = url.replace(shop.id, other.id)
     assert (await client.post("/v1/" + forged, json=statuses)).status_code == 404
