@@ -14,6 +14,7 @@ from pushwise.api.auth import KeyAuthenticator
 from pushwise.api.body_limit import BodyLimit
 from pushwise.api.deps import Stores
 from pushwise.api.errors import install_error_handlers
+from pushwise.api.openapi import install_openapi
 from pushwise.api.rate_limits import AddressLimit, BudgetSync, RateLimitOptions, RateLimits
 from pushwise.api.routes import (
     alerts,
@@ -106,6 +107,7 @@ def create_app(services: Services, *, background: Sequence[BackgroundService] = 
     app.state.rate_limits = limits
     app.state.budget_sync = budget_sync
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(
         BodyLimit, max_bytes=settings.max_body_bytes, timeout_seconds=settings.body_timeout_seconds
     )

@@ -11,6 +11,11 @@ connection a handler may already hold) open for as long as it likes. The headers
 own deadline in the HTTP protocol (`pushwise.api.slow_clients`). A body that is late is
 answered with 408 and the connection closed.
 
+A JSON body with an integer outside the signed 64-bit range is refused with 422 here, once for
+every route: both engines store at most 64-bit integers, and orjson writes no larger, so such a
+number would otherwise fail deep in a store as a server error. Only bodies with a run of 19 or
+more digits are parsed for this, so the cost on ordinary requests is one scan of the bytes.
+
 A size refusal keeps the connection open: the server then reads and discards the
 rest of the body (never buffering it), so a client that writes its whole request
 before reading the answer sees the 413 instead of a reset connection.
@@ -19,10 +24,39 @@ before reading the answer sees the 413 instead of a reset connection.
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pushwise.api.errors import ApiError, send_error
+
+_LONG_NUMBER = re.compile(rb"\d{19}")
+_INT64 = range(-(2**63), 2**63)
+
+
+class _OutOfRange(ValueError):
+    pass
+
+
+def _int64(text: str) -> int:
+    value = int(text)
+    if value not in _INT64:
+        raise _OutOfRange(text)
+    return value
+
+
+def has_oversized_integer(body: bytes) -> bool:
+    """Whether a JSON body holds an integer beyond 64 bits (not a digit run inside a string)."""
+    if _LONG_NUMBER.search(body) is None:
+        return False
+    try:
+        json.loads(body, parse_int=_int64)
+    except _OutOfRange:
+        return True
+    except ValueError:  # not JSON: the app answers that
+        return False
+    return False
 
 
 class BodyLimit:
@@ -58,6 +92,10 @@ class BodyLimit:
             return  # the client went away before finishing its body
         if len(body) > self.max_bytes:
             await self._refuse(send)
+            return
+        if has_oversized_integer(body):
+            message = "a number in the body is outside the 64-bit integer range"
+            await send_error(send, ApiError(422, "number_out_of_range", message))
             return
         await self.app(scope, _replay(body, receive), send)
 

@@ -15,9 +15,11 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import compile_path
 from starlette.types import Send
 
 log = logging.getLogger("pushwise.api")
@@ -131,18 +133,27 @@ async def _on_validation_error(request: Request, error: Exception) -> Response:
     return error_response(ApiError(422, "validation_error", message, first["field"], details=details))
 
 
-async def _on_http_error(_request: Request, error: Exception) -> Response:
+def _allowed_methods(request: Request) -> str:
+    """The methods of the path the request names: every route of the first matching path template
+    (the router names only the first route's, though one path may have a route per method)."""
+    contexts = [c for c in iter_route_contexts(request.app.routes) if c.methods and c.path]
+    template = next((c.path for c in contexts if compile_path(str(c.path))[0].match(request.url.path)), None)
+    return ", ".join(sorted({m for c in contexts if c.path == template for m in c.methods or ()}))
+
+
+async def _on_http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     status = error.status_code
+    headers = dict(error.headers or {})
+    if status == 405:
+        headers["Allow"] = _allowed_methods(request)
     generic = _MESSAGE_OF_STATUS.get(status)
     message = (
         generic
         if generic is not None
         else (error.detail if isinstance(error.detail, str) else "request refused")
     )
-    return error_response(
-        ApiError(status, _CODE_OF_STATUS.get(status, "error"), message, headers=error.headers)
-    )
+    return error_response(ApiError(status, _CODE_OF_STATUS.get(status, "error"), message, headers=headers))
 
 
 def logged_path(request: Request) -> str:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, status
 from pushwise.api.auth import Server
 from pushwise.api.deps import ServicesDep, StoresDep
 from pushwise.api.errors import ApiError, not_found
-from pushwise.api.schemas.common import at
+from pushwise.api.schemas.common import at, row_id
 from pushwise.api.schemas.inbox import InboxItemOut, InboxPageOut, UserTokenIn, UserTokenOut
 from pushwise.domain.signed_tokens import issue_user_token
 from pushwise.store.inbox import InboxRepository
@@ -33,19 +33,19 @@ def inbox_feed(request: Request) -> InboxFeed:
 
 def item_number(item_id: str) -> int:
     """Item ids are decimal; anything else names no item (404, like a wrong user's item)."""
-    if not item_id.isdigit() or len(item_id) > 19:
+    number = row_id(item_id)
+    if number is None:
         raise not_found("inbox item")
-    return int(item_id)
+    return number
 
 
 async def inbox_page(
     items: InboxRepository, app_id: str, user_id: str, cursor: str | None, unread: bool, limit: int
 ) -> InboxPageOut:
-    if cursor is not None and (not cursor.isdigit() or len(cursor) > 19):
+    before = row_id(cursor) if cursor is not None else None
+    if cursor is not None and before is None:
         raise ApiError(422, "invalid_cursor", "cursor must be a next_cursor from a previous page", "cursor")
-    page = await items.page(
-        app_id, user_id, before=int(cursor) if cursor else None, unread_only=unread, limit=limit + 1
-    )
+    page = await items.page(app_id, user_id, before=before, unread_only=unread, limit=limit + 1)
     more = len(page) > limit
     page = page[:limit]
     return InboxPageOut(

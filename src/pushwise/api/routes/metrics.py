@@ -71,7 +71,13 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-@router.get("/metrics", response_class=Response, dependencies=[Depends(require_scraper)])
+# Open unless `metrics_token` is set: the document says the bearer is optional.
+@router.get(
+    "/metrics",
+    response_class=Response,
+    dependencies=[Depends(require_scraper)],
+    openapi_extra={"security": [{}, {"HTTPBearer": []}]},
+)
 async def metrics(services: ServicesDep) -> Response:
     monitoring, now = services.monitoring, services.clock.now()
     snapshot = ClusterSnapshot(

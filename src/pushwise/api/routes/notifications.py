@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Header, Query, status
+from fastapi import APIRouter, Depends, Header, Path, Query, status
 
 from pushwise.api.audit import Audit
 from pushwise.api.auth import Principal, require_server
 from pushwise.api.deps import StoresDep, get_services
 from pushwise.api.errors import ApiError
+from pushwise.api.schemas.common import MAX_ROW_ID, row_id
 from pushwise.api.schemas.notifications import (
     AcceptedOut,
     CancelOut,
@@ -172,13 +173,14 @@ async def list_deliveries(
     repository = services.engine.notifications
     if await repository.get(principal.app_id_required, notification_id) is None:
         raise ApiError(404, "not_found", "no such notification")
-    if cursor is not None and not cursor.isdigit():
+    after = row_id(cursor) if cursor is not None else 0
+    if after is None:
         raise ApiError(400, "invalid_cursor", "cursor must be a value returned as next_cursor", "cursor")
     rows = await repository.deliveries(
         principal.app_id_required,
         notification_id,
         state=state.value if state else None,
-        after_id=int(cursor or 0),
+        after_id=after,
         limit=limit,
     )
     items = await _delivery_items(services, rows, with_trail=include == "trail")
@@ -187,7 +189,10 @@ async def list_deliveries(
 
 @router.get("/{notification_id}/deliveries/{delivery_id}", response_model=DeliveryOut)
 async def get_delivery(
-    notification_id: str, delivery_id: int, principal: Server, services: ServicesDep
+    notification_id: str,
+    delivery_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
+    principal: Server,
+    services: ServicesDep,
 ) -> DeliveryOut:
     """One delivery with its full trail: accepted, every attempt, content and channel fallbacks."""
     rows = await services.engine.notifications.deliveries(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections import Counter, deque
 from email import message_from_bytes, policy
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
@@ -25,10 +25,22 @@ def parsed_message(envelope: Envelope) -> dict[str, Any]:
         "mail_from": envelope.mail_from,
         "rcpt_tos": list(envelope.rcpt_tos),
         "subject": str(message.get("subject", "")),
-        "text": text.get_content() if text is not None else None,
-        "html": html.get_content() if html is not None else None,
+        "text": _content(text),
+        "html": _content(html),
         "headers": {name: str(value) for name, value in message.items()},
     }
+
+
+def _content(part: MIMEPart | None) -> str | None:
+    """A part's text; one in a charset Python cannot decode is read as UTF-8 with replacements,
+    as a real server keeps such a message instead of failing on it."""
+    if part is None:
+        return None
+    try:
+        return str(part.get_content())
+    except (LookupError, ValueError):  # unknown charset, or one with a NUL in its name
+        payload = part.get_payload(decode=True)
+        return payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else str(payload)
 
 
 class SmtpSink:
