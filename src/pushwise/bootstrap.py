@@ -156,6 +156,7 @@ def build_services(
     if settings.monitoring:
         factories = timed_factories(factories, tally)
     registry = registry or ProviderRegistry(channel_credentials(credentials.get), factories, clock)
+    audience = audience_options(settings)
     engine = Engine(
         db,
         registry,
@@ -164,13 +165,13 @@ def build_services(
         worker_options=worker_options(settings),
         default_ttl_seconds=settings.default_ttl_seconds,
         notice_answer_link=partial(notice_answer_url, secret_key, settings.public_base_url),
+        learning=audience.learning,
     )
     if settings.monitoring:
         engine.add_listener(tally)
         engine.add_listener(
             VendorQuotaTally(engine.notifications, VendorQuotaUse(db), clock, vendor_classes.message_class)
         )
-    audience = audience_options(settings)
     recorder = EngagementRecorder(db, clock, audience.learning.propensity_half_life)
     engine.add_listener(recorder)
     leadership = Leadership(db)

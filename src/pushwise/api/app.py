@@ -36,6 +36,7 @@ from pushwise.api.routes import (
     privacy,
     providers,
     receipts,
+    segments,
     templates,
     uplift_models,
     users,
@@ -137,6 +138,7 @@ def create_app(services: Services, *, background: Sequence[BackgroundService] = 
     app.include_router(clicks.router)
     app.include_router(templates.router)
     app.include_router(catalog.router)
+    app.include_router(segments.router)
     app.include_router(dashboard_routes.router)
     app.include_router(uplift_pages.router)
     app.include_router(preference_page.router)

@@ -36,6 +36,7 @@ from pushwise.store.policies import PolicyRepository
 from pushwise.store.queue import DeliveryQueue
 from pushwise.store.receipts import ReceiptOutbox
 from pushwise.store.routes import InstallationRepository
+from pushwise.store.segments import SegmentRepository
 from pushwise.store.templates import TemplateRepository
 
 
@@ -63,7 +64,10 @@ class Engine:
         notice_answer_link: AnswerLink | None = None,
     ) -> None:
         """`notice_answer_link(app_id, user_id)`: where the failure notice's one-tap answer goes."""
-        self.notifications = NotificationRepository(db)
+        learning = learning or LearningOptions.defaults()
+        # Segment rules on interests decay them with the half-life the profiles learn with.
+        self.notifications = NotificationRepository(db, interest_half_life=learning.interest_half_life)
+        self.segments = SegmentRepository(db, clock, interest_half_life=learning.interest_half_life)
         self.queue = DeliveryQueue(db)
         self.providers = providers
         # One board per process, shared by its workers; monitoring reads `circuits.states()`.
@@ -78,6 +82,7 @@ class Engine:
         self.renderer = Renderer(db, self.templates, choices, learning or LearningOptions.defaults(), clock)
         self.policies = PolicyRepository(db, clock)
         self.routing = InstallationRouter(InstallationRepository(db), self.policies, clock)
+        self.renderer = Renderer(db, self.templates, learning, clock)
         self._clock = clock
         self._rng = rng
         self._worker_options = worker_options

@@ -23,6 +23,7 @@ from sqlalchemy import (
     insert,
     literal,
     null,
+    or_,
     select,
     text,
     update,
@@ -268,16 +269,23 @@ def plan_deviceless_users(
     lane: int,
     due_at: float,
     now: float,
+    segment: ColumnElement[bool] | None = None,
 ) -> int:
-    """At acceptance: targeted users with no active device go straight to their first user channel."""
+    """At acceptance: targeted users with no active device go straight to their first user channel.
+
+    `segment` is a condition on `users` (a compiled segment rule) that also targets users.
+    """
     first = first_user_channel(channels)
-    if first is None or not (user_ids or everyone):
+    if first is None or not (user_ids or everyone or segment is not None):
         return 0
     step, channel = first
     has_device = exists().where(and_(devices.c.user_id == users.c.id, devices.c.active))
     condition = and_(users.c.app_id == app_id, ~has_device)
     if not everyone:
-        condition = and_(condition, users.c.external_id.in_(user_ids))
+        targeted: list[ColumnElement[bool]] = [users.c.external_id.in_(user_ids)] if user_ids else []
+        if segment is not None:
+            targeted.append(segment)
+        condition = and_(condition, or_(*targeted))
     audience = select(
         literal(notification_id),
         users.c.app_id,

@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.elements import ColumnElement
 
+from pushwise.domain.audience.rules import InSegment, Rule
 from pushwise.domain.states import DeliveryState
 from pushwise.store.db import Database
 from pushwise.store.driver import run
@@ -38,9 +39,20 @@ from pushwise.store.ids import new_id
 from pushwise.store.policies import app_routes
 from pushwise.store.routes import CHANNEL_OF_PLATFORM, device_channel, first_of_installation, rank_params
 from pushwise.store.schema import attempts, deliveries, devices, notifications, users
+from pushwise.store.segment_sql import Compiled, user_condition
+from pushwise.store.segments import resolve, saved_rules
 from pushwise.store.wakeups import announce_work
 
 __all__ = ["CHANNEL_OF_PLATFORM", "NotificationRepository"]
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentTarget:
+    """`to.segment`: a saved segment's id, or a rule given inline (parsed, and as given)."""
+
+    segment_id: str | None = None
+    rule: Rule | None = None
+    rule_json: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +60,7 @@ class Target:
     user_ids: tuple[str, ...] = ()
     device_ids: tuple[str, ...] = ()
     everyone: bool = False
+    segment: SegmentTarget | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +109,9 @@ class NotificationRow:
 
 
 class NotificationRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, interest_half_life: float) -> None:
         self._db = db
+        self._interest_half_life = interest_half_life
 
     async def accept(self, new: NewNotification, now: float) -> Accepted:
         if new.idempotency_key:
@@ -105,15 +119,16 @@ class NotificationRepository:
             if previous is not None:
                 return self._replay(previous, new)
         notification_id = new_id("ntf")
+        target: dict[str, Any] = {
+            "user_ids": list(new.target.user_ids),
+            "device_ids": list(new.target.device_ids),
+            "all": new.target.everyone,
+        }
         row = {
             "id": notification_id,
             "app_id": new.app_id,
             "spec": new.spec,
-            "target": {
-                "user_ids": list(new.target.user_ids),
-                "device_ids": list(new.target.device_ids),
-                "all": new.target.everyone,
-            },
+            "target": target,
             "priority": new.priority,
             "category": new.category,
             "created_at": now,
@@ -126,10 +141,13 @@ class NotificationRepository:
         }
 
         def write(conn: Connection) -> int:
+            segment = self._segment(conn, new, now)
+            if segment is not None:
+                target["segment"] = segment[1]
             # The count of named active devices is usually the final count: one UPDATE saved.
             expected = _active_named_devices(conn, new)
             run(conn, _INSERT_NOTIFICATION, {**row, "recipients": expected})
-            recipients = _expand(conn, notification_id, new, now)
+            recipients = _expand(conn, notification_id, new, now, segment[0] if segment else None)
             if recipients != expected:
                 run(conn, _SET_RECIPIENTS, {"b_id": notification_id, "recipients": recipients})
             if recipients:
@@ -145,6 +163,27 @@ class NotificationRepository:
                 raise
             return self._replay(previous, new)
         return Accepted(notification_id, recipients, now)
+
+    def _segment(
+        self, conn: Connection, new: NewNotification, now: float
+    ) -> tuple[ColumnElement[bool], dict[str, Any]] | None:
+        """The segment's condition on users, resolved and compiled at `now`, and its record.
+
+        Resolved in the accepting transaction: the notification goes to the saved
+        segments as they are when it is accepted, and records the rule it used.
+        """
+        segment = new.target.segment
+        if segment is None:
+            return None
+        if segment.segment_id is not None:
+            rule: Rule = InSegment(segment.segment_id, "to.segment.id")
+            stored = saved_rules(conn, new.app_id, [segment.segment_id]).get(segment.segment_id)
+            record = {"id": segment.segment_id, "rule": stored}
+        else:
+            assert segment.rule is not None
+            rule, record = segment.rule, {"rule": segment.rule_json}
+        at = Compiled(self._db.dialect, new.app_id, now, self._interest_half_life)
+        return user_condition(resolve(conn, new.app_id, rule), at), record
 
     async def _find_by_key(self, app_id: str, key: str) -> Any:
         async with self._db.read.connect() as conn:
@@ -295,7 +334,13 @@ def _active_named_devices(conn: Connection, new: NewNotification) -> int:
     return sum(1 for _device_id, active in found if active)
 
 
-def _expand(conn: Connection, notification_id: str, new: NewNotification, now: float) -> int:
+def _expand(
+    conn: Connection,
+    notification_id: str,
+    new: NewNotification,
+    now: float,
+    segment: ColumnElement[bool] | None,
+) -> int:
     target = new.target
     due_at = new.send_at if new.send_at is not None and new.send_at > now else now
     # Users with no active device skip their push channels: straight to inbox, e-mail or webhook.
@@ -306,14 +351,14 @@ def _expand(conn: Connection, notification_id: str, new: NewNotification, now: f
         app_id=new.app_id,
         user_ids=target.user_ids,
         everyone=target.everyone,
+        segment=segment,
         channels=fallback_channels,
         lane=new.lane,
         due_at=due_at,
         now=now,
     )
-    if not (target.everyone or target.device_ids or target.user_ids):
+    if not (target.everyone or target.device_ids or target.user_ids or segment is not None):
         return deviceless
-    statement = _audience_insert(target.everyone, bool(target.device_ids), bool(target.user_ids))
     params = {
         "notification_id": notification_id,
         "app_id": new.app_id,
@@ -324,12 +369,26 @@ def _expand(conn: Connection, notification_id: str, new: NewNotification, now: f
         "user_ids": list(target.user_ids),
         **rank_params(app_routes(conn, new.app_id)),
     }
-    return deviceless + int(run(conn, statement, params).rowcount or 0)
+    shape = (target.everyone, bool(target.device_ids), bool(target.user_ids))
+    if segment is None:
+        return deviceless + int(run(conn, _audience_insert(*shape), params).rowcount or 0)
+    # Built for this rule and moment: executed once, so not kept in the driver's statement cache.
+    statement = _build_audience_insert(*shape, segment=segment)
+    return deviceless + int(conn.execute(statement, params).rowcount or 0)
 
 
 @lru_cache(maxsize=8)
 def _audience_insert(everyone: bool, by_device: bool, by_user: bool) -> Executable:
-    """`INSERT ... SELECT` of one delivery per active device in the audience, for one target shape."""
+    return _build_audience_insert(everyone, by_device, by_user, segment=None)
+
+
+def _build_audience_insert(
+    everyone: bool, by_device: bool, by_user: bool, *, segment: ColumnElement[bool] | None
+) -> Executable:
+    """`INSERT ... SELECT` of one delivery per active device in the audience, for one target shape.
+
+    `segment` is a condition on `users`: the devices of the app's users it selects join in.
+    """
     conditions: list[ColumnElement[bool]] = []
     if everyone:
         conditions.append(literal(True))
@@ -341,6 +400,9 @@ def _audience_insert(everyone: bool, by_device: bool, by_user: bool) -> Executab
             users.c.external_id.in_(bindparam("user_ids", expanding=True)),
         )
         conditions.append(devices.c.user_id.in_(user_keys))
+    if segment is not None:
+        members = select(users.c.id).where(users.c.app_id == bindparam("app_id"), segment)
+        conditions.append(devices.c.user_id.in_(members))
     audience = select(
         bindparam("notification_id", type_=String),
         devices.c.app_id,

@@ -13,6 +13,7 @@ from pushwise.api.audit import Audit
 from pushwise.api.auth import Principal, require_server
 from pushwise.api.deps import StoresDep, get_services
 from pushwise.api.errors import ApiError
+from pushwise.api.routes.segments import invalid_rule, parsed
 from pushwise.api.schemas.common import MAX_ROW_ID, row_id
 from pushwise.api.schemas.notifications import (
     AcceptedOut,
@@ -27,10 +28,11 @@ from pushwise.api.schemas.notifications import (
 )
 from pushwise.bootstrap import Services
 from pushwise.delivery.engine import AcceptRequest
+from pushwise.domain.audience.rules import RuleError
 from pushwise.domain.notification import NotificationSpec
 from pushwise.domain.payload_fit import oversize_problem
 from pushwise.domain.states import DeliveryState
-from pushwise.store.notifications import IdempotencyConflict, Target, UnknownDevices
+from pushwise.store.notifications import IdempotencyConflict, SegmentTarget, Target, UnknownDevices
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
 
@@ -105,7 +107,7 @@ async def accept(
         if idempotency_key
         else None
     )
-    target = Target(tuple(body.to.user_ids), tuple(body.to.device_ids), body.to.all)
+    target = Target(tuple(body.to.user_ids), tuple(body.to.device_ids), body.to.all, _segment(body))
     try:
         accepted = await services.engine.accept(
             app_id, AcceptRequest(spec, target, send_at, idempotency_key, request_hash)
@@ -114,6 +116,8 @@ async def accept(
         raise ApiError(
             409, "idempotency_conflict", "this Idempotency-Key was already used with a different request body"
         ) from error
+    except RuleError as error:
+        raise invalid_rule(error) from error
     except UnknownDevices as error:
         raise ApiError(
             422,
@@ -122,6 +126,16 @@ async def accept(
             "to.device_ids",
         ) from error
     return AcceptedOut(id=accepted.id, status="accepted", recipients=accepted.recipients)
+
+
+def _segment(body: NotificationIn) -> SegmentTarget | None:
+    """`to.segment`, its rule checked here; saved segments are read when the notification is stored."""
+    segment = body.to.segment
+    if segment is None:
+        return None
+    if segment.rule is None:
+        return SegmentTarget(segment_id=segment.id)
+    return SegmentTarget(rule=parsed(segment.rule, "to.segment.rule"), rule_json=segment.rule)
 
 
 @router.get("/{notification_id}", response_model=NotificationOut)

@@ -22,18 +22,29 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class SegmentIn(Strict):
+    """A saved segment (`id`) or a rule given here (`rule`), not both."""
+
+    id: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    rule: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> SegmentIn:
+        if (self.id is None) == (self.rule is None):
+            raise ValueError('give a saved segment\'s "id" or a "rule", not both')
+        return self
+
+
 class TargetIn(Strict):
     user_ids: list[Identifier] = Field(default_factory=list, max_length=MAX_TARGETS)
     device_ids: list[Identifier] = Field(default_factory=list, max_length=MAX_TARGETS)
-    segment: dict[str, Any] | None = None
+    segment: SegmentIn | None = None
     all: bool = False
 
     @model_validator(mode="after")
     def _has_audience(self) -> TargetIn:
-        if self.segment is not None:
-            raise ValueError("segment targeting is not available yet; use user_ids, device_ids or all")
-        if not (self.user_ids or self.device_ids or self.all):
-            raise ValueError("name at least one recipient: user_ids, device_ids or all=true")
+        if not (self.user_ids or self.device_ids or self.all or self.segment):
+            raise ValueError("name at least one recipient: user_ids, device_ids, segment or all=true")
         return self
 
 

@@ -14,13 +14,20 @@ import math
 from dataclasses import dataclass
 
 LN2 = math.log(2.0)
+# Below this exponent (about 1,000 half-lives) nothing is left: 0, exactly. PostgreSQL's `exp`
+# raises an underflow error where C's returns a tiny number, so SQL must stop here too.
+UNDERFLOW_EXPONENT = -700.0
 
 
 def decay_factor(elapsed: float, half_life: float) -> float:
-    """How much of a value is left after `elapsed` seconds (1 for no time or time running back)."""
+    """How much of a value is left after `elapsed` seconds (1 for no time or time running back).
+
+    Spelled as the segment SQL spells it (`store/segment_sql.py`), so both give the same bits.
+    """
     if elapsed <= 0.0:
         return 1.0
-    return math.exp(-LN2 * elapsed / half_life)
+    exponent = -LN2 * elapsed / half_life
+    return 0.0 if exponent < UNDERFLOW_EXPONENT else math.exp(exponent)
 
 
 @dataclass(frozen=True, slots=True)
