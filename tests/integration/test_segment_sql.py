@@ -30,16 +30,8 @@ from pushwise.store.schema import users
 from pushwise.store.segment_sql import Compiled, user_condition
 from pushwise.store.segments import SegmentRepository
 from tests.integration.pg_databases import fresh_postgres
-from tests.integration.segment_population import (
-    DAY,
-    HALF_LIFE,
-    NOW,
-    Population,
-    category_defaults,
-    leaves,
-    persons,
-    rules,
-)
+from tests.integration.segment_population import Population
+from tests.segment_strategies import DAY, HALF_LIFE, NOW, category_defaults, leaves, persons, rules
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")

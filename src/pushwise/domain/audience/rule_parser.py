@@ -107,21 +107,26 @@ class _Parser:
             raise RuleError(f"{path}.field", f"name a field: one of {_FIELDS}")
         if not isinstance(op, str):
             raise RuleError(f"{path}.op", "name an operator")
-        if op != "exists" and "value" not in raw:
-            raise RuleError(f"{path}.value", f"the operator {op!r} needs a value")
         head, _, rest = name.partition(".")
         parse = _LEAVES.get(head)
         if parse is None or (bool(rest) != (head in _DOTTED)):
             raise RuleError(f"{path}.field", f"unknown field {name!r}; fields: {_FIELDS}")
-        return parse(rest, op, raw.get("value", True), path)
+        return parse(rest, op, raw.get("value", MISSING), path)
 
 
-def _ops(path: str, op: str, allowed: tuple[str, ...], what: str) -> None:
+MISSING = object()  # a leaf without "value": only `exists` may leave it out (meaning true)
+
+
+def _ops(path: str, op: str, allowed: tuple[str, ...], what: str, value: Any) -> None:
     if op not in allowed:
         raise RuleError(f"{path}.op", f"{what} takes the operators {', '.join(allowed)}")
+    if value is MISSING and op != "exists":
+        raise RuleError(f"{path}.value", f"the operator {op!r} needs a value")
 
 
 def _flag(path: str, value: Any) -> bool:
+    if value is MISSING:
+        return True
     if not isinstance(value, bool):
         raise RuleError(f"{path}.value", "exists takes true or false (or no value: true)")
     return value
@@ -168,7 +173,7 @@ def _listed(path: str, value: Any, each: Callable[[str, Any], Any]) -> list[Any]
 def _attribute(key: str, op: str, value: Any, path: str) -> Rule:
     if not _ATTRIBUTE_KEY.fullmatch(key):
         raise RuleError(f"{path}.field", "an attribute key is 1-128 characters without '.', '\"', '\\'")
-    _ops(path, op, (*COMPARISONS, "!=", "in", "exists", "contains"), "an attribute")
+    _ops(path, op, (*COMPARISONS, "!=", "in", "exists", "contains"), "an attribute", value)
     at = f"{path}.value"
     if op == "exists":
         return _negated(AttributeExists(key), _flag(path, value))
@@ -190,7 +195,7 @@ def _comparison(op: str) -> Comparison:
 
 
 def _tags(_rest: str, op: str, value: Any, path: str) -> Rule:
-    _ops(path, op, ("contains", "in", "exists"), "tags")
+    _ops(path, op, ("contains", "in", "exists"), "tags", value)
     if op == "exists":
         return _negated(Tagged(None), _flag(path, value))
     if op == "in":
@@ -201,7 +206,7 @@ def _tags(_rest: str, op: str, value: Any, path: str) -> Rule:
 def _interest(category: str, op: str, value: Any, path: str) -> Rule:
     if not _CATEGORY.fullmatch(category):
         raise RuleError(f"{path}.field", "a category is 1-64 characters")
-    _ops(path, op, (">", ">=", "<", "<="), "an interest")
+    _ops(path, op, (">", ">=", "<", "<="), "an interest", value)
     affinity = _number(f"{path}.value", value)
     if not -1.0 < affinity < 1.0:
         raise RuleError(f"{path}.value", "an interest's affinity lies strictly between -1 and 1")
@@ -216,7 +221,7 @@ def _engagement(rest: str, op: str, value: Any, path: str) -> Rule:
         raise RuleError(
             f"{path}.field", f"engagement.<7d|30d|all>.<counter>, counters: {', '.join(COUNTERS)}"
         )
-    _ops(path, op, (*COMPARISONS, "!="), "engagement")
+    _ops(path, op, (*COMPARISONS, "!="), "engagement", value)
     number = _number(f"{path}.value", value)
     if op == "!=":
         return Not(EngagementCompare(cast(Window, window), counter, "=", number))
@@ -232,7 +237,7 @@ def _days(path: str, value: Any) -> int:
 
 
 def _last_active(_rest: str, op: str, value: Any, path: str) -> Rule:
-    _ops(path, op, (*COMPARISONS, "!=", "in", "exists"), "last_active_days")
+    _ops(path, op, (*COMPARISONS, "!=", "in", "exists"), "last_active_days", value)
     if op == "exists":
         return _negated(NeverActive(), not _flag(path, value))
     if op == "in":
@@ -266,7 +271,7 @@ _CHECKS: dict[str, Callable[[str], str]] = {
 def _profile(name: ProfileField) -> Callable[[str, str, Any, str], Rule]:
     def parse(_rest: str, op: str, value: Any, path: str) -> Rule:
         extra = ("prefix",) if name == "locale" else ()
-        _ops(path, op, ("=", "!=", "in", "exists", *extra), name)
+        _ops(path, op, ("=", "!=", "in", "exists", *extra), name, value)
         if op == "exists":
             return _negated(ProfileKnown(name), _flag(path, value))
 
@@ -288,7 +293,7 @@ def _profile(name: ProfileField) -> Callable[[str, str, Any, str], Rule]:
 
 
 def _platform(_rest: str, op: str, value: Any, path: str) -> Rule:
-    _ops(path, op, ("=", "!=", "in", "exists"), "platform")
+    _ops(path, op, ("=", "!=", "in", "exists"), "platform", value)
     if op == "exists":
         return _negated(OnPlatform(None), _flag(path, value))
 
@@ -303,7 +308,7 @@ def _platform(_rest: str, op: str, value: Any, path: str) -> Rule:
 
 
 def _location(_rest: str, op: str, value: Any, path: str) -> Rule:
-    _ops(path, op, ("within_km", "exists"), "location")
+    _ops(path, op, ("within_km", "exists"), "location", value)
     if op == "exists":
         return _negated(HasCoordinates(), _flag(path, value))
     at = f"{path}.value"
@@ -320,7 +325,7 @@ def _location(_rest: str, op: str, value: Any, path: str) -> Rule:
 
 
 def _segment(_rest: str, op: str, value: Any, path: str) -> Rule:
-    _ops(path, op, ("=", "!=", "in"), "segment")
+    _ops(path, op, ("=", "!=", "in"), "segment", value)
 
     def segment_id(at: str, item: Any) -> InSegment:
         if not isinstance(item, str) or not _SEGMENT_ID.fullmatch(item):
@@ -339,7 +344,7 @@ def _preference(rest: str, op: str, value: Any, path: str) -> Rule:
         raise RuleError(
             f"{path}.field", f"preference.<category>.<channel>, channels: {', '.join(PREFERENCE_CHANNELS)}"
         )
-    _ops(path, op, ("=", "!="), "a preference")
+    _ops(path, op, ("=", "!="), "a preference", value)
     if not isinstance(value, bool):
         raise RuleError(f"{path}.value", "a preference is true (allowed) or false")
     return _negated(Allows(category, channel), value == (op == "="))
