@@ -403,3 +403,36 @@ async def test_client_keys_cannot_send(live: tuple[str, Settings], shop: Shop) -
         headers={"authorization": "Bearer pw_cli_not-a-real-key"},
     )
     assert response.status_code == 401
+
+
+async def test_notifications_to_a_segment_reach_its_members_devices(shop: Shop) -> None:
+    countries = {"anna": "DE", "ben": "DE", "chloe": "FR"}
+    for n, (user, country) in enumerate(countries.items()):
+        await shop.http.put(
+            f"/v1/users/{user}", json={"location": {"country": country}}, headers=shop.headers
+        )
+        await shop.device(token(n), user_id=user)
+    await shop.device(token(9), user_id="ben")
+    inline = await shop.notify(
+        {
+            "to": {"segment": {"rule": {"field": "country", "op": "=", "value": "DE"}}},
+            "content": {"title": "Hallo"},
+        }
+    )
+    assert inline.status_code == 202, inline.text
+    assert inline.json()["recipients"] == 3
+    assert (await shop.settled(inline.json()["id"]))["counts"]["delivered"] == 3
+    assert set(shop.simulator.token_counts()) == {token(0), token(1), token(9)}
+
+    french = (
+        await shop.http.post(
+            "/v1/segments",
+            json={"name": "fr", "rule": {"field": "country", "op": "=", "value": "FR"}},
+            headers=shop.headers,
+        )
+    ).json()
+    saved = await shop.notify({"to": {"segment": {"id": french["id"]}}, "content": {"title": "Bonjour"}})
+    assert saved.status_code == 202, saved.text
+    assert saved.json()["recipients"] == 1
+    assert (await shop.settled(saved.json()["id"]))["counts"]["delivered"] == 1
+    assert shop.simulator.received(token(2))[-1]["payload"]["aps"]["alert"]["title"] == "Bonjour"
