@@ -12,6 +12,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from pushwise.domain.audience.decay import Decayed
+from pushwise.domain.audience.preferences import Category
 from pushwise.domain.audience.reference import Person
 
 NOW = 1_800_000_000.0 + 12_345.5  # mid-day, so day windows and hour offsets both matter
@@ -184,5 +185,15 @@ rules = st.recursive(
     ),
     max_leaves=6,
 )
-# The app's declared categories: "undeclared" never is.
-category_defaults = st.fixed_dictionaries({"promotions": st.booleans(), "news": st.booleans()})
+# The app's declared categories ("undeclared" never is), on all channels or some.
+app_categories = st.builds(
+    lambda found: {
+        key: Category(key, key, default_on, channels) for key, (default_on, channels) in found.items()
+    },
+    st.fixed_dictionaries(
+        {
+            key: st.tuples(st.booleans(), st.none() | st.sampled_from((("email",), ("apns",), CHANNELS)))
+            for key in ("promotions", "news")
+        }
+    ),
+)

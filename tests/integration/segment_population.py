@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert
 
+from pushwise.domain.audience.preferences import Category
 from pushwise.domain.audience.reference import Person
 from pushwise.store.db import Database
 from pushwise.store.ids import new_id
@@ -29,19 +31,20 @@ class Population:
 
     db: Database
 
-    async def app(self, defaults: dict[str, bool]) -> str:
+    async def app(self, declared: Mapping[str, Category]) -> str:
         app_id = new_id("app")
 
         def write(conn: Connection) -> None:
             conn.execute(insert(apps).values(id=app_id, name="segments", created_at=NOW))
-            for position, (key, default_on) in enumerate(defaults.items()):
+            for position, category in enumerate(declared.values()):
                 conn.execute(
                     insert(categories).values(
                         app_id=app_id,
-                        key=key,
+                        key=category.key,
                         position=position,
-                        name=key,
-                        default_on=default_on,
+                        name=category.name,
+                        default_on=category.default_on,
+                        channels=list(category.channels) if category.channels is not None else None,
                         config={},
                         updated_at=NOW,
                     )

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection, func, select
 
 from pushwise.domain.audience.decay import Decayed
+from pushwise.domain.audience.preferences import Category
 from pushwise.domain.audience.reference import Moment, Person, matches
 from pushwise.domain.audience.rule_parser import parse_rule
 from pushwise.domain.audience.rules import Rule, RuleError
@@ -28,10 +29,10 @@ from pushwise.store import migrate
 from pushwise.store.db import Database, open_database
 from pushwise.store.schema import users
 from pushwise.store.segment_sql import Compiled, user_condition
-from pushwise.store.segments import SegmentRepository
+from pushwise.store.segments import SegmentRepository, segment_condition
 from tests.integration.pg_databases import fresh_postgres
 from tests.integration.segment_population import Population
-from tests.segment_strategies import DAY, HALF_LIFE, NOW, category_defaults, leaves, persons, rules
+from tests.segment_strategies import DAY, HALF_LIFE, NOW, app_categories, leaves, persons, rules
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
@@ -52,7 +53,7 @@ class Store:
         if self._fuzz_app is None:
             values: list[Any] = ["", "1", "1e3", "abc", 0, -1.5, 2**60, True, None, [1, "a", None], {"a": 1}]
             people = [Person(attributes={key: value for key in ("", "a", "0", "é")}) for value in values]
-            self._fuzz_app = self.run(self.population.app({"news": True}))
+            self._fuzz_app = self.run(self.population.app({}))
             self.run(self.population.users(self._fuzz_app, people))
         return self._fuzz_app
 
@@ -60,10 +61,13 @@ class Store:
         return self.loop.run_until_complete(work)
 
     def selected(self, app_id: str, rule: Rule) -> set[str]:
+        """The app's users the rule selects, compiled as the planner compiles it."""
         at = Compiled(self.db.dialect, app_id, NOW, HALF_LIFE)
-        query = select(users.c.external_id).where(users.c.app_id == app_id, user_condition(rule, at))
 
         def read(conn: Connection) -> set[str]:
+            query = select(users.c.external_id).where(
+                users.c.app_id == app_id, segment_condition(conn, at, rule)
+            )
             return set(conn.execute(query).scalars())
 
         return self.run(self.db.query(read))
@@ -93,14 +97,14 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 @given(
     people=st.lists(persons(), min_size=4, max_size=10),
     raws=st.lists(rules, min_size=1, max_size=4),
-    defaults=category_defaults,
+    declared=app_categories,
 )
 def test_sql_selects_whom_the_reference_selects(
-    store: Store, people: list[Person], raws: list[dict[str, Any]], defaults: dict[str, bool]
+    store: Store, people: list[Person], raws: list[dict[str, Any]], declared: dict[str, Category]
 ) -> None:
-    app_id = store.run(store.population.app(defaults))
+    app_id = store.run(store.population.app(declared))
     external_ids = store.run(store.population.users(app_id, people))
-    moment = Moment(NOW, HALF_LIFE, defaults)
+    moment = Moment(NOW, HALF_LIFE, declared)
     for raw in raws:
         rule = parse_rule(raw)
         expected = {
@@ -115,15 +119,15 @@ def test_sql_selects_whom_the_reference_selects(
 @given(
     people=st.lists(persons(), min_size=8, max_size=14),
     raws=st.lists(leaves, min_size=10, max_size=20),
-    defaults=category_defaults,
+    declared=app_categories,
 )
 def test_each_clause_selects_whom_the_reference_selects(
-    store: Store, people: list[Person], raws: list[dict[str, Any]], defaults: dict[str, bool]
+    store: Store, people: list[Person], raws: list[dict[str, Any]], declared: dict[str, Category]
 ) -> None:
     """Single clauses over larger populations: every boundary of every field is met often."""
-    app_id = store.run(store.population.app(defaults))
+    app_id = store.run(store.population.app(declared))
     external_ids = store.run(store.population.users(app_id, people))
-    moment = Moment(NOW, HALF_LIFE, defaults)
+    moment = Moment(NOW, HALF_LIFE, declared)
     for raw in raws:
         rule = parse_rule(raw)
         expected = {

@@ -15,13 +15,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pushwise.domain.audience.decay import Decayed
+from pushwise.domain.audience.preferences import Category
 from pushwise.domain.audience.reference import Moment, Person, matches
 from pushwise.domain.audience.rule_parser import parse_rule
 from pushwise.domain.audience.rules import EARTH_RADIUS_KM, Rule, RuleError, Within
 from pushwise.domain.audience.saved import MAX_EXPANSIONS, inline
-from tests.segment_strategies import DAY, HALF_LIFE, NOW, TODAY, category_defaults, leaves, persons
+from tests.segment_strategies import DAY, HALF_LIFE, NOW, TODAY, app_categories, leaves, persons
 
-MOMENT = Moment(NOW, HALF_LIFE, {"promotions": False, "news": True})
+MOMENT = Moment(
+    NOW,
+    HALF_LIFE,
+    {
+        "promotions": Category("promotions", "Promotions", default_on=False),
+        "news": Category("news", "News", channels=("email", "apns")),
+    },
+)
 
 
 def selects(raw: dict[str, Any], person: Person, moment: Moment = MOMENT) -> bool:
@@ -131,6 +139,12 @@ def selects(raw: dict[str, Any], person: Person, moment: Moment = MOMENT) -> boo
             Person(unsubscribed=frozenset({"email"})),
             True,
         ),
+        # ...and never on a channel the category does not use, whatever the user chose
+        (
+            {"field": "preference.news.fcm", "op": "=", "value": True},
+            Person(preferences={("news", "fcm"): True}),
+            False,
+        ),
         # location: within the circle, by great-circle distance; no coordinates: not within
         (
             {"field": "location", "op": "within_km", "value": {"lat": 52.52, "lon": 13.405, "km": 260}},
@@ -157,12 +171,12 @@ _OPPOSITES = [("=", "!="), ("<", ">="), (">", "<=")]
 
 
 @settings(max_examples=300)
-@given(person=persons(), leaf=leaves, defaults=category_defaults)
+@given(person=persons(), leaf=leaves, declared=app_categories)
 def test_each_operator_is_the_negation_of_its_opposite(
-    person: Person, leaf: dict[str, Any], defaults: dict[str, bool]
+    person: Person, leaf: dict[str, Any], declared: dict[str, Category]
 ) -> None:
     """Orderings of attributes excepted: a missing attribute is neither below nor above a value."""
-    moment = Moment(NOW, HALF_LIFE, defaults)
+    moment = Moment(NOW, HALF_LIFE, declared)
     ordered_attribute = leaf["field"].startswith("attributes.") and leaf["op"] not in ("=", "!=")
     for one, other in _OPPOSITES:
         for op, opposite in ((one, other), (other, one)):

@@ -39,8 +39,8 @@ from pushwise.store.ids import new_id
 from pushwise.store.policies import app_routes
 from pushwise.store.routes import CHANNEL_OF_PLATFORM, device_channel, first_of_installation, rank_params
 from pushwise.store.schema import attempts, deliveries, devices, notifications, users
-from pushwise.store.segment_sql import Compiled, user_condition
-from pushwise.store.segments import resolve, saved_rules
+from pushwise.store.segment_sql import Compiled
+from pushwise.store.segments import saved_rules, segment_condition
 from pushwise.store.wakeups import announce_work
 
 __all__ = ["CHANNEL_OF_PLATFORM", "NotificationRepository"]
@@ -183,7 +183,7 @@ class NotificationRepository:
             assert segment.rule is not None
             rule, record = segment.rule, {"rule": segment.rule_json}
         at = Compiled(self._db.dialect, new.app_id, now, self._interest_half_life)
-        return user_condition(resolve(conn, new.app_id, rule), at), record
+        return segment_condition(conn, at, rule), record
 
     async def _find_by_key(self, app_id: str, key: str) -> Any:
         async with self._db.read.connect() as conn:

@@ -21,8 +21,8 @@ by (app, last_active_at), country by (app, country), devices by (app, user).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import (
     ColumnElement,
@@ -41,6 +41,7 @@ from sqlalchemy import (
 )
 
 from pushwise.domain.audience.decay import LN2, UNDERFLOW_EXPONENT
+from pushwise.domain.audience.preferences import Category
 from pushwise.domain.audience.rules import (
     HALF_RADIANS,
     RADIANS,
@@ -68,7 +69,6 @@ from pushwise.domain.audience.rules import (
 )
 from pushwise.store.json_sql import JsonAttributes, json_attributes, sql_compare
 from pushwise.store.schema import (
-    categories,
     channel_unsubscribes,
     devices,
     user_engagement,
@@ -86,12 +86,13 @@ _engagement = user_engagement.alias("segment_engagement")
 
 @dataclass(frozen=True, slots=True)
 class Compiled:
-    """Where and when a rule is evaluated: one app, one moment, one engine."""
+    """Where and when a rule is evaluated: one app (and its categories), one moment, one engine."""
 
     dialect: str
     app_id: str
     now: float
     interest_half_life: float  # seconds
+    categories: Mapping[str, Category] = field(default_factory=dict)
 
 
 def user_condition(rule: Rule, at: Compiled) -> ColumnElement[bool]:
@@ -230,22 +231,23 @@ class _Compiler:
         )
         return and_(located, term <= literal(rule.limit, Float))
 
-    def _allows(self, category: str, channel: str) -> ColumnElement[bool]:
+    def _allows(self, key: str, channel: str) -> ColumnElement[bool]:
+        """`preferences.allowed` with the app's category known at compile time: only the user's
+        own choice and their unsubscribes are read per user."""
+        category = self._at.categories.get(key)
+        if category is not None and not category.carries(channel):
+            return false()
         own = (
             select(user_preferences.c.allowed)
             .where(
                 user_preferences.c.user_id == users.c.id,
-                user_preferences.c.category == category,
+                user_preferences.c.category == key,
                 user_preferences.c.channel == channel,
             )
             .scalar_subquery()
         )
-        default = (
-            select(categories.c.default_on)
-            .where(categories.c.app_id == self._at.app_id, categories.c.key == category)
-            .scalar_subquery()
-        )
+        default = true() if category is None or category.default_on else false()
         unsubscribed = exists().where(
             channel_unsubscribes.c.user_id == users.c.id, channel_unsubscribes.c.channel == channel
         )
-        return and_(func.coalesce(own, default, true()).is_(True), not_(unsubscribed))
+        return and_(func.coalesce(own, default).is_(True), not_(unsubscribed))

@@ -10,15 +10,16 @@ saved rule never points at nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
 
 from pushwise.domain.audience.rule_parser import parse_rule
 from pushwise.domain.audience.rules import Rule
 from pushwise.domain.audience.saved import MAX_EXPANSIONS, inline, referenced
 from pushwise.domain.clock import Clock
+from pushwise.store.categories import app_categories
 from pushwise.store.db import Database
 from pushwise.store.ids import new_id
 from pushwise.store.schema import segments, users
@@ -74,6 +75,15 @@ def resolve(conn: Connection, app_id: str, rule: Rule, *, own_id: str | None = N
         named = (ref for segment_id in found for ref in referenced(reached[segment_id]))
         wanted = list(dict.fromkeys(ref for ref in named if ref not in reached))
     return inline(rule, reached, own_id=own_id)
+
+
+def segment_condition(
+    conn: Connection, at: Compiled, rule: Rule, *, own_id: str | None = None
+) -> ColumnElement[bool]:
+    """`rule` as a condition on the app's users, saved segments and the app's categories read in `conn`."""
+    resolved = resolve(conn, at.app_id, rule, own_id=own_id)
+    known = {category.key: category for category in app_categories(conn, at.app_id)}
+    return user_condition(resolved, replace(at, categories=known))
 
 
 class SegmentRepository:
@@ -148,7 +158,7 @@ class SegmentRepository:
         at = self.compiled(app_id, self._clock.now())
 
         def read(conn: Connection) -> Preview:
-            condition = user_condition(resolve(conn, app_id, rule), at)
+            condition = segment_condition(conn, at, rule)
             scope = (users.c.app_id == app_id, condition)
             count = conn.execute(select(func.count()).select_from(users).where(*scope)).scalar_one()
             sample = conn.execute(select(users.c.external_id).where(*scope).limit(SAMPLE_SIZE)).scalars()

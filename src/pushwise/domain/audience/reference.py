@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pushwise.domain.audience.decay import Decayed
+from pushwise.domain.audience.preferences import Category, Preferences, allowed
 from pushwise.domain.audience.rules import (
     AllOf,
     Allows,
@@ -73,7 +74,7 @@ class Moment:
 
     now: float
     interest_half_life: float  # seconds
-    category_defaults: Mapping[str, bool] = field(default_factory=dict)  # the app's categories
+    categories: Mapping[str, Category] = field(default_factory=dict)  # the app's, by key
 
 
 def matches(rule: Rule, person: Person, moment: Moment) -> bool:
@@ -123,10 +124,11 @@ def _leaf(rule: Rule, person: Person, moment: Moment) -> bool:
             return rule.limit is None or rule.term(person.lat, person.lon) <= rule.limit
         case HasCoordinates():
             return person.lat is not None and person.lon is not None
-        case Allows(category, channel):
-            own = person.preferences.get((category, channel))
-            allowed = own if own is not None else moment.category_defaults.get(category, True)
-            return allowed and channel not in person.unsubscribed
+        case Allows(key, channel):
+            choices = Preferences(choices=person.preferences)
+            return channel not in person.unsubscribed and allowed(
+                moment.categories.get(key), key, channel, choices
+            )
     raise TypeError(f"not a leaf: {rule!r}")
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, cast, get_args
 
 from pushwise.domain.audience.countries import check_country
+from pushwise.domain.audience.preferences import CATEGORY_KEY
 from pushwise.domain.audience.rules import (
     COMPARISONS,
     COUNTERS,
@@ -46,8 +47,8 @@ from pushwise.domain.audience.rules import (
     Within,
     any_of,
 )
+from pushwise.domain.channels import DELIVERY_CHANNELS
 from pushwise.domain.device_tokens import Platform
-from pushwise.domain.fallback import CHANNELS
 from pushwise.domain.profile_fields import check_locale, check_timezone
 
 MAX_CLAUSES = 200
@@ -56,8 +57,6 @@ MAX_LIST = 1000
 MAX_TEXT = 1024
 MAX_DAYS = 36_500
 PLATFORMS: tuple[str, ...] = get_args(Platform)
-# Channels a preference can be about: pushwise's own and the phone makers' push services.
-PREFERENCE_CHANNELS = (*CHANNELS, "huawei", "honor", "xiaomi", "oppo", "vivo")
 # An attribute key is one top-level name; a dot is refused so nested paths stay possible later.
 _ATTRIBUTE_KEY = re.compile(r'[^."\\\x00-\x1f\x7f]{1,128}')
 _CATEGORY = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
@@ -340,9 +339,9 @@ def _segment(_rest: str, op: str, value: Any, path: str) -> Rule:
 
 def _preference(rest: str, op: str, value: Any, path: str) -> Rule:
     category, _, channel = rest.rpartition(".")
-    if not _CATEGORY.fullmatch(category) or channel not in PREFERENCE_CHANNELS:
+    if not CATEGORY_KEY.fullmatch(category) or channel not in DELIVERY_CHANNELS:
         raise RuleError(
-            f"{path}.field", f"preference.<category>.<channel>, channels: {', '.join(PREFERENCE_CHANNELS)}"
+            f"{path}.field", f"preference.<category>.<channel>, channels: {', '.join(DELIVERY_CHANNELS)}"
         )
     _ops(path, op, ("=", "!="), "a preference", value)
     if not isinstance(value, bool):

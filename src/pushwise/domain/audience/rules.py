@@ -219,8 +219,9 @@ class InSegment:
 
 @dataclass(frozen=True, slots=True)
 class Allows:
-    """The user allows `category` on `channel`: their own choice, else the category's default
-    (a category the app never declared: allowed), and never on a channel they unsubscribed from."""
+    """The user would get `category` on `channel`, as the gate decides it for marketing sends
+    (`preferences.allowed`): never on a channel the category does not use or the user unsubscribed
+    from; else their own choice, else the category's default (one the app never declared: allowed)."""
 
     category: str
     channel: str
