@@ -158,6 +158,14 @@ def vendor_receipt_token(w: World, _t: Tenant) -> dict[str, str]:
     return {"token": receipt_token(w.services.secret_key, "huawei", w.own.app_id)}
 
 
+SEGMENT = {"name": "germans", "rule": {"field": "country", "op": "=", "value": "DE"}}
+
+
+async def new_segment(w: World, t: Tenant) -> dict[str, str]:
+    created = await w.services.engine.segments.create(t.app_id, SEGMENT["name"], SEGMENT["rule"])
+    return {"segment_id": created.id}
+
+
 async def stylesheet(_w: World, _t: Tenant) -> dict[str, str]:
     return {"name": "dashboard.css"}
 
@@ -283,6 +291,24 @@ ROWS: dict[str, Row] = {
     ),
     "GET /v1/experiments/{experiment_id}": Row(
         "403 200 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 200 403", experiment
+    ),
+    # segments (server key)
+    "POST /v1/segments": Row("403 201 403 403 401 401 401 201 403", None, json=fixed(SEGMENT)),
+    "GET /v1/segments": Row("403 200 403 403 401 401 401 200 403", None),
+    "POST /v1/segments/preview": Row(
+        "403 200 403 403 401 401 401 200 403", None, json=fixed({"rule": SEGMENT["rule"]})
+    ),
+    "GET /v1/segments/{segment_id}": Row(
+        "403 200 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 200 403", new_segment
+    ),
+    "PUT /v1/segments/{segment_id}": Row(
+        "403 200 403 403 401 401 401 404 403",
+        "403 404 403 403 401 401 401 200 403",
+        new_segment,
+        json=fixed(SEGMENT),
+    ),
+    "DELETE /v1/segments/{segment_id}": Row(
+        "403 204 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 204 403", new_segment
     ),
     # categories (admin or the app's server key) and users' preferences (server key)
     "PUT /v1/apps/{app_id}/categories": Row(
