@@ -126,6 +126,13 @@ class SqliteThread:
         with self._conn.begin():
             return work(self._conn)
 
+    async def reconnect(self) -> None:
+        """Open a new connection for the next transaction: it reads the current planner statistics.
+
+        (Disposing of the engine closes the pooled connection; the engine makes a new one on demand.)
+        """
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._close)
+
     def _close(self) -> None:
         if self._conn is not None:
             self._conn.close()
@@ -181,6 +188,13 @@ class Database:
     @property
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
+
+    async def reload_statistics(self) -> None:
+        """After an `ANALYZE`: SQLite connections read planner statistics when they open, so the
+        read connections are replaced (the writer, which ran it, already uses them)."""
+        if self.sqlite_reader is not None:
+            await self.sqlite_reader.reconnect()
+        await self.read.dispose()
 
     async def dispose(self) -> None:
         await self.write.dispose()

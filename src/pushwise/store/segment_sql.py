@@ -111,7 +111,11 @@ class _Compiler:
         self._json = attributes
 
     def condition(self, rule: Rule, *, negate: bool) -> ColumnElement[bool]:
-        """`negate` pushes a `not` down to the leaves, so each can say it in index-friendly form."""
+        """`negate` pushes a `not` down to the leaves, so each can say it in index-friendly form.
+
+        What this returns is never negated again, so the index-friendly forms below may be NULL
+        where they do not hold: under AND and OR alone, NULL selects no more than false does.
+        """
         match rule:
             case AllOf(rules) | AnyOf(rules):
                 conjunction = isinstance(rule, AllOf) != negate
@@ -125,13 +129,14 @@ class _Compiler:
                 active = users.c.last_active_at
                 cutoff = literal(rule.cutoff(self._at.now), Float)
                 if negate:
-                    return and_(active.is_not(None), active > cutoff)
+                    return active > cutoff
                 return or_(active.is_(None), active <= cutoff)
             case ProfileIn(name, values) if name != "locale":
                 column = users.c[name]
                 if negate:
                     return or_(column.is_(None), column.not_in(values))
-                return and_(column.is_not(None), column.in_(values))
+                # A single value as `=`: SQLite's planner, without statistics, prefers it to IN.
+                return column == values[0] if len(values) == 1 else column.in_(values)
             case InSegment(segment_id):
                 raise ValueError(f"segment {segment_id} must be inlined before compiling")
             case _:
