@@ -493,6 +493,7 @@ ROWS: dict[str, Row] = {
         "303 303 303 303 200 303 303 303 303", "303 303 303 303 404 303 303 303 303", notification_of
     ),
     "GET /dashboard/dead-letters": Row("303 303 303 303 200 303 303 303 303", None),
+    "GET /dashboard/segments": Row("303 303 303 303 200 303 303 303 303", None),
     "POST /dashboard/dead-letters/replay": Row(
         "303 303 303 303 303 303 303 303 303", "303 303 303 303 404 303 303 303 303", form=session_form
     ),
