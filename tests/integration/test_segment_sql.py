@@ -60,6 +60,22 @@ class Store:
     def run(self, work: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(work)
 
+    def compare(
+        self, people: list[Person], raws: list[dict[str, Any]], declared: dict[str, Category]
+    ) -> None:
+        """Store `people` in a new app; each rule must select in SQL whom the reference selects."""
+        app_id = self.run(self.population.app(declared))
+        external_ids = self.run(self.population.users(app_id, people))
+        moment = Moment(NOW, HALF_LIFE, declared)
+        for raw in raws:
+            rule = parse_rule(raw)
+            expected = {
+                external_id
+                for external_id, person in zip(external_ids, people, strict=True)
+                if matches(rule, person, moment)
+            }
+            assert self.selected(app_id, rule) == expected, raw
+
     def selected(self, app_id: str, rule: Rule) -> set[str]:
         """The app's users the rule selects, compiled as the planner compiles it."""
         at = Compiled(self.db.dialect, app_id, NOW, HALF_LIFE)
@@ -102,17 +118,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 def test_sql_selects_whom_the_reference_selects(
     store: Store, people: list[Person], raws: list[dict[str, Any]], declared: dict[str, Category]
 ) -> None:
-    app_id = store.run(store.population.app(declared))
-    external_ids = store.run(store.population.users(app_id, people))
-    moment = Moment(NOW, HALF_LIFE, declared)
-    for raw in raws:
-        rule = parse_rule(raw)
-        expected = {
-            external_id
-            for external_id, person in zip(external_ids, people, strict=True)
-            if matches(rule, person, moment)
-        }
-        assert store.selected(app_id, rule) == expected, raw
+    store.compare(people, raws, declared)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=SHARED_STORE)
@@ -125,17 +131,7 @@ def test_each_clause_selects_whom_the_reference_selects(
     store: Store, people: list[Person], raws: list[dict[str, Any]], declared: dict[str, Category]
 ) -> None:
     """Single clauses over larger populations: every boundary of every field is met often."""
-    app_id = store.run(store.population.app(declared))
-    external_ids = store.run(store.population.users(app_id, people))
-    moment = Moment(NOW, HALF_LIFE, declared)
-    for raw in raws:
-        rule = parse_rule(raw)
-        expected = {
-            external_id
-            for external_id, person in zip(external_ids, people, strict=True)
-            if matches(rule, person, moment)
-        }
-        assert store.selected(app_id, rule) == expected, raw
+    store.compare(people, raws, declared)
 
 
 def test_preview_counts_and_samples_the_same_users(store: Store) -> None:
