@@ -79,10 +79,9 @@ class Engine:
         self.templates = TemplateRepository(db)
         self.catalog = CatalogRepository(db)
         choices = Choices(db, self.catalog, clock, rng)
-        self.renderer = Renderer(db, self.templates, choices, learning or LearningOptions.defaults(), clock)
+        self.renderer = Renderer(db, self.templates, choices, learning, clock)
         self.policies = PolicyRepository(db, clock)
         self.routing = InstallationRouter(InstallationRepository(db), self.policies, clock)
-        self.renderer = Renderer(db, self.templates, learning, clock)
         self._clock = clock
         self._rng = rng
         self._worker_options = worker_options
