@@ -234,22 +234,37 @@ _EDGE_PEOPLE = {
     "averse": Person(interests={"shoes": Decayed(-8.0, NOW - 3600)}),
     "three_days": Person(last_active_at=NOW - 3 * DAY, attributes={"age": "3"}, locale="zh-Hant-TW"),
     "never": Person(attributes={"age": 3, "vip": None}, locale="ZH"),
+    # Arithmetic PostgreSQL refuses where C rounds to 0: tiny products must never be formed.
+    "tiny": Person(lat=5e-324, lon=-5e-324, interests={"shoes": Decayed(1e-290, NOW - 200 * HALF_LIFE)}),
+    "pole": Person(lat=90.0, lon=-180.0),
 }
+ODD = ("tiny", "pole")
 _EDGES: list[tuple[dict[str, Any], set[str]]] = [
     ({"field": "interests.shoes", "op": ">", "value": 0.0}, {"future"}),
     ({"field": "interests.shoes", "op": ">=", "value": 0.5}, {"future"}),  # 4.0 raw is exactly 0.5
     ({"field": "interests.shoes", "op": "<", "value": 0.0}, {"averse"}),
-    ({"field": "interests.shoes", "op": ">", "value": -0.5}, {"ancient", "future", "three_days", "never"}),
-    ({"field": "last_active_days", "op": ">=", "value": 3}, {"ancient", "averse", "three_days", "never"}),
+    (
+        {"field": "interests.shoes", "op": ">", "value": -0.5},
+        {"ancient", "future", "three_days", "never", *ODD},
+    ),
+    (
+        {"field": "last_active_days", "op": ">=", "value": 3},
+        {"ancient", "averse", "three_days", "never", *ODD},
+    ),
     ({"field": "last_active_days", "op": "<", "value": 3}, {"future"}),
     ({"field": "last_active_days", "op": "=", "value": 3}, {"three_days"}),
-    ({"field": "last_active_days", "op": "exists", "value": False}, {"ancient", "averse", "never"}),
+    ({"field": "last_active_days", "op": "exists", "value": False}, {"ancient", "averse", "never", *ODD}),
     ({"field": "attributes.age", "op": "=", "value": 3}, {"never"}),
-    ({"field": "attributes.age", "op": "!=", "value": 3}, {"ancient", "future", "averse", "three_days"}),
+    (
+        {"field": "attributes.age", "op": "!=", "value": 3},
+        {"ancient", "future", "averse", "three_days", *ODD},
+    ),
     ({"field": "attributes.age", "op": ">=", "value": "3"}, {"three_days"}),
     ({"field": "attributes.vip", "op": "exists"}, set()),
     ({"field": "locale", "op": "prefix", "value": "zh"}, {"three_days", "never"}),
     ({"field": "locale", "op": "prefix", "value": "zh-hant"}, {"three_days"}),
+    ({"field": "location", "op": "within_km", "value": {"lat": 0, "lon": 0, "km": 0}}, {"tiny"}),
+    ({"field": "location", "op": "within_km", "value": {"lat": 90, "lon": 0, "km": 1}}, {"pole"}),
 ]
 
 

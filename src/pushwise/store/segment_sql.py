@@ -44,6 +44,8 @@ from pushwise.domain.audience.decay import LN2, UNDERFLOW_EXPONENT
 from pushwise.domain.audience.preferences import Category
 from pushwise.domain.audience.rules import (
     HALF_RADIANS,
+    NEGLIGIBLE_DEGREES,
+    NEGLIGIBLE_WEIGHT,
     RADIANS,
     AllOf,
     Allows,
@@ -182,7 +184,11 @@ class _Compiler:
         at, weight = _interests.c.at, _interests.c.weight
         exponent = literal(-LN2, Float) * (now - at) / literal(self._at.interest_half_life, Float)
         factor = case((exponent < UNDERFLOW_EXPONENT, literal(0.0, Float)), else_=func.exp(exponent))
-        decayed = case((at >= now, weight), else_=weight * factor)
+        decayed = case(
+            (func.abs(weight) < NEGLIGIBLE_WEIGHT, literal(0.0, Float)),
+            (at >= now, weight),
+            else_=weight * factor,
+        )
         zero_passes = rule.passes(0.0)
         # When 0 passes, the rows that fail are what to look for.
         passing, failing = (">=", "<") if rule.inclusive else (">", "<=")
@@ -228,12 +234,10 @@ class _Compiler:
         if rule.limit is None:
             return located
         half = literal(HALF_RADIANS, Float)
-        half_lat = func.sin((lat - literal(rule.lat, Float)) * half)
-        half_lon = func.sin((lon - literal(rule.lon, Float)) * half)
-        term = (
-            half_lat * half_lat
-            + func.cos(lat * literal(RADIANS, Float)) * literal(rule.cos_lat, Float) * half_lon * half_lon
-        )
+        half_lat = func.sin(_negligible_as_zero(lat - literal(rule.lat, Float)) * half)
+        half_lon = func.sin(_negligible_as_zero(lon - literal(rule.lon, Float)) * half)
+        cos_lat = func.cos(_negligible_as_zero(lat) * literal(RADIANS, Float))
+        term = half_lat * half_lat + cos_lat * literal(rule.cos_lat, Float) * half_lon * half_lon
         return and_(located, term <= literal(rule.limit, Float))
 
     def _allows(self, key: str, channel: str) -> ColumnElement[bool]:
@@ -256,3 +260,8 @@ class _Compiler:
             channel_unsubscribes.c.user_id == users.c.id, channel_unsubscribes.c.channel == channel
         )
         return and_(func.coalesce(own, default).is_(True), not_(unsubscribed))
+
+
+def _negligible_as_zero(degrees: ColumnElement[float]) -> ColumnElement[float]:
+    """`rules.negligible_as_zero` in SQL."""
+    return case((func.abs(degrees) < NEGLIGIBLE_DEGREES, literal(0.0, Float)), else_=degrees)

@@ -14,9 +14,10 @@ import math
 from dataclasses import dataclass
 
 LN2 = math.log(2.0)
-# Below this exponent (about 1,000 half-lives) nothing is left: 0, exactly. PostgreSQL's `exp`
-# raises an underflow error where C's returns a tiny number, so SQL must stop here too.
-UNDERFLOW_EXPONENT = -700.0
+# Below this exponent (about 430 half-lives, a factor under 1e-130) nothing is left: 0, exactly.
+# PostgreSQL raises an underflow error where C returns a tiny number or 0 (`exp(-746)`, or a
+# weight times a factor too small to represent), so SQL stops here too, well clear of both.
+UNDERFLOW_EXPONENT = -300.0
 
 
 def decay_factor(elapsed: float, half_life: float) -> float:

@@ -99,7 +99,7 @@ def _leaf(rule: Rule, person: Person, moment: Moment) -> bool:
             return bool(person.tags) if tags is None else any(tag in person.tags for tag in tags)
         case InterestAbove(category):
             found = person.interests.get(category)
-            return rule.passes(found.worth(moment.now, moment.interest_half_life) if found else 0.0)
+            return rule.passes(rule.raw_now(found, moment.now, moment.interest_half_life) if found else 0.0)
         case EngagementCompare(_window, counter, op, value):
             return COMPARE[op](_engagement(rule, person, moment.now, counter), value)
         case InactiveFor():

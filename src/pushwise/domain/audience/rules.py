@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from pushwise.domain.audience.decay import Decayed
 from pushwise.domain.audience.interests import raw_for_affinity
 
 Scalar = str | float | bool
@@ -113,6 +114,18 @@ class InterestAbove:
     def passes(self, raw_now: float) -> bool:
         return raw_now >= self.raw if self.inclusive else raw_now > self.raw
 
+    @staticmethod
+    def raw_now(stored: Decayed, now: float, half_life: float) -> float:
+        """The stored weight decayed to now, a negligible one (under `NEGLIGIBLE_WEIGHT`) as 0.
+
+        With the decay's own floor this keeps `weight * factor` clear of underflow, which
+        PostgreSQL refuses with an error where C rounds to 0.
+        """
+        return 0.0 if abs(stored.value) < NEGLIGIBLE_WEIGHT else stored.worth(now, half_life)
+
+
+NEGLIGIBLE_WEIGHT = 1e-150
+
 
 @dataclass(frozen=True, slots=True)
 class EngagementCompare:
@@ -191,17 +204,29 @@ class Within:
 
     @property
     def cos_lat(self) -> float:
-        return math.cos(self.lat * RADIANS)
+        return math.cos(negligible_as_zero(self.lat) * RADIANS)
 
     def term(self, lat: float, lon: float) -> float:
-        """The haversine term, spelled as `store/segment_sql.py` spells it."""
-        half_lat = math.sin((lat - self.lat) * HALF_RADIANS)
-        half_lon = math.sin((lon - self.lon) * HALF_RADIANS)
-        return half_lat * half_lat + math.cos(lat * RADIANS) * self.cos_lat * half_lon * half_lon
+        """The haversine term, spelled as `store/segment_sql.py` spells it.
+
+        Angles under `NEGLIGIBLE_DEGREES` count as 0, so no product can underflow: PostgreSQL
+        raises an error where a product of non-zero numbers rounds to 0.
+        """
+        half_lat = math.sin(negligible_as_zero(lat - self.lat) * HALF_RADIANS)
+        half_lon = math.sin(negligible_as_zero(lon - self.lon) * HALF_RADIANS)
+        return (
+            half_lat * half_lat
+            + math.cos(negligible_as_zero(lat) * RADIANS) * self.cos_lat * half_lon * half_lon
+        )
 
 
 RADIANS = math.pi / 180.0
 HALF_RADIANS = math.pi / 360.0
+NEGLIGIBLE_DEGREES = 1e-100
+
+
+def negligible_as_zero(degrees: float) -> float:
+    return 0.0 if abs(degrees) < NEGLIGIBLE_DEGREES else degrees
 
 
 @dataclass(frozen=True, slots=True)
