@@ -179,3 +179,18 @@ async def test_one_app_can_neither_see_nor_use_another_apps_segments_or_users(
         client_key = await client.request(method, path, json={"rule": GERMANS}, headers=a.client_headers)
         assert client_key.status_code == 403, (method, path)
     assert (await client.get(at, headers=a.server_headers)).json()["name"] == "a"
+
+
+async def test_a_nul_in_attributes_or_tags_is_refused(client: httpx.AsyncClient, make_app: MakeApp) -> None:
+    """PostgreSQL's JSON operators fail on a document holding `\\u0000`: one such user would break
+    every segment rule on attributes or tags, so none is stored."""
+    app = await make_app()
+    for body, field in (
+        ({"attributes": {"nested": [{"name": "a\x00b"}]}}, "attributes"),
+        ({"attributes": {"k\x00": 1}}, "attributes"),
+        ({"tags": ["ok", "b\x00d"]}, "tags[1]"),
+    ):
+        answer = await client.put("/v1/users/nul", json=body, headers=app.server_headers)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["error"]["field"] == field
+    assert (await client.get("/v1/users/nul", headers=app.server_headers)).status_code == 404

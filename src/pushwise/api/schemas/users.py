@@ -14,7 +14,23 @@ from pushwise.store.devices import Device
 from pushwise.store.profiles import LearnedProfile
 from pushwise.store.users import User
 
-Tag = Annotated[str, Field(min_length=1, max_length=64)]
+
+def without_nul(value: Any) -> Any:
+    """Refuse NUL (`\\u0000`) in any string, keys included: PostgreSQL's JSON operators cannot read
+    a document holding one, so a single such user would break every segment rule on attributes."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("strings may not contain NUL (\\u0000)")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            without_nul(key)
+            without_nul(item)
+    elif isinstance(value, list):
+        for item in value:
+            without_nul(item)
+    return value
+
+
+Tag = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(without_nul)]
 Country = Annotated[str, Field(min_length=2, max_length=2), AfterValidator(check_country)]
 MAX_TAGS = 200
 
@@ -38,7 +54,7 @@ class UserIn(Strict):
     timezone: TimeZone | None = None
     locale: Locale | None = None
     location: LocationIn | None = None
-    attributes: dict[str, Any] | None = None
+    attributes: Annotated[dict[str, Any], AfterValidator(without_nul)] | None = None
     tags: list[Tag] | None = Field(default=None, max_length=MAX_TAGS)
 
     def changes(self) -> dict[str, Any]:
