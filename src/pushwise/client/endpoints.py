@@ -60,6 +60,13 @@ from pushwise.api.schemas.preferences import (
 from pushwise.api.schemas.privacy import ErasedOut, UserDataOut
 from pushwise.api.schemas.providers import ApnsIn, ApnsOut, FcmIn, FcmOut, WebPushIn, WebPushOut
 from pushwise.api.schemas.receipts import ReceiptsIn, ReceiptsOut
+from pushwise.api.schemas.segments import (
+    SegmentIn,
+    SegmentOut,
+    SegmentPage,
+    SegmentPreviewIn,
+    SegmentPreviewOut,
+)
 from pushwise.api.schemas.templates import PreviewIn, PreviewOut, TemplateIn, TemplateList, TemplateOut
 from pushwise.api.schemas.uplift_models import ScoreIn, ScoresOut, UpliftModelIn, UpliftModelOut
 from pushwise.api.schemas.users import UserIn, UserOut, UserProfileOut, UsersBatchIn, UsersBatchOut
@@ -208,6 +215,17 @@ class Endpoints:
     delete_template = Call("DELETE", "/v1/templates/{key}", NoContent)
     preview_template = Call(
         "POST", "/v1/templates/{key}/preview", PreviewOut, body=PreviewIn, retry_safe=True
+    )
+
+    # Segments (server key)
+    create_segment = Call("POST", "/v1/segments", SegmentOut, body=SegmentIn)
+    list_segments = Call("GET", "/v1/segments", SegmentPage, query=Page)
+    iter_segments = Pages(list_segments, SegmentOut)
+    get_segment = Call("GET", "/v1/segments/{segment_id}", SegmentOut)
+    put_segment = Call("PUT", "/v1/segments/{segment_id}", SegmentOut, body=SegmentIn)
+    delete_segment = Call("DELETE", "/v1/segments/{segment_id}", NoContent)
+    preview_segment = Call(
+        "POST", "/v1/segments/preview", SegmentPreviewOut, body=SegmentPreviewIn, retry_safe=True
     )
 
     # The catalogue and each user's picks (server key)

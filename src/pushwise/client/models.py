@@ -34,6 +34,7 @@ from pushwise.api.schemas.notifications import (
     LocalTime,
     NotificationIn,
     NotificationOut,
+    SegmentTargetIn,
     TargetIn,
     TrailStep,
 )
@@ -41,6 +42,13 @@ from pushwise.api.schemas.notifications import ApnsIn as ApnsOptionsIn
 from pushwise.api.schemas.providers import ApnsIn as ApnsProviderIn
 from pushwise.api.schemas.providers import ApnsOut, FcmIn, FcmOut, WebPushIn, WebPushOut
 from pushwise.api.schemas.receipts import ReceiptsIn, ReceiptsOut
+from pushwise.api.schemas.segments import (
+    SegmentIn,
+    SegmentOut,
+    SegmentPage,
+    SegmentPreviewIn,
+    SegmentPreviewOut,
+)
 from pushwise.api.schemas.users import LocationIn, LocationOut, UserIn, UserOut, UserProfileOut
 
 __all__ = [
@@ -84,6 +92,12 @@ __all__ = [
     "NotificationOut",
     "ReceiptsIn",
     "ReceiptsOut",
+    "SegmentIn",
+    "SegmentOut",
+    "SegmentPage",
+    "SegmentPreviewIn",
+    "SegmentPreviewOut",
+    "SegmentTargetIn",
     "SubscriptionIn",
     "SubscriptionKeysIn",
     "TargetIn",

@@ -9,7 +9,13 @@ from fastapi import APIRouter, Path, Query, status
 from pushwise.api.auth import Server
 from pushwise.api.deps import ServicesDep
 from pushwise.api.errors import ApiError, not_found
-from pushwise.api.schemas.segments import PreviewIn, PreviewOut, SegmentIn, SegmentOut, SegmentPage
+from pushwise.api.schemas.segments import (
+    SegmentIn,
+    SegmentOut,
+    SegmentPage,
+    SegmentPreviewIn,
+    SegmentPreviewOut,
+)
 from pushwise.domain.audience.rule_parser import parse_rule
 from pushwise.domain.audience.rules import Rule, RuleError
 from pushwise.store.segments import SegmentInUse
@@ -54,13 +60,15 @@ async def list_segments(
 
 
 @router.post("/preview")
-async def preview_segment(body: PreviewIn, principal: Server, services: ServicesDep) -> PreviewOut:
+async def preview_segment(
+    body: SegmentPreviewIn, principal: Server, services: ServicesDep
+) -> SegmentPreviewOut:
     """The users the rule selects now: their count and up to 20 external ids."""
     try:
         preview = await services.engine.segments.preview(principal.app_id_required, parsed(body.rule))
     except RuleError as error:
         raise invalid_rule(error) from error
-    return PreviewOut.of(preview)
+    return SegmentPreviewOut.of(preview)
 
 
 @router.get("/{segment_id}")

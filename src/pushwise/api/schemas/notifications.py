@@ -22,14 +22,14 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class SegmentIn(Strict):
+class SegmentTargetIn(Strict):
     """A saved segment (`id`) or a rule given here (`rule`), not both."""
 
     id: Annotated[str, Field(min_length=1, max_length=40)] | None = None
     rule: dict[str, Any] | None = None
 
     @model_validator(mode="after")
-    def _one_of(self) -> SegmentIn:
+    def _one_of(self) -> SegmentTargetIn:
         if (self.id is None) == (self.rule is None):
             raise ValueError('give a saved segment\'s "id" or a "rule", not both')
         return self
@@ -38,7 +38,7 @@ class SegmentIn(Strict):
 class TargetIn(Strict):
     user_ids: list[Identifier] = Field(default_factory=list, max_length=MAX_TARGETS)
     device_ids: list[Identifier] = Field(default_factory=list, max_length=MAX_TARGETS)
-    segment: SegmentIn | None = None
+    segment: SegmentTargetIn | None = None
     all: bool = False
 
     @model_validator(mode="after")

@@ -18,7 +18,7 @@ class SegmentIn(Strict):
     rule: dict[str, Any] = Field(description="A rule: all / any / not, or a leaf {field, op, value}.")
 
 
-class PreviewIn(Strict):
+class SegmentPreviewIn(Strict):
     rule: dict[str, Any]
 
 
@@ -45,10 +45,10 @@ class SegmentPage(BaseModel):
     next_cursor: str | None
 
 
-class PreviewOut(BaseModel):
+class SegmentPreviewOut(BaseModel):
     count: int
     sample: list[str] = Field(description="External ids of up to 20 of the users, in order.")
 
     @classmethod
-    def of(cls, preview: Preview) -> PreviewOut:
+    def of(cls, preview: Preview) -> SegmentPreviewOut:
         return cls(count=preview.count, sample=preview.sample)
