@@ -83,8 +83,8 @@ def test_ratio_rules_look_over_the_built_in_window(rule: Rule) -> None:
     assert ranges == {max(timedelta(seconds=rule.window_seconds), SHORTEST_WINDOW)}
 
 
-def test_the_reason_spike_counts_the_built_in_reasons() -> None:
-    [rule] = [r for r in DEFAULT_RULES if r.kind == "reason_spike"]
+@pytest.mark.parametrize("rule", [r for r in DEFAULT_RULES if r.kind == "reason_spike"], ids=lambda r: r.name)
+def test_the_reason_spike_counts_the_built_in_reasons(rule: Rule) -> None:
     matchers = [
         m
         for selector in nodes(by_rule()[rule.name]["expr"], promql_parser.VectorSelector)
