@@ -201,26 +201,24 @@ def _find(connection: Connection, app_id: str, keys: Iterable[Key]) -> dict[Key,
     return found
 
 
-_OUTCOMES = select(
-    devices.c.token, devices.c.id, devices.c.user_id, devices.c.deactivated_reason, devices.c.deactivated_at
-).where(
-    devices.c.app_id == bindparam("app_id"),
-    devices.c.platform == bindparam("platform"),
-    devices.c.token.in_(bindparam("tokens", expanding=True)),
-)
+_NEW_IDS = select(func.count()).select_from(devices).where(devices.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def _outcome(
     connection: Connection, app_id: str, rows: dict[Key, dict[str, Any]], now: float
 ) -> BatchOutcome:
+    """New devices are those whose row kept the id this write made (one count over the primary
+    key); only devices registered as `denied` are read back, to tell who was turned off now."""
+    ids = [row["id"] for row in rows.values()]
     created = 0
-    turned_off: set[str] = set()
-    for platform, tokens in _chunks(rows):
-        found = run(connection, _OUTCOMES, {"app_id": app_id, "platform": platform, "tokens": tokens})
-        for token, device_id, user_id, reason, deactivated_at in found:
-            created += device_id == rows[(platform, token)]["id"]
-            if reason == PERMISSION_DENIED and deactivated_at == now and user_id is not None:
-                turned_off.add(user_id)
+    for start in range(0, len(ids), _LOOKUP_CHUNK):
+        created += int(next(iter(run(connection, _NEW_IDS, {"ids": ids[start : start + _LOOKUP_CHUNK]})))[0])
+    denied = [key for key, row in rows.items() if row["deactivated_reason"] == PERMISSION_DENIED]
+    turned_off = {
+        device.user_id
+        for device in _find(connection, app_id, denied).values()
+        if _turned_off_at(device, now) and device.user_id is not None
+    }
     return BatchOutcome(created, turned_off)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -124,10 +125,7 @@ def ensure_user_ids(
             {**_new_row(app_id, external_id, now), **(seeds or {}).get(external_id, {})}
             for external_id in missing
         ]
-        statement = dialect_insert(conn, users).on_conflict_do_nothing(
-            index_elements=["app_id", "external_id"]
-        )
-        conn.execute(statement, rows)
+        run(conn, _CREATE_MISSING[conn.dialect.name], rows)
         found.update(_lookup(conn, app_id, missing))
     return found
 
@@ -136,11 +134,16 @@ def _lookup(conn: Connection, app_id: str, external_ids: Sequence[str]) -> dict[
     found: dict[str, str] = {}
     for start in range(0, len(external_ids), _LOOKUP_CHUNK):
         chunk = list(external_ids[start : start + _LOOKUP_CHUNK])
-        rows = conn.execute(_USER_IDS, {"app_id": app_id, "external_ids": chunk})
+        rows = run(conn, _USER_IDS, {"app_id": app_id, "external_ids": chunk})
         found.update({external_id: user_id for external_id, user_id in rows})
     return found
 
 
+# Statements built once, so the driver's fast path compiles each once (store/driver.py).
+_CREATE_MISSING = {
+    name: dialect.insert(users).on_conflict_do_nothing(index_elements=["app_id", "external_id"])
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
 _USER_IDS = select(users.c.external_id, users.c.id).where(
     users.c.app_id == bindparam("app_id"), users.c.external_id.in_(bindparam("external_ids", expanding=True))
 )
