@@ -116,6 +116,7 @@ class Engine:
                 expires_at=starts_at + ttl,
                 idempotency_key=request.idempotency_key,
                 request_hash=request.request_hash,
+                campaign_id=spec.campaign_id,
             ),
             now,
         )

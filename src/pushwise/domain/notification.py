@@ -58,6 +58,8 @@ class NotificationSpec:
     variants: dict[str, Any] = field(default_factory=dict)
     # {"strategy": "for_you", "from": item rule}: a catalogue item chosen per user for the template.
     pick: dict[str, Any] = field(default_factory=dict)
+    # The campaign that made it (analytics, and variants that learn across a campaign's sends).
+    campaign_id: str | None = None
     # E-mail parts a template rendered (subject, html, text); empty: the built-in layout.
     email: dict[str, str] = field(default_factory=dict)
 
@@ -85,6 +87,7 @@ class NotificationSpec:
             variables=dict(raw.get("variables") or {}),
             variants=dict(raw.get("variants") or {}),
             pick=dict(raw.get("pick") or {}),
+            campaign_id=raw.get("campaign_id"),
             email=dict(raw.get("email") or {}),
             fallback=Fallback(
                 content=Content(**fallback_content) if fallback_content else None,

@@ -75,6 +75,7 @@ class NewNotification:
     expires_at: float | None
     idempotency_key: str | None
     request_hash: str | None
+    campaign_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +139,7 @@ class NotificationRepository:
             "idempotency_key": new.idempotency_key,
             "request_hash": new.request_hash,
             "cancelled_at": None,
+            "campaign_id": new.campaign_id,
         }
 
         def write(conn: Connection) -> int:

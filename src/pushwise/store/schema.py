@@ -139,6 +139,8 @@ notifications = Table(
     Column("idempotency_key", String(255), nullable=True),
     Column("request_hash", String(64), nullable=True),
     Column("cancelled_at", Float, nullable=True),
+    # The campaign it belongs to (migration 0016): analytics, deliveries, learning across its sends.
+    Column("campaign_id", String(40), nullable=True),
     UniqueConstraint("app_id", "idempotency_key"),
     Index(None, "app_id", "created_at"),
 )
@@ -773,4 +775,65 @@ Index(
     deliveries.c.sent_at,
     sqlite_where=deliveries.c.template.is_not(None),
     postgresql_where=deliveries.c.template.is_not(None),
+)
+
+# --- campaigns and journeys (issue 12; migration 0016) ---
+# A campaign is a definition (one-off, scheduled, recurring, journey) and its state. Scheduled
+# and recurring campaigns are due rows (`next_run_at`) the leader sweeps; a journey's runs are
+# rows of their own, one per user entry, with the pointer to their next step and when it is due.
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("app_id", String(40), ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),  # one_off | scheduled | recurring | journey
+    Column("definition", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # active | paused | finished
+    Column("trigger", String(72), nullable=True),  # journeys: the event type that starts a run
+    Column("next_run_at", Float, nullable=True),  # scheduled and recurring: when to send next
+    Column("runs", Integer, nullable=False, server_default=text("0")),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index(None, "app_id", "created_at"),
+    Index(None, "app_id", "trigger", "status"),
+    Index(
+        "ix_campaigns_due",
+        "next_run_at",
+        sqlite_where=text("status = 'active' AND next_run_at IS NOT NULL"),
+        postgresql_where=text("status = 'active' AND next_run_at IS NOT NULL"),
+    ),
+)
+
+journey_runs = Table(
+    "journey_runs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("campaign_id", String(40), ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
+    Column("app_id", String(40), nullable=False),
+    Column("user_id", String(40), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("event", JSON, nullable=False),  # what started it, as templates see it (`event`)
+    Column("pointer", JSON, nullable=False),  # the path to the next step
+    Column("state", String(16), nullable=False),  # active | done | exited
+    Column("entered_at", Float, nullable=False),
+    Column("due_at", Float, nullable=True),  # when an active run's next step is due
+    # A send in progress: the idempotency key of the notification it is part of. A runner that
+    # dies after sending leaves it, and the next sweep replays the send under the same key.
+    Column("claim", String(64), nullable=True),
+    Column("updated_at", Float, nullable=False),
+    Index(None, "campaign_id", "user_id"),
+    Index(
+        "ix_journey_runs_due",
+        "due_at",
+        sqlite_where=text("state = 'active'"),
+        postgresql_where=text("state = 'active'"),
+    ),
+    Index(None, "user_id", "state"),
+)
+
+Index(
+    "ix_notifications_campaign",
+    notifications.c.campaign_id,
+    sqlite_where=notifications.c.campaign_id.is_not(None),
+    postgresql_where=notifications.c.campaign_id.is_not(None),
 )

@@ -1,0 +1,41 @@
+"""How campaigns send: through the same validation and engine call as `POST /v1/notifications`.
+
+The API layer hands its accept function in (`AcceptBody`), so a campaign's notification is
+checked, templated and stored exactly like one a client posts, and carries its campaign's id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from pushwise.store.notifications import Accepted
+
+# (app id, a `POST /v1/notifications` body, idempotency key) -> the accepted notification
+AcceptBody = Callable[[str, Mapping[str, Any], str | None], Awaitable[Accepted]]
+
+MAX_USERS_PER_NOTIFICATION = 10_000
+
+
+class CampaignSender:
+    def __init__(self, accept: AcceptBody) -> None:
+        self._accept = accept
+
+    async def send(
+        self,
+        app_id: str,
+        campaign_id: str,
+        body: Mapping[str, Any],
+        key: str,
+        *,
+        user_ids: Sequence[str] | None = None,
+    ) -> list[Accepted]:
+        """One notification of `body` (to `user_ids` when given, else to its own `to`), idempotent by `key`."""
+        if user_ids is None:
+            return [await self._accept(app_id, {**body, "campaign_id": campaign_id}, key)]
+        sent = []
+        for start in range(0, len(user_ids), MAX_USERS_PER_NOTIFICATION):
+            chunk = list(user_ids[start : start + MAX_USERS_PER_NOTIFICATION])
+            part = {**body, "to": {"user_ids": chunk}, "campaign_id": campaign_id}
+            sent.append(await self._accept(app_id, part, f"{key}:{start}"))
+        return sent

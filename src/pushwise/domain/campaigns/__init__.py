@@ -1,0 +1,1 @@
+"""Campaigns: one-off, scheduled, recurring and triggered journeys; seasons and holidays. Pure."""
