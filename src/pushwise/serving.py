@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from contextlib import suppress
 from typing import Any, TypeVar
 
@@ -14,8 +14,13 @@ from sqlalchemy.engine import make_url
 
 from pushwise.api.app import create_app
 from pushwise.api.routes.metrics import warn_if_open
+from pushwise.api.routes.notifications import accept_body
+from pushwise.api.schemas.notifications import NotificationIn
 from pushwise.api.slow_clients import header_deadline_protocol
 from pushwise.bootstrap import Services, build_services
+from pushwise.campaigns.runner import CampaignRunner
+from pushwise.campaigns.sending import CampaignSender
+from pushwise.campaigns.service import CampaignService
 from pushwise.delivery.engagement import AudienceUpkeep
 from pushwise.delivery.follow_ups import FollowUpService
 from pushwise.delivery.receipts import ReceiptService
@@ -25,6 +30,7 @@ from pushwise.monitoring.logs import configure_logging
 from pushwise.settings import Settings
 from pushwise.store import migrate
 from pushwise.store.db import Database
+from pushwise.store.notifications import Accepted
 from pushwise.store.wakeups import WakeupListener
 from pushwise.uplift.trainer import UpliftTrainer
 
@@ -58,18 +64,36 @@ class Workers:
 
 def delivery_services(
     services: Services,
-) -> list[AudienceUpkeep | Workers | ReceiptService | FollowUpService | UpliftTrainer]:
+) -> list[AudienceUpkeep | Workers | ReceiptService | FollowUpService | UpliftTrainer | CampaignService]:
     """What a process that delivers runs in the background: workers, the receipt sender, the
     follow-up sweep (leader only) for fallback steps and notices a crash left unwritten, the
-    uplift trainer (leader only), and the audience upkeep (first, so it stops last and writes
-    the drained workers' engagement)."""
+    uplift trainer and the campaign runner (leader only), and the audience upkeep (first, so
+    it stops last and writes the drained workers' engagement)."""
     return [
         services.audience_upkeep,
         Workers(services.db, services.engine.worker()),
         services.receipts,
         services.follow_ups,
         services.uplift_trainer,
+        campaign_service(services),
     ]
+
+
+def campaign_service(services: Services) -> CampaignService:
+    """The leader's campaign runner, sending through the API's own validation and accept."""
+
+    async def accept(app_id: str, body: Mapping[str, Any], key: str | None, campaign_id: str) -> Accepted:
+        request = NotificationIn.model_validate(body)
+        return await accept_body(services, app_id, request, key, campaign_id=campaign_id)
+
+    runner = CampaignRunner(
+        services.db,
+        services.engine.campaigns,
+        CampaignSender(accept),
+        services.clock,
+        interest_half_life=services.audience.learning.interest_half_life,
+    )
+    return CampaignService(runner, lambda: services.leadership.acquire("campaigns"))
 
 
 class OutdatedSchema(SystemExit):

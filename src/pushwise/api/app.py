@@ -20,6 +20,7 @@ from pushwise.api.routes import (
     alerts,
     apps,
     audit,
+    campaigns,
     catalog,
     clicks,
     devices,
@@ -140,6 +141,7 @@ def create_app(services: Services, *, background: Sequence[BackgroundService] = 
     app.include_router(templates.router)
     app.include_router(catalog.router)
     app.include_router(segments.router)
+    app.include_router(campaigns.router)
     app.include_router(dashboard_routes.router)
     app.include_router(uplift_pages.router)
     app.include_router(dashboard_segments.router)

@@ -11,8 +11,8 @@ from typing import Any
 
 from pushwise.store.notifications import Accepted
 
-# (app id, a `POST /v1/notifications` body, idempotency key) -> the accepted notification
-AcceptBody = Callable[[str, Mapping[str, Any], str | None], Awaitable[Accepted]]
+# (app id, a `POST /v1/notifications` body, idempotency key, campaign id) -> the notification
+AcceptBody = Callable[[str, Mapping[str, Any], str | None, str], Awaitable[Accepted]]
 
 MAX_USERS_PER_NOTIFICATION = 10_000
 
@@ -30,12 +30,12 @@ class CampaignSender:
         *,
         user_ids: Sequence[str] | None = None,
     ) -> list[Accepted]:
-        """One notification of `body` (to `user_ids` when given, else to its own `to`), idempotent by `key`."""
+        """`body` to `user_ids` (else to its own `to`), idempotent by `key` (one per 10,000 users)."""
         if user_ids is None:
-            return [await self._accept(app_id, {**body, "campaign_id": campaign_id}, key)]
+            return [await self._accept(app_id, body, key, campaign_id)]
         sent = []
         for start in range(0, len(user_ids), MAX_USERS_PER_NOTIFICATION):
             chunk = list(user_ids[start : start + MAX_USERS_PER_NOTIFICATION])
-            part = {**body, "to": {"user_ids": chunk}, "campaign_id": campaign_id}
-            sent.append(await self._accept(app_id, part, f"{key}:{start}"))
+            part = {**body, "to": {"user_ids": chunk}}
+            sent.append(await self._accept(app_id, part, f"{key}:{start}", campaign_id))
         return sent

@@ -25,6 +25,7 @@ from pushwise.domain.audience.learning import LearningOptions
 from pushwise.domain.clock import Clock
 from pushwise.domain.notification import NotificationSpec
 from pushwise.domain.states import lane_for
+from pushwise.store.campaigns import CampaignRepository
 from pushwise.store.catalog import CatalogRepository
 from pushwise.store.db import Database
 from pushwise.store.events import EventLog
@@ -78,6 +79,7 @@ class Engine:
         self.gate = Gate(GateStates(db))
         self.templates = TemplateRepository(db)
         self.catalog = CatalogRepository(db)
+        self.campaigns = CampaignRepository(db)
         choices = Choices(db, self.catalog, clock, rng)
         self.renderer = Renderer(db, self.templates, choices, learning, clock)
         self.policies = PolicyRepository(db, clock)

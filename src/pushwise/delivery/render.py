@@ -37,6 +37,7 @@ from pushwise.domain.content.templates import (
     template_context,
 )
 from pushwise.domain.notification import NotificationSpec
+from pushwise.store.campaigns import journey_events
 from pushwise.store.db import Database
 from pushwise.store.personal import record_shown
 from pushwise.store.queue import ClaimedDelivery
@@ -125,6 +126,17 @@ class Renderer:
         user_ids = sorted({item.user_id for item in templated if item.user_id})
         device_ids = sorted({item.device_id for item in templated if item.device_id})
         views, device_locales = await self._read(user_ids, device_ids, needs_interests)
+        journeys = sorted(
+            {
+                specs[i.notification_id].campaign_id or ""
+                for i in templated
+                if by_delivery.get(i.id, _NO).uses("event")
+            }
+            - {""}
+        )
+        events = (
+            await self._db.query(lambda conn: journey_events(conn, journeys, user_ids)) if journeys else {}
+        )
         batch = await self._choices.prepare(templated, specs, by_delivery)
         personal: dict[int, Personal] = {}
         shown: list[tuple[int, str, str | None, str | None]] = []
@@ -140,7 +152,8 @@ class Renderer:
                 personal[item.id] = _fallback(spec, NO_ITEM)
                 continue
             locale_wanted = device_locales.get(item.device_id or "") or view.locale
-            personal[item.id] = self._rendered(item, spec, template, view, locale_wanted, choice)
+            event = events.get((spec.campaign_id or "", item.user_id or ""), {})
+            personal[item.id] = self._rendered(item, spec, template, view, locale_wanted, choice, event)
             if choice.variant is not None or choice.item is not None:
                 shown.append((item.id, template.key, choice.variant, choice.item.id if choice.item else None))
         if shown:
@@ -191,13 +204,23 @@ class Renderer:
         view: UserView,
         locale_wanted: str | None,
         choice: Choice,
+        event: Mapping[str, Any],
     ) -> Personal:
         variant = choice.variant
         locale = template.locale_for(variant, locale_wanted)
         timezone = item.timezone or view.timezone
         kind = _kind(item.channel)
         picked = choice.item.id if choice.item is not None else None
-        key = (item.notification_id, kind, variant, picked, locale, timezone, _reads(template, view))
+        key = (
+            item.notification_id,
+            kind,
+            variant,
+            picked,
+            locale,
+            timezone,
+            _reads(template, view),
+            orjson.dumps(event, option=orjson.OPT_SORT_KEYS) if event else b"",
+        )
         memoised = self._memo.get(key)
         if memoised is not None:
             self._memo.move_to_end(key)
@@ -207,6 +230,7 @@ class Renderer:
             locale=locale,
             timezone=timezone,
             item=choice.item.fields if choice.item is not None else None,
+            event=event,
             data=spec.content.data,
             variables=spec.variables,
         )
@@ -223,6 +247,7 @@ class Renderer:
 
 
 _PARTS = {"push": _PUSH, "inbox": _INBOX, "email": _EMAIL}
+_NO = CompiledTemplate("", 0, {}, {})  # stands for "no template" where a template is asked what it uses
 
 
 def _kind(channel: str) -> str:

@@ -272,8 +272,12 @@ def due_runs(conn: Connection, now: float, limit: int) -> list[RunRow]:
             users.c.timezone,
             users.c.external_id,
         )
-        .select_from(journey_runs.join(users, users.c.id == journey_runs.c.user_id))
-        .where(journey_runs.c.state == "active", journey_runs.c.due_at <= now)
+        .select_from(
+            journey_runs.join(users, users.c.id == journey_runs.c.user_id).join(
+                campaigns, campaigns.c.id == journey_runs.c.campaign_id
+            )
+        )
+        .where(journey_runs.c.state == "active", journey_runs.c.due_at <= now, campaigns.c.status == "active")
         .order_by(journey_runs.c.due_at, journey_runs.c.id)
         .limit(limit)
     )
@@ -328,3 +332,18 @@ def advance(conn: Connection, updates: Sequence[Mapping[str, Any]]) -> None:
     """Write runs' next pointer, state, due time and claim (an exited run is left alone)."""
     if updates:
         run(conn, _ADVANCE, sorted(updates, key=lambda u: u["b_id"]))
+
+
+def journey_events(
+    conn: Connection, campaign_ids: Sequence[str], user_ids: Sequence[str]
+) -> dict[tuple[str, str], Mapping[str, Any]]:
+    """The event behind each user's latest run of these journeys: what their templates call `event`."""
+    found: dict[tuple[str, str], Mapping[str, Any]] = {}
+    query = (
+        select(journey_runs.c.campaign_id, journey_runs.c.user_id, journey_runs.c.event)
+        .where(journey_runs.c.campaign_id.in_(campaign_ids), journey_runs.c.user_id.in_(user_ids))
+        .order_by(journey_runs.c.entered_at)
+    )
+    for row in conn.execute(query):
+        found[(row.campaign_id, row.user_id)] = row.event
+    return found

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, bindparam, case, delete, select, update
 from pushwise.domain.audience.decay import LN2
 from pushwise.domain.audience.event_types import FEEDBACK_EVENTS
 from pushwise.domain.audience.learning import LearnedEvent, LearningOptions, ProfileDeltas, learn
+from pushwise.store.campaigns import enter_and_exit
 from pushwise.store.db import Database
 from pushwise.store.driver import run
 from pushwise.store.engagement import decayed_sum, engagement_upsert, later, propensity_update
@@ -160,7 +161,24 @@ def _ingest(
     _apply(conn, app_id, learn(learned, options), options)
     _count_feedback(conn, app_id, new, references)
     _unsubscribe(conn, app_id, new, user_ids, references, now)
+    enter_and_exit(conn, app_id, [(user_ids[e.user], e.type, e.at, _as_seen(e)) for e in new], now)
     return len(new)
+
+
+def _as_seen(event: NewEvent) -> dict[str, Any]:
+    """The event as a journey's templates see it (`event`)."""
+    return {
+        "id": event.key,
+        "type": event.type,
+        "at": event.at,
+        "category": event.category,
+        "value": event.value,
+        "currency": event.currency,
+        "notification_id": event.notification_id,
+        "delivery_id": event.delivery_id,
+        "item_id": item_named(event.properties),
+        "properties": dict(event.properties),
+    }
 
 
 def _references(conn: Connection, app_id: str, events: Sequence[NewEvent]) -> dict[int, _Reference]:

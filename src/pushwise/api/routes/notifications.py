@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -96,10 +97,18 @@ async def accept_notification(
 
 
 async def accept(
-    services: Services, app_id: str, body: NotificationIn, idempotency_key: str | None
+    services: Services,
+    app_id: str,
+    body: NotificationIn,
+    idempotency_key: str | None,
+    *,
+    campaign_id: str | None = None,
 ) -> AcceptedOut:
-    """Acceptance of a valid body: the one path of `POST /v1/notifications` and Gorush's `/api/push`."""
+    """Acceptance of a valid body: the one path of `POST /v1/notifications`, Gorush's `/api/push`
+    and campaigns (which name themselves in `campaign_id`)."""
     spec = _spec_of(body, await _template_version(body, app_id, services))
+    if campaign_id is not None:
+        spec = replace(spec, campaign_id=campaign_id)
     _refuse_oversize(spec)
     send_at = body.send_at.timestamp() if isinstance(body.send_at, datetime) else None
     request_hash = (
@@ -125,7 +134,6 @@ async def accept(
             f"no such device in this app: {', '.join(error.device_ids[:10])}",
             "to.device_ids",
         ) from error
-    return AcceptedOut(id=accepted.id, status="accepted", recipients=accepted.recipients)
 
 
 def _segment(body: NotificationIn) -> SegmentTarget | None:
