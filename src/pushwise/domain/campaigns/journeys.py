@@ -186,11 +186,9 @@ def step(
         return NeedsAnswer(current.rule, pointer)
     branch = "then" if answer else "else"
     inner = current.then if answer else current.otherwise
-    return (
-        step(journey, (*pointer, branch, 0), now=now, timezone=timezone)
-        if inner
-        else SleepUntil(now, following)
-    )
+    if inner:
+        return step(journey, (*pointer, branch, 0), now=now, timezone=timezone)
+    return SleepUntil(now, following) if following else Finished()
 
 
 def _locate(steps: tuple[Step, ...], pointer: Pointer) -> tuple[Step, Pointer] | None:
