@@ -18,7 +18,7 @@ from pushwise.domain.campaigns.journeys import START, Journey, parse_journey
 from pushwise.store.db import Database
 from pushwise.store.driver import run
 from pushwise.store.ids import new_id
-from pushwise.store.schema import campaigns, journey_runs, user_events, users
+from pushwise.store.schema import campaigns, deliveries, journey_runs, notifications, user_events, users
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,3 +347,40 @@ def journey_events(
     for row in conn.execute(query):
         found[(row.campaign_id, row.user_id)] = row.event
     return found
+
+
+def campaign_deliveries(
+    conn: Connection, app_id: str, campaign_id: str, after_id: int, limit: int
+) -> list[Any]:
+    """A page of the deliveries a campaign's notifications made, by id (the notification listing's shape)."""
+    query = (
+        select(
+            deliveries.c.id,
+            deliveries.c.notification_id,
+            deliveries.c.device_id,
+            deliveries.c.user_id,
+            deliveries.c.channel,
+            deliveries.c.state,
+            deliveries.c.attempts,
+            deliveries.c.last_reason,
+            deliveries.c.last_status,
+            deliveries.c.sent_at,
+            deliveries.c.outcome_at,
+            deliveries.c.due_at,
+            deliveries.c.accepted_at,
+            users.c.external_id.label("user_external_id"),
+        )
+        .select_from(
+            deliveries.join(notifications, notifications.c.id == deliveries.c.notification_id).outerjoin(
+                users, users.c.id == deliveries.c.user_id
+            )
+        )
+        .where(
+            notifications.c.campaign_id == campaign_id,
+            notifications.c.app_id == app_id,
+            deliveries.c.id > after_id,
+        )
+        .order_by(deliveries.c.id)
+        .limit(limit)
+    )
+    return list(conn.execute(query))

@@ -7,23 +7,34 @@ the same rules as `POST /v1/notifications`, so a bad step is refused now, never 
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import ValidationError
 
 from pushwise.api.auth import Server
 from pushwise.api.deps import ServicesDep
 from pushwise.api.errors import ApiError, field_path, not_found
-from pushwise.api.schemas.campaigns import CampaignIn, CampaignOut
+from pushwise.api.routes.notifications import delivery_items
+from pushwise.api.schemas.campaigns import (
+    AnalyticsOut,
+    CampaignDeliveryOut,
+    CampaignDeliveryPage,
+    CampaignIn,
+    CampaignOut,
+)
 from pushwise.api.schemas.common import at, when
 from pushwise.api.schemas.notifications import NotificationIn
 from pushwise.domain.campaigns.conditions import ConditionInvalid, profile_leaves
 from pushwise.domain.campaigns.journeys import Branch, JourneyInvalid, Notify, Step, parse_journey
 from pushwise.domain.campaigns.recipes import RecipeInvalid, recipe_journey
 from pushwise.domain.campaigns.schedule import ScheduleInvalid, check_cron, local_time_of, next_run
-from pushwise.store.campaigns import Campaign
+from pushwise.store.campaign_analytics import as_rows, campaign_analytics
+from pushwise.store.campaigns import Campaign, campaign_deliveries
 
 router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
 
@@ -165,3 +176,54 @@ async def pause_campaign(campaign_id: CampaignPath, principal: Server, services:
 @router.post("/{campaign_id}/resume")
 async def resume_campaign(campaign_id: CampaignPath, principal: Server, services: ServicesDep) -> CampaignOut:
     return await _set_status(campaign_id, "active", principal, services)
+
+
+@router.get("/{campaign_id}/deliveries")
+async def campaign_deliveries_page(
+    campaign_id: CampaignPath,
+    principal: Server,
+    services: ServicesDep,
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> CampaignDeliveryPage:
+    """The deliveries the campaign made, each with its notification, in the shape of a notification's."""
+    app_id = principal.app_id_required
+    if await services.engine.campaigns.get(app_id, campaign_id) is None:
+        raise not_found("campaign")
+    if cursor is not None and not cursor.isdigit():
+        raise ApiError(400, "invalid_cursor", "cursor must be a value returned as next_cursor", "cursor")
+    after = int(cursor or 0)
+    rows = await services.db.query(lambda conn: campaign_deliveries(conn, app_id, campaign_id, after, limit))
+    items = await delivery_items(services, rows, with_trail=False)
+    return CampaignDeliveryPage(
+        items=[
+            CampaignDeliveryOut(**item.model_dump(), notification_id=row.notification_id)
+            for item, row in zip(items, rows, strict=True)
+        ],
+        next_cursor=str(rows[-1].id) if len(rows) == limit else None,
+    )
+
+
+@router.get("/{campaign_id}/analytics", response_model=None)
+async def analytics(
+    campaign_id: CampaignPath,
+    principal: Server,
+    services: ServicesDep,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> AnalyticsOut | Response:
+    """The funnel per variant with 95% intervals, the holdout, uplift over it and the days (or CSV)."""
+    if await services.engine.campaigns.get(principal.app_id_required, campaign_id) is None:
+        raise not_found("campaign")
+    found = await services.db.query(lambda conn: campaign_analytics(conn, campaign_id))
+    if format == "csv":
+        return Response(_csv(as_rows(found)), media_type="text/csv")
+    return AnalyticsOut.of(found)
+
+
+def _csv(rows: list[Mapping[str, Any]]) -> str:
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return buffer.getvalue()

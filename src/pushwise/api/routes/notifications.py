@@ -205,7 +205,7 @@ async def list_deliveries(
         after_id=after,
         limit=limit,
     )
-    items = await _delivery_items(services, rows, with_trail=include == "trail")
+    items = await delivery_items(services, rows, with_trail=include == "trail")
     return DeliveryPage(items=items, next_cursor=str(rows[-1].id) if len(rows) == limit else None)
 
 
@@ -222,10 +222,10 @@ async def get_delivery(
     )
     if not rows or rows[0].id != delivery_id:
         raise ApiError(404, "not_found", "no such delivery of this notification")
-    return (await _delivery_items(services, rows, with_trail=True))[0]
+    return (await delivery_items(services, rows, with_trail=True))[0]
 
 
-async def _delivery_items(services: Services, rows: list[Any], *, with_trail: bool) -> list[DeliveryOut]:
+async def delivery_items(services: Services, rows: list[Any], *, with_trail: bool) -> list[DeliveryOut]:
     trails: dict[int, list[TrailStep]] = {}
     if with_trail and rows:
         ids = [row.id for row in rows]

@@ -8,7 +8,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, model_validator
 
 from pushwise.api.schemas.common import Strict
+from pushwise.api.schemas.notifications import DeliveryOut
 from pushwise.domain.campaigns.recipes import RECIPES
+from pushwise.store.campaign_analytics import CampaignAnalytics, Funnel
 
 RecipeName = Annotated[str, Field(description=f"One of {', '.join(RECIPES)}")]
 
@@ -74,3 +76,71 @@ class CampaignOut(BaseModel):
     next_run_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+
+class CampaignDeliveryOut(DeliveryOut):
+    notification_id: str
+
+
+class CampaignDeliveryPage(BaseModel):
+    items: list[CampaignDeliveryOut]
+    next_cursor: str | None
+
+
+class ArmOut(BaseModel):
+    key: str
+    users: int
+    sent: int
+    delivered: int
+    opened: int
+    clicked: int
+    converted: int
+    revenue: float
+    unsubscribed: int
+    permission_lost: int
+    rates: dict[str, float]
+    ci: dict[str, list[float]]
+
+    @classmethod
+    def of(cls, funnel: Funnel) -> ArmOut:
+        return cls(
+            key=funnel.key,
+            users=funnel.users,
+            sent=funnel.sent,
+            delivered=funnel.delivered,
+            opened=funnel.opened,
+            clicked=funnel.clicked,
+            converted=funnel.converted,
+            revenue=funnel.revenue,
+            unsubscribed=funnel.unsubscribed,
+            permission_lost=funnel.permission_lost,
+            rates=funnel.rates(),
+            ci=funnel.intervals(),
+        )
+
+
+class UpliftOut(BaseModel):
+    value: float
+    ci: list[float]
+    p_value: float
+
+
+class AnalyticsOut(BaseModel):
+    variants: list[ArmOut]
+    holdout: ArmOut | None
+    uplift: dict[str, UpliftOut] | None
+    days: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, found: CampaignAnalytics) -> AnalyticsOut:
+        return cls(
+            variants=[ArmOut.of(f) for f in found.variants],
+            holdout=ArmOut.of(found.holdout) if found.holdout else None,
+            uplift={
+                k: UpliftOut(value=d.value, ci=[d.low, d.high], p_value=d.p_value)
+                for k, d in found.uplift.items()
+            }
+            if found.uplift
+            else None,
+            days=found.days,
+        )
