@@ -28,6 +28,7 @@ from pushwise.delivery.choices import Choice, Choices
 from pushwise.domain.audience.decay import Decayed
 from pushwise.domain.audience.interests import affinity
 from pushwise.domain.audience.learning import LearningOptions
+from pushwise.domain.campaigns.calendar import day_for, matched
 from pushwise.domain.clock import Clock
 from pushwise.domain.content.picks import ScoredItem
 from pushwise.domain.content.templates import (
@@ -138,6 +139,7 @@ class Renderer:
             await self._db.query(lambda conn: journey_events(conn, journeys, user_ids)) if journeys else {}
         )
         batch = await self._choices.prepare(templated, specs, by_delivery)
+        seasonal = await self._calendar_templates(templated, specs)
         personal: dict[int, Personal] = {}
         shown: list[tuple[int, str, str | None, str | None]] = []
         for item in templated:
@@ -147,6 +149,7 @@ class Renderer:
             if template is None or view is None:
                 personal[item.id] = _fallback(spec)
                 continue
+            template = seasonal.get(_calendar_template(spec, item, view, self._clock.now()), template)
             choice = batch.choose(item, spec, template, view.interests)
             if choice.no_item:
                 personal[item.id] = _fallback(spec, NO_ITEM)
@@ -159,6 +162,24 @@ class Renderer:
         if shown:
             await self._db.transact(lambda conn: record_shown(conn, shown))
         return personal
+
+    async def _calendar_templates(
+        self, items: Sequence[ClaimedDelivery], specs: Mapping[str, NotificationSpec]
+    ) -> dict[str, CompiledTemplate]:
+        """The current versions of the templates calendar rules may switch to, by key."""
+        wanted = {
+            (item.app_id, str(rule["then"]["template"]))
+            for item in items
+            for rule in specs[item.notification_id].calendar
+            if "template" in rule["then"]
+        }
+        found: dict[str, CompiledTemplate] = {}
+        for app_id, key in sorted(wanted):
+            stored = await self._templates.current(app_id, key)
+            if stored is not None:
+                compiled = await self._templates.compiled(app_id, [(key, stored.version)])
+                found[key] = compiled[(key, stored.version)]
+        return found
 
     async def picks_for(self, app_id: str, user_id: str, now: float) -> list[ScoredItem]:
         views, _ = await self._read([user_id], [], True)
@@ -213,6 +234,8 @@ class Renderer:
         picked = choice.item.id if choice.item is not None else None
         key = (
             item.notification_id,
+            template.key,
+            template.version,
             kind,
             variant,
             picked,
@@ -292,6 +315,14 @@ def _fallback(spec: NotificationSpec, reason: str = RENDER_FAILED) -> Personal:
     if spec.fallback.content is not None:
         return replace(spec, content=spec.fallback.content)
     return Unrenderable(reason)
+
+
+def _calendar_template(spec: NotificationSpec, item: ClaimedDelivery, view: UserView, now: float) -> str:
+    """The template a calendar rule switches to on the user's local day ("" for none)."""
+    if not spec.calendar:
+        return ""
+    found = matched(spec.calendar, day_for(now, item.timezone or view.timezone, view.country))
+    return str(found[1].get("template", "")) if found is not None else ""
 
 
 def _template_key(item: ClaimedDelivery, spec: NotificationSpec) -> tuple[str, str, int]:

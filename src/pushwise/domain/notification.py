@@ -58,6 +58,9 @@ class NotificationSpec:
     variants: dict[str, Any] = field(default_factory=dict)
     # {"strategy": "for_you", "from": item rule}: a catalogue item chosen per user for the template.
     pick: dict[str, Any] = field(default_factory=dict)
+    # Holiday, season and shop-day rules, applied in each user's own country and zone
+    # (`domain/campaigns/calendar.py`).
+    calendar: tuple[dict[str, Any], ...] = ()
     # The campaign that made it (analytics, and variants that learn across a campaign's sends).
     campaign_id: str | None = None
     # E-mail parts a template rendered (subject, html, text); empty: the built-in layout.
@@ -88,6 +91,7 @@ class NotificationSpec:
             variants=dict(raw.get("variants") or {}),
             pick=dict(raw.get("pick") or {}),
             campaign_id=raw.get("campaign_id"),
+            calendar=tuple(raw.get("calendar") or ()),
             email=dict(raw.get("email") or {}),
             fallback=Fallback(
                 content=Content(**fallback_content) if fallback_content else None,

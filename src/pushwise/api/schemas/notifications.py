@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pushwise.domain.apns_message import MAX_COLLAPSE_ID_BYTES, PUSH_TYPES
+from pushwise.domain.campaigns.calendar import CalendarInvalid, check_rules
 from pushwise.domain.content.item_rules import ItemRuleInvalid, parse_item_rule
 
 MAX_TARGETS = 10_000
@@ -150,6 +151,11 @@ class NotificationIn(Strict):
     pick: PickIn | None = Field(
         default=None, description="With `template`: a catalogue item chosen per user."
     )
+    calendar: list[dict[str, Any]] | None = Field(
+        default=None,
+        max_length=50,
+        description="Holiday, season and shop-day rules in each user's country and zone (docs/campaigns.md).",
+    )
     apns: ApnsIn = Field(default_factory=ApnsIn)
     fcm: dict[str, Any] = Field(default_factory=dict)
     webpush: dict[str, Any] = Field(default_factory=dict)
@@ -159,6 +165,16 @@ class NotificationIn(Strict):
     collapse_key: str | None = None
     send_at: AwareDatetime | LocalTime | None = None
     fallback: FallbackIn = Field(default_factory=FallbackIn)
+
+    @field_validator("calendar")
+    @classmethod
+    def _calendar_rules(cls, value: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        if value is not None:
+            try:
+                check_rules(value)
+            except CalendarInvalid as invalid:
+                raise ValueError(str(invalid)) from invalid
+        return value
 
     @field_validator("collapse_key")
     @classmethod
