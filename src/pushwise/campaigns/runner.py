@@ -32,7 +32,14 @@ from pushwise.domain.campaigns.journeys import (
 )
 from pushwise.domain.campaigns.schedule import next_run
 from pushwise.domain.clock import Clock
-from pushwise.store.campaigns import CampaignRepository, RunRow, advance, did_since_entry, due_runs
+from pushwise.store.campaigns import (
+    CampaignRepository,
+    RunRow,
+    advance,
+    did_since_entry,
+    due_runs,
+    enter_inactive,
+)
 from pushwise.store.db import Database
 from pushwise.store.journey_conditions import profile_matches
 from pushwise.store.schema import campaigns
@@ -42,6 +49,7 @@ log = logging.getLogger(__name__)
 BATCH = 1000
 CLAIM_SECONDS = 120.0
 MAX_STEPS_PER_SWEEP = 20  # a run never loops forever within one sweep
+WIN_BACK_SECONDS = 3600.0
 
 LeaderCheck = Callable[[], Awaitable[bool]]
 
@@ -68,10 +76,15 @@ class CampaignRunner:
         self._clock = clock
         self._half_life = interest_half_life
         self._journeys: dict[str, Journey] = {}
+        self._last_win_back = float("-inf")
 
     async def sweep(self) -> int:
-        """One pass: due campaigns, then due journey runs until none is left. Returns steps taken."""
+        """One pass: due campaigns, win-back entries (hourly), then due journey runs until none is left."""
         taken = await self._due_campaigns()
+        now = self._clock.now()
+        if now - self._last_win_back >= WIN_BACK_SECONDS:
+            self._last_win_back = now
+            await self._db.transact(lambda conn: enter_inactive(conn, now))
         while True:
             moved = await self._journey_batch()
             taken += moved

@@ -177,6 +177,18 @@ def enter_and_exit(
     return _enter(conn, app_id, starting, events, now)
 
 
+def enter_system(
+    conn: Connection, app_id: str, trigger: str, user_ids: Sequence[str], event: Mapping[str, Any], now: float
+) -> int:
+    """Runs of journeys on a system trigger (`back_in_stock`, `win_back`, ...) for these users."""
+    if not user_ids:
+        return 0
+    journeys = {cid: j for cid, j in _active_journeys(conn, app_id).items() if j.trigger == trigger}
+    if not journeys:
+        return 0
+    return _enter(conn, app_id, journeys, [(user, trigger, now, event) for user in user_ids], now)
+
+
 def _active_journeys(conn: Connection, app_id: str) -> dict[str, Journey]:
     query = select(campaigns.c.id, campaigns.c.definition).where(
         campaigns.c.app_id == app_id, campaigns.c.kind == "journey", campaigns.c.status == "active"
@@ -253,6 +265,30 @@ def _profile_answers(
             for user in user_ids:
                 answers.setdefault((campaign_id, user), {})[path] = user in members
     return answers
+
+
+def enter_inactive(conn: Connection, now: float) -> int:
+    """Win-back: users who crossed their journey's `inactive_days` in the last two days enter it.
+
+    A window, not "everyone inactive": each user crosses the threshold once per quiet spell, and
+    two days cover a leader that was down for a while; re-entry rules drop repeats.
+    """
+    entered = 0
+    query = select(campaigns.c.id, campaigns.c.app_id, campaigns.c.definition).where(
+        campaigns.c.kind == "journey", campaigns.c.status == "active", campaigns.c.trigger == "win_back"
+    )
+    for row in conn.execute(query).all():
+        days = float(row.definition["journey"]["trigger"].get("inactive_days", 14))
+        quiet = select(users.c.id).where(
+            users.c.app_id == row.app_id,
+            users.c.last_active_at < now - days * 86_400.0,
+            users.c.last_active_at >= now - (days + 2) * 86_400.0,
+        )
+        user_ids = sorted(conn.execute(quiet.limit(100_000)).scalars())
+        entered += enter_system(
+            conn, row.app_id, "win_back", user_ids, {"type": "win_back", "inactive_days": days}, now
+        )
+    return entered
 
 
 # --- the leader's sweep -----------------------------------------------------------------

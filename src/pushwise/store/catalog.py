@@ -14,9 +14,11 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, text
+from sqlalchemy import Connection, delete, distinct, select, text
 
+from pushwise.domain.audience.interests import raw_for_affinity
 from pushwise.domain.content.picks import Item
+from pushwise.store.campaigns import enter_system
 from pushwise.store.db import Database
 from pushwise.store.driver import run
 from pushwise.store.schema import catalog_items, deliveries, item_popularity, user_events, user_interests
@@ -65,6 +67,15 @@ class CatalogRepository:
         ]
 
         def write(conn: Connection) -> int:
+            before = {
+                row.item_id: row
+                for row in conn.execute(
+                    select(catalog_items.c.item_id, catalog_items.c.stock, catalog_items.c.price).where(
+                        catalog_items.c.app_id == app_id,
+                        catalog_items.c.item_id.in_([row["item_id"] for row in rows]),
+                    )
+                )
+            }
             insert = insert_for(conn.dialect.name, catalog_items)
             replace_all = {
                 name: insert.excluded[name]
@@ -82,6 +93,10 @@ class CatalogRepository:
             conn.execute(
                 insert.on_conflict_do_update(index_elements=["app_id", "item_id"], set_=replace_all), rows
             )
+            # What the update means to users: back in stock, cheaper, or new in their favourite category.
+            for trigger, row in catalogue_triggers(before, rows):
+                users = interested_users(conn, app_id, trigger, row, now)
+                enter_system(conn, app_id, trigger, users, _item_event(trigger, row, before), now)
             return len(rows)
 
         return await self._db.transact(write)
@@ -196,3 +211,79 @@ def refresh_popularity(conn: Connection, app_id: str, now: float) -> int:
 def apps_with_items(conn: Connection) -> list[str]:
     query = select(catalog_items.c.app_id).distinct().order_by(catalog_items.c.app_id)
     return list(conn.execute(query).scalars())
+
+
+def catalogue_triggers(
+    before: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]
+) -> list[tuple[str, Mapping[str, Any]]]:
+    """(system trigger, item row) for each item that came back in stock, got cheaper or is new."""
+    found = []
+    for row in rows:
+        old = before.get(row["item_id"])
+        if old is None:
+            found.append(("new_arrival", row))
+            continue
+        if old.stock is not None and old.stock <= 0 and (row["stock"] is None or row["stock"] > 0):
+            found.append(("back_in_stock", row))
+        if old.price is not None and row["price"] is not None and row["price"] < old.price:
+            found.append(("price_drop", row))
+    return found
+
+
+def _item_event(trigger: str, row: Mapping[str, Any], before: Mapping[str, Any]) -> dict[str, Any]:
+    old = before.get(row["item_id"])
+    item = {
+        **row["fields"],
+        "id": row["item_id"],
+        "title": row["title"],
+        "category": row["category"],
+        "price": row["price"],
+        "currency": row["currency"],
+        "stock": row["stock"],
+    }
+    return {
+        "type": trigger,
+        "item_id": row["item_id"],
+        "item": item,
+        "old_price": old.price if old is not None else None,
+        "category": row["category"],
+    }
+
+
+# Users with at least this affinity for a category hear of its new arrivals (about a cart's worth).
+NEW_ARRIVAL_AFFINITY = 0.4
+INTEREST_WINDOW_DAYS = 30
+
+
+def interested_users(
+    conn: Connection, app_id: str, trigger: str, row: Mapping[str, Any], now: float
+) -> list[str]:
+    """Who a catalogue change is news to (capped at 100,000 per item)."""
+    if trigger == "new_arrival":
+        if not row["category"]:
+            return []
+        threshold = raw_for_affinity(NEW_ARRIVAL_AFFINITY)
+        query = (
+            select(user_interests.c.user_id)
+            .where(
+                user_interests.c.app_id == app_id,
+                user_interests.c.category == row["category"],
+                user_interests.c.weight >= threshold,
+            )
+            .limit(100_000)
+        )
+        return sorted(conn.execute(query).scalars())
+    since = now - INTEREST_WINDOW_DAYS * 86_400.0
+    touched = select(distinct(user_events.c.user_id)).where(
+        user_events.c.app_id == app_id,
+        user_events.c.item_id == row["item_id"],
+        user_events.c.type.in_(("item_viewed", "added_to_cart")),
+        user_events.c.at >= since,
+    )
+    bought = select(user_events.c.user_id).where(
+        user_events.c.app_id == app_id,
+        user_events.c.item_id == row["item_id"],
+        user_events.c.type == "purchased",
+        user_events.c.at >= since,
+    )
+    return sorted(conn.execute(touched.where(user_events.c.user_id.not_in(bought)).limit(100_000)).scalars())
