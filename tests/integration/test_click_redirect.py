@@ -90,7 +90,11 @@ async def test_a_web_push_click_is_recorded_once_and_forwarded(
         while not webpush_sim.received(subscription["endpoint"]):
             assert time.monotonic() < deadline
             await asyncio.sleep(0.05)
-        link = webpush_sim.received(subscription["endpoint"])[0]["payload"]["url"]
+        payload = webpush_sim.received(subscription["endpoint"])[0]["payload"]
+        # The device learns which push it got, to name it in its events.
+        assert payload["data"]["pushwise_notification_id"] == notification_id
+        assert isinstance(payload["data"]["pushwise_delivery_id"], int)
+        link = payload["url"]
         assert link.startswith(f"{PUBLIC}/r/")
         link = link.removeprefix(PUBLIC)
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
 from pushwise.domain.clock import Clock, ManualClock, SystemClock
-from pushwise.domain.notification import Content, NotificationSpec
+from pushwise.domain.notification import DELIVERY_ID_KEY, Content, NotificationSpec
 from pushwise.domain.outcomes import Outcome, OutcomeKind
 from pushwise.domain.webpush_message import render_payload
 from pushwise.providers.base import Dispatch
@@ -63,6 +64,11 @@ async def provider(sim: WebPushSimulatorHandle) -> AsyncIterator[WebPushProvider
     await provider.close()
 
 
+def delivered_content(delivery_id: int) -> Content:
+    """SPEC's content as delivery `delivery_id` carries it: with its id in the data."""
+    return replace(SPEC.content, data={**SPEC.content.data, DELIVERY_ID_KEY: delivery_id})
+
+
 def dispatch(subscription: dict[str, Any], spec: NotificationSpec = SPEC) -> Dispatch:
     return Dispatch(
         1,
@@ -96,7 +102,7 @@ async def test_delivered_push_decrypts_to_the_rendered_json(
     [received] = sim.received(subscription["endpoint"])
     assert received["http_version"] == "1.1"  # plain http on loopback
     assert received["decrypt_error"] is None
-    assert received["payload"] == render_payload(SPEC)
+    assert received["payload"] == render_payload(SPEC, delivered_content(1))
     headers = received["headers"]
     assert (headers["urgency"], headers["topic"], headers["content-encoding"]) == (
         "high",
@@ -229,7 +235,7 @@ async def test_tls_push_service_speaks_h2_and_decrypts() -> None:
             await provider.close()
         assert outcome.kind is OutcomeKind.DELIVERED
         [received] = sim.received(subscription["endpoint"])
-        assert received["payload"] == render_payload(SPEC)
+        assert received["payload"] == render_payload(SPEC, delivered_content(1))
         assert received["http_version"] == "2"
 
 

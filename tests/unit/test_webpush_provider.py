@@ -118,7 +118,7 @@ async def test_sends_an_encrypted_signed_push_and_keeps_the_location() -> None:
     assert orjson.loads(decrypt(sent["body"], browser.key, browser.auth)) == {
         "title": "Hi",
         "body": "there",
-        "data": {"k": 1},
+        "data": {"k": 1, "pushwise_delivery_id": 7},  # which delivery: for the app's events
     }
     headers = sent["headers"]
     assert (headers["ttl"], headers["content-encoding"]) == ("600", "aes128gcm")

@@ -157,9 +157,8 @@ class SpecCache:
         missing = [nid for nid in notification_ids if nid not in self._entries]
         if missing:
             for nid, row in (await self._notifications.specs(missing)).items():
-                self._entries[nid] = PlannedNotification(
-                    NotificationSpec.from_dict(row.spec), row.created_at, row.expires_at
-                )
+                spec = NotificationSpec.from_dict(row.spec).stamped(nid)
+                self._entries[nid] = PlannedNotification(spec, row.created_at, row.expires_at)
             while len(self._entries) > self._capacity:
                 self._entries.popitem(last=False)
         return {nid: self._entries[nid] for nid in notification_ids if nid in self._entries}

@@ -6,8 +6,13 @@ the dispatcher (not once per delivery), so this stays a plain frozen value.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any
+
+# The data keys through which a device learns which push it got (docs/api.md, "Events"):
+# every channel carries the notification's id; Web Push, rendered per delivery, the delivery's too.
+NOTIFICATION_ID_KEY = "pushwise_notification_id"
+DELIVERY_ID_KEY = "pushwise_delivery_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +25,9 @@ class Content:
     sound: str | None = None
     badge: int | None = None
     subtitle: str | None = None
+
+    def stamped(self, notification_id: str) -> Content:
+        return replace(self, data={**self.data, NOTIFICATION_ID_KEY: notification_id})
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +73,14 @@ class NotificationSpec:
     campaign_id: str | None = None
     # E-mail parts a template rendered (subject, html, text); empty: the built-in layout.
     email: dict[str, str] = field(default_factory=dict)
+
+    def stamped(self, notification_id: str) -> NotificationSpec:
+        """The spec with its notification's id in the data a device receives (`NOTIFICATION_ID_KEY`),
+        so an app can name the push when it reports opens and clicks without any lookup."""
+        fallback = self.fallback
+        if fallback.content is not None:
+            fallback = replace(fallback, content=fallback.content.stamped(notification_id))
+        return replace(self, content=self.content.stamped(notification_id), fallback=fallback)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values; nested dicts are shared, not copied (`dataclasses.asdict`

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pushwise.domain.click_links import ClickLinks
 from pushwise.domain.clock import Clock
 from pushwise.domain.endpoints import Endpoint, EndpointRefused, parse_endpoint
-from pushwise.domain.notification import Content
+from pushwise.domain.notification import DELIVERY_ID_KEY, Content
 from pushwise.domain.outcomes import Outcome, OutcomeKind, local_rejection, transport_failure
 from pushwise.domain.webpush_errors import classify_webpush
 from pushwise.domain.webpush_message import InvalidWebPushMessage, render
@@ -167,11 +167,15 @@ class WebPushProvider:
         return classify_webpush(response.status, response.body, retry_after, response.headers.get("location"))
 
     def _content(self, dispatch: Dispatch) -> Content:
-        """The notification's content with its link going through the click redirect."""
+        """The notification's content for this delivery: its id in the data (Web Push is encrypted per
+        delivery anyway), its link through the click redirect."""
         content = dispatch.spec.content
+        data = {**content.data, DELIVERY_ID_KEY: dispatch.delivery_id}
         if self._links is None or not content.url:
-            return content
-        return replace(content, url=self._links.wrap(dispatch.app_id, dispatch.delivery_id, content.url))
+            return replace(content, data=data)
+        return replace(
+            content, data=data, url=self._links.wrap(dispatch.app_id, dispatch.delivery_id, content.url)
+        )
 
     def connections(self) -> int:
         return self._transports.connections()
