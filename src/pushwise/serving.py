@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from pushwise.api.app import create_app
 from pushwise.api.routes.metrics import warn_if_open
-from pushwise.api.routes.notifications import accept_body
+from pushwise.api.routes.notifications import accept
 from pushwise.api.schemas.notifications import NotificationIn
 from pushwise.api.slow_clients import header_deadline_protocol
 from pushwise.bootstrap import Services, build_services
@@ -30,7 +30,6 @@ from pushwise.monitoring.logs import configure_logging
 from pushwise.settings import Settings
 from pushwise.store import migrate
 from pushwise.store.db import Database
-from pushwise.store.notifications import Accepted
 from pushwise.store.wakeups import WakeupListener
 from pushwise.uplift.trainer import UpliftTrainer
 
@@ -82,14 +81,14 @@ def delivery_services(
 def campaign_service(services: Services) -> CampaignService:
     """The leader's campaign runner, sending through the API's own validation and accept."""
 
-    async def accept(app_id: str, body: Mapping[str, Any], key: str | None, campaign_id: str) -> Accepted:
+    async def send(app_id: str, body: Mapping[str, Any], key: str | None, campaign_id: str) -> str:
         request = NotificationIn.model_validate(body)
-        return await accept_body(services, app_id, request, key, campaign_id=campaign_id)
+        return (await accept(services, app_id, request, key, campaign_id=campaign_id)).id
 
     runner = CampaignRunner(
         services.db,
         services.engine.campaigns,
-        CampaignSender(accept),
+        CampaignSender(send),
         services.clock,
         interest_half_life=services.audience.learning.interest_half_life,
     )

@@ -9,10 +9,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from pushwise.store.notifications import Accepted
-
-# (app id, a `POST /v1/notifications` body, idempotency key, campaign id) -> the notification
-AcceptBody = Callable[[str, Mapping[str, Any], str | None, str], Awaitable[Accepted]]
+# (app id, a `POST /v1/notifications` body, idempotency key, campaign id) -> the notification's id
+AcceptBody = Callable[[str, Mapping[str, Any], str | None, str], Awaitable[str]]
 
 MAX_USERS_PER_NOTIFICATION = 10_000
 
@@ -29,7 +27,7 @@ class CampaignSender:
         key: str,
         *,
         user_ids: Sequence[str] | None = None,
-    ) -> list[Accepted]:
+    ) -> list[str]:
         """`body` to `user_ids` (else to its own `to`), idempotent by `key` (one per 10,000 users)."""
         if user_ids is None:
             return [await self._accept(app_id, body, key, campaign_id)]

@@ -134,6 +134,7 @@ async def accept(
             f"no such device in this app: {', '.join(error.device_ids[:10])}",
             "to.device_ids",
         ) from error
+    return AcceptedOut(id=accepted.id, status="accepted", recipients=accepted.recipients)
 
 
 def _segment(body: NotificationIn) -> SegmentTarget | None:
