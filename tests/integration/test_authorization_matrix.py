@@ -134,6 +134,18 @@ async def new_template_key(_w: World, t: Tenant) -> dict[str, str]:
     return {"key": f"tpl-{secrets.token_hex(4)}"}
 
 
+JOURNEY = {
+    "name": "hello",
+    "trigger": {"event": "app_open"},
+    "steps": [{"notify": {"content": {"title": "Hi"}}}],
+}
+
+
+async def campaign_of(w: World, t: Tenant) -> dict[str, str]:
+    """A journey of the target tenant (a new one per cell: pausing one must not change the next)."""
+    return {"campaign_id": (await w.ok("POST", "/v1/campaigns", t, json=JOURNEY))["id"]}
+
+
 async def catalog_item(w: World, t: Tenant) -> dict[str, str]:
     """An item of the target tenant, under an id only that tenant uses."""
     item_id = f"sku-{t.app_id[-8:]}"
@@ -365,6 +377,24 @@ ROWS: dict[str, Row] = {
         "403 404 403 403 401 401 401 409 403",
         uplift_model_of,
         json=fixed({"user_ids": ["u1"]}),
+    ),
+    # campaigns (server key)
+    "POST /v1/campaigns": Row("403 201 403 403 401 401 401 201 403", None, json=fixed(JOURNEY)),
+    "GET /v1/campaigns": Row("403 200 403 403 401 401 401 200 403", None),
+    "GET /v1/campaigns/{campaign_id}": Row(
+        "403 200 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 200 403", campaign_of
+    ),
+    "POST /v1/campaigns/{campaign_id}/pause": Row(
+        "403 200 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 200 403", campaign_of
+    ),
+    "POST /v1/campaigns/{campaign_id}/resume": Row(
+        "403 200 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 200 403", campaign_of
+    ),
+    "GET /v1/campaigns/{campaign_id}/deliveries": Row(
+        "403 200 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 200 403", campaign_of
+    ),
+    "GET /v1/campaigns/{campaign_id}/analytics": Row(
+        "403 200 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 200 403", campaign_of
     ),
     # the catalogue (server key); an item id names an item within the caller's own app
     "PUT /v1/catalog/items": Row(

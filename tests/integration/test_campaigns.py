@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from pushwise.campaigns.runner import CLAIM_SECONDS
 from pushwise.serving import campaign_service
 from pushwise.store.campaigns import due_runs
-from pushwise.store.schema import journey_runs, notifications
+from pushwise.store.schema import journey_runs, notifications, users
 
 pytestmark = pytest.mark.integration
 
@@ -110,11 +110,45 @@ async def test_abandoned_cart_reminds_exits_on_purchase_and_respects_reentry(
     await sweep(services)
     assert await inbox_titles(client, shop, "ana") == ["Last call", "Still thinking about it?"]
     assert await inbox_titles(client, shop, "ben") == ["Still thinking about it?"]
-    await event(client, shop, "ana", "added_to_cart", "a2")  # within the day: no re-entry
+    await event(client, shop, "ben", "added_to_cart", "b4")  # a day after entering: may come back in
     await sweep(services)
     async with services.db.read.connect() as conn:
         runs = (await conn.execute(select(journey_runs.c.user_id, journey_runs.c.state))).all()
-    assert sorted(state for _user, state in runs) == ["done", "exited"]
+    names = await conn_users(services)
+    assert sorted((names[user], state) for user, state in runs) == sorted(
+        [("ana", "done"), ("ben", "exited"), ("ben", "active")]
+    )
+
+
+async def test_reentry_waits_for_its_interval(client, make_app, services, clock):
+    shop = await make_app()
+    await client.put("/v1/users/ana", json={}, headers=shop.server_headers)
+    await create(
+        client,
+        shop,
+        {
+            "name": "hello",
+            "trigger": {"event": "app_open"},
+            "steps": [{"notify": REMINDER}],
+            "reentry_seconds": DAY,
+        },
+    )
+    await event(client, shop, "ana", "app_open", "o1")
+    await sweep(services)
+    clock.advance(HOUR)
+    await event(client, shop, "ana", "app_open", "o2")  # done, but within a day of entering
+    await sweep(services)
+    clock.advance(DAY)
+    await event(client, shop, "ana", "app_open", "o3")
+    await sweep(services)
+    assert len(await inbox_titles(client, shop, "ana")) == 2
+
+
+async def conn_users(services) -> dict[str, str]:
+    async with services.db.read.connect() as conn:
+        return {
+            row.id: row.external_id for row in await conn.execute(select(users.c.id, users.c.external_id))
+        }
 
 
 async def test_a_runner_killed_after_sending_does_not_send_twice(client, make_app, services, clock):

@@ -50,6 +50,7 @@ BATCH = 1000
 CLAIM_SECONDS = 120.0
 MAX_STEPS_PER_SWEEP = 20  # a run never loops forever within one sweep
 WIN_BACK_SECONDS = 3600.0
+MAX_BATCHES_PER_SWEEP = 100
 
 LeaderCheck = Callable[[], Awaitable[bool]]
 
@@ -85,11 +86,14 @@ class CampaignRunner:
         if now - self._last_win_back >= WIN_BACK_SECONDS:
             self._last_win_back = now
             await self._db.transact(lambda conn: enter_inactive(conn, now))
-        while True:
+        # A run that just sent is due again at once (its next step, often a wait, counts from the
+        # send): keep sweeping until nothing is due, within a bound so one sweep always ends.
+        for _ in range(MAX_BATCHES_PER_SWEEP):
             moved = await self._journey_batch()
             taken += moved
-            if moved < BATCH:
-                return taken
+            if not moved:
+                break
+        return taken
 
     async def _due_campaigns(self) -> int:
         now = self._clock.now()

@@ -15,6 +15,12 @@ from pydantic import Field
 
 from pushwise.api.schemas.apps import AppCreatedOut, AppIn, AppOut, AppPage, KeyCreatedOut, KeyIn, KeyOut
 from pushwise.api.schemas.audit import AuditItemOut, AuditPage
+from pushwise.api.schemas.campaigns import (
+    AnalyticsOut,
+    CampaignDeliveryPage,
+    CampaignIn,
+    CampaignOut,
+)
 from pushwise.api.schemas.catalog import ItemOut, ItemsIn, ItemsOut, PicksOut
 from pushwise.api.schemas.channel_providers import (
     EmailProviderIn,
@@ -228,6 +234,16 @@ class Endpoints:
         "POST", "/v1/segments/preview", SegmentPreviewOut, body=SegmentPreviewIn, retry_safe=True
     )
 
+    # Campaigns and their journeys (server key)
+    create_campaign = Call("POST", "/v1/campaigns", CampaignOut, body=CampaignIn)
+    list_campaigns = Call("GET", "/v1/campaigns", list[CampaignOut])
+    get_campaign = Call("GET", "/v1/campaigns/{campaign_id}", CampaignOut)
+    pause_campaign = Call("POST", "/v1/campaigns/{campaign_id}/pause", CampaignOut)
+    resume_campaign = Call("POST", "/v1/campaigns/{campaign_id}/resume", CampaignOut)
+    campaign_deliveries = Call(
+        "GET", "/v1/campaigns/{campaign_id}/deliveries", CampaignDeliveryPage, query=("cursor", "limit")
+    )
+    campaign_analytics = Call("GET", "/v1/campaigns/{campaign_id}/analytics", AnalyticsOut, query=("format",))
     # The catalogue and each user's picks (server key)
     put_items = Call("PUT", "/v1/catalog/items", ItemsOut, body=ItemsIn)
     get_item = Call("GET", "/v1/catalog/items/{item_id}", ItemOut)

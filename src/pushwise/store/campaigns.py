@@ -18,6 +18,7 @@ from pushwise.domain.campaigns.journeys import START, Journey, parse_journey
 from pushwise.store.db import Database
 from pushwise.store.driver import run
 from pushwise.store.ids import new_id
+from pushwise.store.journey_conditions import profile_matches
 from pushwise.store.schema import campaigns, deliveries, journey_runs, notifications, user_events, users
 
 
@@ -254,8 +255,6 @@ def _enter(
 def _profile_answers(
     conn: Connection, app_id: str, journeys: Mapping[str, Journey], user_ids: Sequence[str], now: float
 ) -> dict[tuple[str, str], dict[str, bool]]:
-    from pushwise.store.journey_conditions import profile_matches
-
     answers: dict[tuple[str, str], dict[str, bool]] = {}
     for campaign_id, journey in journeys.items():
         if journey.where is None:

@@ -204,7 +204,11 @@ async def campaign_deliveries_page(
     )
 
 
-@router.get("/{campaign_id}/analytics", response_model=None)
+@router.get(
+    "/{campaign_id}/analytics",
+    response_model=AnalyticsOut,
+    responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with `format=csv`"}},
+)
 async def analytics(
     campaign_id: CampaignPath,
     principal: Server,
