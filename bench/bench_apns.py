@@ -127,17 +127,51 @@ class PushwiseServer:
             process.wait(timeout=30)
 
 
+def gate_policy(now: float) -> dict[str, object]:
+    """Caps, a gap and quiet hours that all apply to every delivery (and let it through: one
+    notification per user, and quiet hours four hours away), so the run pays the gate's whole
+    cost: the users' state read, every check, and a ledger slot reserved per delivery."""
+    hour = time.gmtime(now).tm_hour
+    return {
+        "caps": [
+            {"window_seconds": 86_400, "max": 10},
+            {"window_seconds": 3600, "max": 3, "category": "promotions"},
+        ],
+        "min_gap_seconds": 60,
+        "quiet_hours": {"start": f"{(hour + 4) % 24:02d}:00", "end": f"{(hour + 6) % 24:02d}:00"},
+    }
+
+
 async def end_to_end(
-    sim: ApnsSimulatorHandle, devices: int, workdir: str, port: int, env: Mapping[str, str] | None = None
+    sim: ApnsSimulatorHandle,
+    devices: int,
+    workdir: str,
+    port: int,
+    env: Mapping[str, str] | None = None,
+    *,
+    users: bool = False,
+    gate: bool = False,
 ) -> dict[str, float]:
+    """`users`: each device belongs to a user of its own; `gate`: the app has categories and a
+    policy (`gate_policy`) and the notification a category, so every delivery meets the gate."""
     server = PushwiseServer(workdir, port, env)
     try:
         async with httpx.AsyncClient(timeout=60) as client:
             await server.wait_ready(client)
-            _app_id, headers = await server.apns_app(client, sim)
+            app_id, headers = await server.apns_app(client, sim)
+            if gate:
+                categories = [{"key": "promotions", "name": "Promotions"}]
+                app_path = f"{server.base}/v1/apps/{app_id}"
+                (
+                    await client.put(f"{app_path}/categories", headers=headers, json=categories)
+                ).raise_for_status()
+                (
+                    await client.put(f"{app_path}/policy", headers=headers, json=gate_policy(time.time()))
+                ).raise_for_status()
             for start in range(0, devices, 1000):
                 batch = [
                     {"platform": "ios", "token": f"{start + n:064x}"}
+                    | ({"user_id": f"u{start + n}"} if users else {})
                     for n in range(min(1000, devices - start))
                 ]
                 (
@@ -156,7 +190,8 @@ async def end_to_end(
                         json={
                             "to": {"all": True},
                             "content": {"title": "Bench", "body": "hello"},
-                        },
+                        }
+                        | ({"category": "promotions"} if gate else {}),
                     )
                 )
                 .raise_for_status()
@@ -258,6 +293,14 @@ async def main() -> None:
     )
     parser.add_argument("--port", type=int, default=18080)
     parser.add_argument(
+        "--compare-gate",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="also run (d) with every device a user's, gate off and on (caps, gap, quiet hours, a "
+        "category), ROUNDS times interleaved; prints medians and the on/off ratio",
+    )
+    parser.add_argument(
         "--compare-monitoring",
         action="store_true",
         help="run (d) also with PUSHWISE_MONITORING=0 and print what metrics and rollups cost",
@@ -283,6 +326,14 @@ async def main() -> None:
         raw_pyreqwest, raw_h2, aioapns, client = (statistics.median(rounds[k]) for k in rounds)
         sim.reset()
         e2e = await end_to_end(sim, args.devices, workdir, args.port)
+        gated: dict[str, list[float]] = {"off": [], "on": []}
+        for round_number in range(args.compare_gate):
+            for mode in ("off", "on"):
+                sim.reset()
+                gate_dir = tempfile.mkdtemp(prefix=f"gate-{mode}-{round_number}-", dir=workdir)
+                run = await end_to_end(sim, args.devices, gate_dir, args.port, users=True, gate=mode == "on")
+                assert run["delivered"] == run["deliveries"], run
+                gated[mode].append(run["throughput"])
         unmonitored = None
         if args.compare_monitoring:
             sim.reset()
@@ -325,6 +376,15 @@ async def main() -> None:
         f"POST /v1/notifications for one device at 200 req/s: p50 {e2e['single_p50_ms']:.1f} ms, "
         f"p99 {e2e['single_p99_ms']:.1f} ms"
     )
+    if args.compare_gate:
+        off, on = statistics.median(gated["off"]), statistics.median(gated["on"])
+        rounds_off, rounds_on = (", ".join(f"{r:.0f}" for r in gated[mode]) for mode in ("off", "on"))
+        print(
+            f"\n(d) users, gate off: {off:.0f} deliveries/s; gate on (caps, gap, quiet hours, category): "
+            f"{on:.0f} deliveries/s (medians of {args.compare_gate} interleaved rounds: "
+            f"off {rounds_off}; on {rounds_on})"
+        )
+        print(f"gate on / off: {on / off:.2f}; gate on / aioapns: {on / aioapns:.2f}")
     if unmonitored is not None:
         on, off = e2e["throughput"], unmonitored["throughput"]
         print(

@@ -34,7 +34,8 @@ from apns_clients import measure_pyreqwest_raw, simulator_provider
 
 from pushwise.api.app import create_app
 from pushwise.bootstrap import Services, build_services
-from pushwise.delivery.worker import DeliveryWorker, Handled, PlannedNotification
+from pushwise.delivery.gate import Screened
+from pushwise.delivery.worker import DeliveryWorker, PlannedNotification
 from pushwise.domain.notification import Content, NotificationSpec
 from pushwise.settings import Settings
 from pushwise.simulators.apns.harness import ApnsSimulatorHandle, start_apns_simulator
@@ -51,8 +52,8 @@ class NoCheck:
 
     async def screen(
         self, claimed: Sequence[ClaimedDelivery], planned: Mapping[str, PlannedNotification], now: float
-    ) -> dict[int, Handled]:
-        return {}
+    ) -> Screened:
+        return Screened()
 
 
 async def populate(

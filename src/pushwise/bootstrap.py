@@ -164,8 +164,8 @@ def build_services(
         rng,
         worker_options=worker_options(settings),
         default_ttl_seconds=settings.default_ttl_seconds,
-        notice_answer_link=partial(notice_answer_url, secret_key, settings.public_base_url),
         learning=audience.learning,
+        notice_answer_link=partial(notice_answer_url, secret_key, settings.public_base_url),
     )
     if settings.monitoring:
         engine.add_listener(tally)

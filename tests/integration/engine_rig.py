@@ -97,10 +97,15 @@ class Rig:
 
 
 async def make_rig(
-    tmp_path: Path, channels: tuple[str, ...] = ("apns", "fcm", "webpush", "inbox", "email")
+    tmp_path: Path,
+    channels: tuple[str, ...] = ("apns", "fcm", "webpush", "inbox", "email"),
+    *,
+    url: str | None = None,
 ) -> Rig:
-    url = f"sqlite:///{tmp_path}/engine.db"
-    await asyncio.to_thread(migrate.upgrade, url)
+    """`url`: an already migrated database (e.g. PostgreSQL); default a new SQLite file."""
+    if url is None:
+        url = f"sqlite:///{tmp_path}/engine.db"
+        await asyncio.to_thread(migrate.upgrade, url)
     settings = Settings(
         database_url=url,
         secret_key="test-secret-key-for-sealing-credentials",

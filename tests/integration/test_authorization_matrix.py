@@ -178,6 +178,10 @@ async def new_segment(w: World, t: Tenant) -> dict[str, str]:
     return {"segment_id": created.id}
 
 
+def explain_for(_w: World, t: Tenant) -> dict[str, Any]:
+    return {"user_id": t.user, "notification": {"content": {"title": "Sale"}, "category": "promotions"}}
+
+
 async def stylesheet(_w: World, _t: Tenant) -> dict[str, str]:
     return {"name": "dashboard.css"}
 
@@ -332,6 +336,8 @@ ROWS: dict[str, Row] = {
     "GET /v1/apps/{app_id}/categories": Row(
         "200 200 403 403 401 401 401 404 403", "200 404 403 403 401 401 401 200 403", app
     ),
+    # the gate's explanation names a user by external id, always within the caller's own app
+    "POST /v1/gate/explain": Row("403 200 403 403 401 401 401 200 403", None, json=explain_for),
     "GET /v1/users/{external_id}/preferences": Row("403 200 403 403 401 401 401 200 403", None, user),
     "PATCH /v1/users/{external_id}/preferences": Row(
         "403 200 403 403 401 401 401 200 403", None, user, json=fixed({"unsubscribed": []})
@@ -414,7 +420,7 @@ ROWS: dict[str, Row] = {
         "200 200 403 403 401 401 401 404 403",
         "200 404 403 403 401 401 401 200 403",
         app,
-        json=fixed({"android_routes": ["vendor", "fcm"]}),
+        json=fixed({"android_routes": ["vendor", "fcm"], "caps": [{"window_seconds": 86400, "max": 3}]}),
     ),
     "GET /v1/apps/{app_id}/policy": Row(
         "200 200 403 403 401 401 401 404 403", "200 404 403 403 401 401 401 200 403", app
@@ -521,6 +527,9 @@ ROWS: dict[str, Row] = {
     "GET /dashboard/notifications": Row("303 303 303 303 200 303 303 303 303", None),
     "GET /dashboard/notifications/{notification_id}": Row(
         "303 303 303 303 200 303 303 303 303", "303 303 303 303 404 303 303 303 303", notification_of
+    ),
+    "GET /dashboard/notifications/{notification_id}/deliveries/{delivery_id}/why": Row(
+        "303 303 303 303 200 303 303 303 303", "303 303 303 303 404 303 303 303 303", delivery
     ),
     "GET /dashboard/dead-letters": Row("303 303 303 303 200 303 303 303 303", None),
     "GET /dashboard/segments": Row("303 303 303 303 200 303 303 303 303", None),

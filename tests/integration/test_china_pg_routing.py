@@ -76,6 +76,10 @@ async def _prepare(pg_url: str, sims: dict[str, VendorSimulatorHandle], tmp_path
                 ),
             ]
         await DeviceRepository(services.db, services.clock).register_many(app_id, registrations)
+        # The gate holds the vendors' daily marketing quotas (2 a day by default): this test is
+        # about routes, so its quotas leave room for every notification.
+        roomy = {"marketing_per_device_day": 2 * NOTIFICATIONS}
+        await services.engine.policies.put(app_id, {"vendor_quotas": {"huawei": roomy, "oppo": roomy}})
         spec = NotificationSpec(Content(title="上新", body="今日特惠"))
         # Accepted concurrently: each accept plans one delivery per installation in its own snapshot.
         accepted = await asyncio.gather(

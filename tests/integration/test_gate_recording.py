@@ -9,13 +9,14 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
+from pushwise.domain.audience.learning import LearningOptions
 from pushwise.domain.audience.preferences import Category, PreferenceChange
 from pushwise.domain.clock import ManualClock
 from pushwise.domain.gate import GateDelivery, Suppress, decide
 from pushwise.store.apps import AppRepository
 from pushwise.store.categories import CategoryRepository
 from pushwise.store.db import open_database
-from pushwise.store.gate_state import GateStates
+from pushwise.store.gate_state import GateStates, StateRequest
 from pushwise.store.preferences import PreferenceRepository
 from pushwise.store.schema import receipt_outbox
 from pushwise.store.users import UserRepository
@@ -120,13 +121,21 @@ async def test_the_batch_read_gives_the_same_state_on_both_engines(engine, reque
                     unsubscribed=frozenset({"email", "webpush"}),
                 ),
             )
-            keys, channels = {"promotions", "orders", "x"}, {"apns", "inbox", "email"}
-            state = await GateStates(db).read({app}, {ann.id, bob.id, "nobody"}, keys, channels)
+            states = GateStates(db, LearningOptions.defaults())
+            policies = await states.policies({app}, (), clock.now())
+            users = {ann.id, bob.id, "nobody"}
+            asked = StateRequest(
+                user_ids=users,
+                subjects=users,
+                keys={"promotions", "orders", "x"},
+                channels={"apns", "email", "inbox"},
+            )
+            state = await states.state_of(asked, policies, clock.now())
         finally:
             await db.dispose()
     ann_state = state.user(ann.id)
     assert dict(ann_state.preferences.choices) == {("promotions", "apns"): True, ("orders", "inbox"): False}
-    assert ann_state.preferences.unsubscribed == {"email"}  # webpush is not a channel of this batch
+    assert ann_state.preferences.unsubscribed == {"email"}  # webpush is no channel of this batch: not read
     assert state.user(bob.id).preferences.choices == {}
     policy = state.policy(app)
     assert policy.categories["promotions"].channels == ("apns", "email")

@@ -34,6 +34,8 @@ async def test_categories_are_stored_whole_in_the_apps_order(client, make_app) -
         "vendor_class": "marketing",
         "vendors": {},
         "warnings": [],
+        "quiet_hours": "app",
+        "quiet_hours_transactional": False,
     }
     assert stored[1]["channels"] == ["email", "inbox"]
     await client.put(path, json=CATEGORIES[2:], headers=app.server_headers)

@@ -26,6 +26,7 @@ from pushwise.api.routes import (
     devices,
     events,
     experiments,
+    gate,
     gorush,
     health,
     metrics,
@@ -129,8 +130,10 @@ def create_app(services: Services, *, background: Sequence[BackgroundService] = 
         receipts,
     ):
         app.include_router(module.router)
-    for china in (vendors, vendor_receipts, policy):  # Android in China: vendors, receipts, routes
+    for china in (vendors, vendor_receipts):  # Android in China: vendors, receipts
         app.include_router(china.router)
+    app.include_router(policy.router)  # Android routes and the gate's rules
+    app.include_router(gate.router)
     app.include_router(alerts.router)
     app.include_router(experiments.router)
     app.include_router(audit.router)

@@ -281,6 +281,35 @@ async def users(request: Request) -> Response:
     return await _page(request, "user.html", view=view, wanted=wanted, **context)
 
 
+@router.get("/notifications/{notification_id}/deliveries/{delivery_id}/why")
+async def delivery_explained(request: Request, notification_id: str, delivery_id: int) -> Response:
+    """The gate's reasoning about one delivery were it due now: the checks `POST /v1/gate/explain` walks."""
+    context = await _context(request)
+    if isinstance(context, Response):
+        return context
+    services = _services(request)
+    app_id = context["app_id"]
+    now = services.clock.now()
+    found = (
+        await services.engine.gate.explain_delivery(app_id, notification_id, delivery_id, now)
+        if app_id
+        else None
+    )
+    if found is None:
+        missing = await _page(request, "missing.html", what="delivery", **context)
+        missing.status_code = 404
+        return missing
+    return await _page(
+        request,
+        "why.html",
+        notification_id=notification_id,
+        delivery_id=delivery_id,
+        found=found,
+        now=now,
+        **context,
+    )
+
+
 @router.get("/dead-letters")
 async def dead_letters(request: Request) -> Response:
     context = await _context(request)

@@ -6,12 +6,13 @@ deliveries to the per-day engagement counters and to the denominator of their op
 propensity. It buffers and writes once per flush (by count, or by time on the
 injected clock, and on stop), so a busy worker pays one small transaction per
 flush, not one per batch. A process killed between flushes loses at most those
-counts: engagement is a guide for fatigue and targeting, not a ledger (caps count
-from the deliveries themselves).
+counts: engagement is a guide for targeting, not a ledger (caps and fatigue count from
+the gate's own ledger, `store/gate_ledger.py`).
 
 `AudienceUpkeep` runs beside the API and workers: it flushes the recorder when
-traffic stops, and (on the leader) prunes raw events past their retention and
-engagement days no window reads any more, and rebuilds item popularity for picks.
+traffic stops, and (on the leader) prunes raw events past their retention, engagement days
+no window reads any more, and the gate's ledger past the longest policy window, and rebuilds
+item popularity for picks.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from pushwise.store.engagement import (
     propensity_update,
     prune_engagement_days,
 )
+from pushwise.store.gate_ledger import LEDGER_KEPT_SECONDS
+from pushwise.store.gate_ledger import prune as prune_ledger
 from pushwise.store.user_events import prune_events
 
 log = logging.getLogger(__name__)
@@ -179,10 +182,12 @@ class AudienceUpkeep:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def prune(self) -> tuple[int, int]:
-        """Raw events past retention, and engagement days past the longest window."""
+        """Raw events past retention, engagement days past the longest window, and the gate's
+        ledger past the longest window a policy may name."""
         now = self._clock.now()
         events = await prune_events(self._db, before=now - self._options.retention)
         days = await self._db.transact(lambda conn: prune_engagement_days(conn, day_of(now)))
+        await self._db.transact(lambda conn: prune_ledger(conn, now - LEDGER_KEPT_SECONDS))
         return events, days
 
     async def refresh_popularity(self) -> int:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from pushwise.delivery.choices import Choices
 from pushwise.delivery.circuits import CircuitBoard
+from pushwise.delivery.digests import DigestWriter
 from pushwise.delivery.fallback import FallbackPlanner
 from pushwise.delivery.follow_ups import FollowUpSweep
 from pushwise.delivery.gate import Gate
@@ -76,12 +77,13 @@ class Engine:
         self.rates = SendRates(clock, rate_limits)
         self.events = EventLog(db)
         self.fallback = FallbackRepository(db)
-        self.gate = Gate(GateStates(db))
         self.templates = TemplateRepository(db)
         self.catalog = CatalogRepository(db)
         self.campaigns = CampaignRepository(db)
         choices = Choices(db, self.catalog, clock, rng)
         self.renderer = Renderer(db, self.templates, choices, learning, clock)
+        self.gate_states = GateStates(db, learning)
+        self.gate = Gate(self.gate_states, self.renderer, DigestWriter(self.templates, self.renderer))
         self.policies = PolicyRepository(db, clock)
         self.routing = InstallationRouter(InstallationRepository(db), self.policies, clock)
         self._clock = clock
@@ -161,7 +163,7 @@ class Engine:
             circuits=self.circuits,
             events=self.events,
             rates=self.rates,
-            gate=self.gate,
+            gate=gate or self.gate,
             renderer=self.renderer,
             routing=self.routing,
         )

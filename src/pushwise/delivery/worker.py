@@ -101,12 +101,22 @@ class OutcomeListener(Protocol):
     async def recorded(self, batch: Sequence[Recorded]) -> None: ...
 
 
+class Screening(Protocol):
+    """What the gate decided for a batch: the deliveries not to send now, and replaced content."""
+
+    @property
+    def held(self) -> Mapping[int, Handled]: ...
+
+    @property
+    def content(self) -> Mapping[int, PlannedNotification]: ...
+
+
 class PreSendGate(Protocol):
     """Decides, for a whole claimed batch, which deliveries not to send now (`pushwise.delivery.gate`)."""
 
     async def screen(
         self, claimed: Sequence[ClaimedDelivery], planned: Mapping[str, PlannedNotification], now: float
-    ) -> Mapping[int, Handled]: ...
+    ) -> Screening: ...
 
 
 class OutcomeReceipts(Protocol):
@@ -225,8 +235,12 @@ class DeliveryWorker:
         heartbeat = asyncio.create_task(self._heartbeat([item.id for item in claimed]))
         try:
             specs = await self._specs.load({item.notification_id for item in claimed})
-            held = await self._pre_send_gate.screen(claimed, specs, now)
-            personal = await self._personalise([item for item in claimed if item.id not in held], specs)
+            screened = await self._pre_send_gate.screen(claimed, specs, now)
+            held, worded = screened.held, screened.content  # worded: a digest's carrier
+            personal = await self._personalise(
+                [item for item in claimed if item.id not in held and item.id not in worded], specs
+            )
+            personal.update(worded)
             handled = await asyncio.gather(
                 *(
                     self._handle(

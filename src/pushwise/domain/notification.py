@@ -73,6 +73,12 @@ class NotificationSpec:
     campaign_id: str | None = None
     # E-mail parts a template rendered (subject, html, text); empty: the built-in layout.
     email: dict[str, str] = field(default_factory=dict)
+    # The gate (issue 11): what a cap does with it, send-time optimisation over this many
+    # hours, a throttled rollout, a holdout.
+    on_cap: str = "defer"
+    optimize_within_hours: float | None = None
+    rate_per_minute: float | None = None
+    holdout_percent: float = 0.0
 
     def stamped(self, notification_id: str) -> NotificationSpec:
         """The spec with its notification's id in the data a device receives (`NOTIFICATION_ID_KEY`),
@@ -109,6 +115,10 @@ class NotificationSpec:
             campaign_id=raw.get("campaign_id"),
             calendar=tuple(raw.get("calendar") or ()),
             email=dict(raw.get("email") or {}),
+            on_cap=raw.get("on_cap") or "defer",
+            optimize_within_hours=raw.get("optimize_within_hours"),
+            rate_per_minute=raw.get("rate_per_minute"),
+            holdout_percent=raw.get("holdout_percent") or 0.0,
             fallback=Fallback(
                 content=Content(**fallback_content) if fallback_content else None,
                 channels=tuple(fallback_raw.get("channels") or ()),

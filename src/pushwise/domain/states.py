@@ -8,19 +8,22 @@ from enum import StrEnum
 class DeliveryState(StrEnum):
     """Where one delivery (one notification to one device or channel) stands.
 
-    `queued`, `retrying` and `sending` are pending: the queue may still claim them
-    (`sending` only once its lease has run out). Every other state is final.
+    `queued`, `retrying`, `deferred` and `sending` are pending: the queue may still claim
+    them (`sending` only once its lease has run out). Every other state is final.
     """
 
     QUEUED = "queued"
     SENDING = "sending"
     RETRYING = "retrying"
+    DEFERRED = "deferred"  # the gate said "not now": due again at `due_at`, not an attempt
     DELIVERED = "delivered"
     FAILED = "failed"
     SUPPRESSED = "suppressed"
     EXPIRED = "expired"
     FALLBACK = "fallback"
     CANCELLED = "cancelled"
+    HELD_OUT = "held_out"  # in the notification's holdout: recorded, never sent
+    DIGESTED = "digested"  # went out inside a digest, carried by another delivery
 
     @property
     def is_final(self) -> bool:
@@ -28,7 +31,7 @@ class DeliveryState(StrEnum):
 
 
 PENDING_STATES: frozenset[DeliveryState] = frozenset(
-    {DeliveryState.QUEUED, DeliveryState.SENDING, DeliveryState.RETRYING}
+    {DeliveryState.QUEUED, DeliveryState.SENDING, DeliveryState.RETRYING, DeliveryState.DEFERRED}
 )
 FINAL_STATES: frozenset[DeliveryState] = frozenset(s for s in DeliveryState if s not in PENDING_STATES)
 

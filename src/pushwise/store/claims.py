@@ -74,7 +74,7 @@ _SQLITE_PER_APP = text(
         LIMIT :quota
     )
     RETURNING id, notification_id, app_id, device_id, user_id, channel, attempts, replays,
-              accepted_at
+              accepted_at, last_reason
     """
 )
 
@@ -88,7 +88,7 @@ _SQLITE_FILL = text(
         LIMIT :rest
     )
     RETURNING id, notification_id, app_id, device_id, user_id, channel, attempts, replays,
-              accepted_at
+              accepted_at, last_reason
     """
 )
 
@@ -126,7 +126,7 @@ _PG_CLAIM = """
         FROM picked WHERE deliveries.id = picked.id
         RETURNING deliveries.id, deliveries.notification_id, deliveries.app_id, deliveries.device_id,
                   deliveries.user_id, deliveries.channel, deliveries.attempts, deliveries.replays,
-                  deliveries.accepted_at
+                  deliveries.accepted_at, deliveries.last_reason
     )
     SELECT c.*, dv.token, dv.subscription, coalesce(dv.active, false) AS device_active,
            coalesce(dv.timezone, u.timezone) AS timezone

@@ -253,7 +253,13 @@ class NotificationRepository:
                 update(deliveries)
                 .where(
                     deliveries.c.notification_id == notification_id,
-                    deliveries.c.state.in_([DeliveryState.QUEUED.value, DeliveryState.RETRYING.value]),
+                    deliveries.c.state.in_(
+                        [
+                            DeliveryState.QUEUED.value,
+                            DeliveryState.RETRYING.value,
+                            DeliveryState.DEFERRED.value,
+                        ]
+                    ),
                 )
                 .values(
                     state=DeliveryState.CANCELLED.value, due_at=None, outcome_at=now, last_reason="Cancelled"

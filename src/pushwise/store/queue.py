@@ -24,6 +24,7 @@ from pushwise.domain.states import DeliveryState
 from pushwise.store.claims import ClaimRequest, claim_postgres, claim_sqlite, due_apps
 from pushwise.store.db import Database
 from pushwise.store.driver import run
+from pushwise.store.gate_ledger import release_slots
 from pushwise.store.receipts import OutcomeReceipt, add_outcome_receipts
 from pushwise.store.schema import attempts, deliveries, devices, users
 from pushwise.store.wakeups import announce_work
@@ -44,6 +45,7 @@ class ClaimedDelivery:
     subscription: dict[str, Any] | None
     device_active: bool
     timezone: str | None
+    last_reason: str | None = None  # why it was last put back (the gate's pacing keeps its slot)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,9 +170,15 @@ class DeliveryQueue:
             if u.reroute_to is not None
         ]
 
+        unsent = sorted(
+            u.delivery_id for u in updates if u.decision is None and u.state is not DeliveryState.DELIVERED
+        )
+
         def write(conn: Connection) -> None:
             if rerouted:  # before _RECORD, which releases the lease this guard checks
                 run(conn, _REROUTE, rerouted)
+            if unsent:  # the gate's cap slots of what did not go out, while the lease says they are ours
+                release_slots(conn, owner, unsent)
             run(conn, _RECORD, delivery_rows)
             if attempt_rows:
                 run(conn, _INSERT_ATTEMPTS, attempt_rows)
@@ -214,6 +222,7 @@ def _claimed(row: Any, target: Any) -> ClaimedDelivery:
         subscription=target.subscription if target is not None else None,
         device_active=bool(target.device_active) if target is not None else False,
         timezone=target.timezone if target is not None else None,
+        last_reason=row.last_reason,
     )
 
 

@@ -837,3 +837,86 @@ Index(
     sqlite_where=notifications.c.campaign_id.is_not(None),
     postgresql_where=notifications.c.campaign_id.is_not(None),
 )
+
+# --- the gate against fatigue (issue 11; migration 0017) -------------------------------
+# The ledger caps count from: one row per delivery the gate let through (reserved in the
+# gate's own transaction, before the send) that counts against an app's caps, gap,
+# duplicates, fatigue or a phone maker's quota. A delivery that ends unsent gives its row
+# back in the transaction that records that outcome (`store/queue.py`). `user_id` is the
+# user, or `device:<id>` for a device registered without one. Rows older than the longest
+# window any policy may name are pruned.
+gate_sends = Table(
+    "gate_sends",
+    metadata,
+    Column("delivery_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("app_id", String(40), nullable=False),
+    Column("user_id", String(60), nullable=False),
+    Column("notification_id", String(40), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("device_id", String(40), nullable=True),
+    Column("category", String(64), nullable=True),
+    Column("campaign", String(40), nullable=True),
+    Column("content_key", String(32), nullable=True),
+    Column("collapse_key", String(255), nullable=True),
+    Column("marketing", Boolean, nullable=False),  # a phone maker's marketing class
+    Column("capped", Boolean, nullable=False),  # counts against caps (never transactional)
+    Index(None, "user_id", "at"),
+    Index(None, "at"),
+)
+
+# Paced streams (a notification's `rate_per_minute`, an app's `max_per_minute` per channel):
+# the next free slot of each (`domain/gate/pace.py`).
+gate_paces = Table(
+    "gate_paces",
+    metadata,
+    Column("stream", String(100), primary_key=True),
+    Column("next_free", Float, nullable=False),
+)
+
+# Digests (`domain/gate/digest.py`): per user and device, the window a first push opened
+# and the delivery (`carrier`; 0: none yet) that will carry what gathers in it.
+gate_digests = Table(
+    "gate_digests",
+    metadata,
+    Column("user_id", String(60), primary_key=True),
+    Column("key", String(60), primary_key=True),
+    Column("app_id", String(40), nullable=False),
+    Column("carrier", BigInteger, nullable=False),
+    Column("closes_at", Float, nullable=False),
+)
+
+# The deliveries that went out inside a digest, by the delivery that carried them.
+gate_digest_parts = Table(
+    "gate_digest_parts",
+    metadata,
+    Column("delivery_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("carrier", BigInteger, nullable=False),
+    Column("notification_id", String(40), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("title", Text, nullable=True),  # the part's words as its user would have seen them
+    Column("body", Text, nullable=True),
+    Index(None, "carrier"),
+    Index(None, "at"),
+)
+
+# Send-time optimisation: opens and clicks per local hour of the week (0 = Monday 00:00),
+# decayed like interests, per user and for the app's whole population.
+user_send_hours = Table(
+    "user_send_hours",
+    metadata,
+    Column("user_id", String(40), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("hour", SmallInteger, primary_key=True, autoincrement=False),
+    Column("app_id", String(40), nullable=False),
+    Column("weight", Float, nullable=False),
+    Column("at", Float, nullable=False),
+)
+
+app_send_hours = Table(
+    "app_send_hours",
+    metadata,
+    Column("app_id", String(40), ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True),
+    Column("hour", SmallInteger, primary_key=True, autoincrement=False),
+    Column("weight", Float, nullable=False),
+    Column("at", Float, nullable=False),
+)

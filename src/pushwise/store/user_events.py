@@ -37,6 +37,7 @@ from pushwise.store.schema import (
     user_interests,
     users,
 )
+from pushwise.store.send_hours import add_send_hours
 from pushwise.store.upsert import dialect_insert, insert_for
 from pushwise.store.users import ensure_user_ids
 
@@ -159,6 +160,7 @@ def _ingest(
         for event in new
     ]
     _apply(conn, app_id, learn(learned, options), options)
+    add_send_hours(conn, app_id, learned)
     _count_feedback(conn, app_id, new, references)
     _unsubscribe(conn, app_id, new, user_ids, references, now)
     enter_and_exit(conn, app_id, [(user_ids[e.user], e.type, e.at, _as_seen(e)) for e in new], now)

@@ -25,6 +25,7 @@ from pushwise.api.schemas.notifications import (
     LocalTime,
     NotificationIn,
     NotificationOut,
+    OptimizedTime,
     TrailStep,
 )
 from pushwise.bootstrap import Services
@@ -32,7 +33,7 @@ from pushwise.delivery.engine import AcceptRequest
 from pushwise.domain.audience.rules import RuleError
 from pushwise.domain.notification import NotificationSpec
 from pushwise.domain.payload_fit import oversize_problem
-from pushwise.domain.states import DeliveryState
+from pushwise.domain.states import PENDING_STATES, DeliveryState
 from pushwise.store.notifications import IdempotencyConflict, SegmentTarget, Target, UnknownDevices
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
@@ -45,25 +46,33 @@ def _when(epoch: float | None) -> datetime | None:
     return datetime.fromtimestamp(epoch, UTC) if epoch is not None else None
 
 
-def _spec_of(body: NotificationIn, template_version: int | None = None) -> NotificationSpec:
+def spec_of(body: NotificationIn, version: int | None = None) -> NotificationSpec:
     raw = body.model_dump(exclude={"to", "send_at", "data"}, by_alias=True)
     if isinstance(body.send_at, LocalTime):
         raw["send_local_time"] = body.send_at.local_time
+    if isinstance(body.send_at, OptimizedTime):
+        raw["optimize_within_hours"] = body.send_at.within_hours
     if body.template is not None:
         raw["content"] = {"data": body.data or {}}
-        raw["template_version"] = template_version
+        raw["template_version"] = version
     return NotificationSpec.from_dict(raw)
 
 
-async def _template_version(body: NotificationIn, app_id: str, services: Services) -> int | None:
+async def template_version(
+    body: NotificationIn, app_id: str, services: Services, prefix: str = ""
+) -> int | None:
     """The version a templated notification renders with: the current one when it is accepted."""
     if body.template is None:
         return None
     stored = await services.engine.templates.current(app_id, body.template)
     if stored is None:
-        raise ApiError(422, "unknown_template", f"no template {body.template!r} in this app", "template")
+        raise ApiError(
+            422, "unknown_template", f"no template {body.template!r} in this app", f"{prefix}template"
+        )
     if body.variants is not None and not stored.definition.get("variants"):
-        raise ApiError(422, "template_without_variants", "the template defines no variants", "variants")
+        raise ApiError(
+            422, "template_without_variants", "the template defines no variants", f"{prefix}variants"
+        )
     return stored.version
 
 
@@ -106,7 +115,7 @@ async def accept(
 ) -> AcceptedOut:
     """Acceptance of a valid body: the one path of `POST /v1/notifications`, Gorush's `/api/push`
     and campaigns (which name themselves in `campaign_id`)."""
-    spec = _spec_of(body, await _template_version(body, app_id, services))
+    spec = spec_of(body, await template_version(body, app_id, services))
     if campaign_id is not None:
         spec = replace(spec, campaign_id=campaign_id)
     _refuse_oversize(spec)
@@ -171,10 +180,20 @@ async def get_notification(
     )
 
 
-def _status(cancelled_at: float | None, counts: dict[str, int]) -> str:
-    pending = sum(
-        counts[s.value] for s in (DeliveryState.QUEUED, DeliveryState.SENDING, DeliveryState.RETRYING)
+# States the gate puts a delivery in; the delivery's `reason` is the gate's then.
+_GATE_STATES = frozenset(
+    s.value
+    for s in (
+        DeliveryState.DEFERRED,
+        DeliveryState.SUPPRESSED,
+        DeliveryState.HELD_OUT,
+        DeliveryState.DIGESTED,
     )
+)
+
+
+def _status(cancelled_at: float | None, counts: dict[str, int]) -> str:
+    pending = sum(counts[s.value] for s in PENDING_STATES)
     if cancelled_at is not None:
         return "cancelled" if pending == 0 else "cancelling"
     if pending == 0:
@@ -247,6 +266,8 @@ async def delivery_items(services: Services, rows: list[Any], *, with_trail: boo
             sent_at=_when(row.sent_at),
             outcome_at=_when(row.outcome_at),
             next_attempt_at=_when(row.due_at) if row.state == DeliveryState.RETRYING.value else None,
+            deferred_until=_when(row.due_at) if row.state == DeliveryState.DEFERRED.value else None,
+            reason=row.last_reason if row.state in _GATE_STATES else None,
             trail=trails.get(row.id) if with_trail else None,
         )
         for row in rows

@@ -93,6 +93,13 @@ class LocalTime(Strict):
     local_time: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 
 
+class OptimizedTime(Strict):
+    """Send-time optimisation: each user's best hour within `within_hours` of acceptance (the gate)."""
+
+    optimize: Literal[True]
+    within_hours: Annotated[float, Field(gt=0, le=168)] = 24.0
+
+
 class FallbackIn(Strict):
     content: ContentIn | None = None
     channels: list[Literal["inbox", "email", "apns", "fcm", "webpush", "webhook"]] = Field(
@@ -160,11 +167,24 @@ class NotificationIn(Strict):
     fcm: dict[str, Any] = Field(default_factory=dict)
     webpush: dict[str, Any] = Field(default_factory=dict)
     category: Annotated[str, Field(max_length=64)] | None = None
-    priority: Literal["transactional", "normal"] = "normal"
+    priority: Literal["transactional", "normal", "low"] = Field(
+        default="normal",
+        description="transactional is never capped, digested or delayed by fatigue; low and normal "
+        "may go out in a digest (the policy's `digest.max_priority`).",
+    )
     ttl_seconds: Annotated[int, Field(ge=0, le=MAX_TTL_SECONDS)] | None = None
     collapse_key: str | None = None
-    send_at: AwareDatetime | LocalTime | None = None
+    send_at: AwareDatetime | LocalTime | OptimizedTime | None = None
     fallback: FallbackIn = Field(default_factory=FallbackIn)
+    on_cap: Literal["defer", "suppress"] = Field(
+        default="defer", description="Over a cap, the gap or the fatigue budget: wait for room, or drop it."
+    )
+    rate_per_minute: Annotated[float, Field(gt=0, le=10_000_000)] | None = Field(
+        default=None, description="Throttled rollout: at most this many deliveries per minute."
+    )
+    holdout_percent: Annotated[float, Field(ge=0, le=100)] = Field(
+        default=0.0, description="A share of users recorded as `held_out` and not sent, to compare later."
+    )
 
     @field_validator("calendar")
     @classmethod
@@ -247,6 +267,15 @@ class DeliveryOut(BaseModel):
     sent_at: datetime | None
     outcome_at: datetime | None
     next_attempt_at: datetime | None
+    deferred_until: datetime | None = Field(
+        default=None, description="When a `deferred` delivery is due again (the gate's `reason` says why)."
+    )
+    reason: str | None = Field(
+        default=None,
+        description="Why the gate held it back: deferred, suppressed (`cap:86400`, `quiet_hours`, "
+        "`opted_out:<category>`, `duplicate`, ...), held_out or digested (`digest`; the carrying "
+        "delivery is on the trail).",
+    )
     trail: list[TrailStep] | None = None
 
 

@@ -31,61 +31,6 @@ CategoryKey = Annotated[str, Field(pattern=CATEGORY_KEY.pattern)]
 TimeOfDay = Annotated[str, Field(pattern=TIME_OF_DAY.pattern, examples=["22:00"])]
 
 
-class CategoryIn(Strict):
-    key: CategoryKey
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    description: Annotated[str, Field(max_length=2000)] | None = None
-    default: bool = Field(default=True, description="On for users who have not chosen.")
-    channels: list[ChannelName] | None = Field(
-        default=None,
-        min_length=1,
-        max_length=len(DELIVERY_CHANNELS),
-        description="The channels that may carry this category; left out: every channel.",
-    )
-
-    vendor_class: Literal["service", "marketing"] = Field(
-        default="marketing",
-        description="The phone makers' class in China: `service` (unlimited; needs each vendor's "
-        "fields in `vendors`) or `marketing` (capped per device and day).",
-    )
-    vendors: VendorClassesIn | None = Field(
-        default=None, description="Per vendor, the fields its service class needs (docs/china.md)."
-    )
-
-    def category(self) -> Category:
-        channels = tuple(dict.fromkeys(self.channels)) if self.channels is not None else None
-        config = {"vendor_class": self.vendor_class, "vendors": self.vendors.fields() if self.vendors else {}}
-        return Category(self.key, self.name, self.default, channels, self.description, config)
-
-
-class CategoryOut(BaseModel):
-    key: str
-    name: str
-    description: str | None
-    default: bool
-    channels: list[str] | None
-    vendor_class: Literal["service", "marketing"] = "marketing"
-    vendors: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    warnings: list[str] = Field(
-        default_factory=list, description="Vendors a service category reaches only as marketing."
-    )
-
-    @classmethod
-    def of(cls, category: Category) -> CategoryOut:
-        channels = list(category.channels) if category.channels is not None else None
-        classes = category_class(category.config)
-        return cls(
-            key=category.key,
-            name=category.name,
-            description=category.description,
-            default=category.default_on,
-            channels=channels,
-            vendor_class=classes.vendor_class.value,
-            vendors=classes.vendors,
-            warnings=class_warnings(classes),
-        )
-
-
 class QuietHoursIn(Strict):
     start: TimeOfDay
     end: TimeOfDay
@@ -100,6 +45,85 @@ class QuietHoursIn(Strict):
 class QuietHoursOut(BaseModel):
     start: str
     end: str
+
+
+class CategoryIn(Strict):
+    key: CategoryKey
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    description: Annotated[str, Field(max_length=2000)] | None = None
+    default: bool = Field(default=True, description="On for users who have not chosen.")
+    channels: list[ChannelName] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=len(DELIVERY_CHANNELS),
+        description="The channels that may carry this category; left out: every channel.",
+    )
+    quiet_hours: QuietHoursIn | None = Field(
+        default=None,
+        description="This category's own quiet hours (the gate), over the app's; null: this category "
+        "never waits for quiet hours; left out: the app's. A user's own quiet hours still win.",
+    )
+    quiet_hours_transactional: bool = Field(
+        default=False,
+        description="Transactional messages of this category wait for quiet hours too (a shipping "
+        "notice may; a one-time code must not, so the default is no).",
+    )
+    vendor_class: Literal["service", "marketing"] = Field(
+        default="marketing",
+        description="The phone makers' class in China: `service` (unlimited; needs each vendor's "
+        "fields in `vendors`) or `marketing` (capped per device and day).",
+    )
+    vendors: VendorClassesIn | None = Field(
+        default=None, description="Per vendor, the fields its service class needs (docs/china.md)."
+    )
+
+    def category(self) -> Category:
+        channels = tuple(dict.fromkeys(self.channels)) if self.channels is not None else None
+        config: dict[str, Any] = {
+            "vendor_class": self.vendor_class,
+            "vendors": self.vendors.fields() if self.vendors else {},
+        }
+        if "quiet_hours" in self.model_fields_set:
+            hours = self.quiet_hours
+            config["quiet_hours"] = {"start": hours.start, "end": hours.end} if hours is not None else None
+        if self.quiet_hours_transactional:
+            config["quiet_hours_transactional"] = True
+        return Category(self.key, self.name, self.default, channels, self.description, config)
+
+
+class CategoryOut(BaseModel):
+    key: str
+    name: str
+    description: str | None
+    default: bool
+    channels: list[str] | None
+    vendor_class: Literal["service", "marketing"] = "marketing"
+    vendors: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    warnings: list[str] = Field(
+        default_factory=list, description="Vendors a service category reaches only as marketing."
+    )
+    quiet_hours: QuietHoursOut | Literal["app"] | None = Field(
+        default="app", description="This category's quiet hours; `app`: the app's; null: never waits."
+    )
+    quiet_hours_transactional: bool = False
+
+    @classmethod
+    def of(cls, category: Category) -> CategoryOut:
+        channels = list(category.channels) if category.channels is not None else None
+        classes = category_class(category.config)
+        hours = category.config.get("quiet_hours", "app")
+        return cls(
+            key=category.key,
+            name=category.name,
+            description=category.description,
+            default=category.default_on,
+            channels=channels,
+            vendor_class=classes.vendor_class.value,
+            vendors=classes.vendors,
+            warnings=class_warnings(classes),
+            quiet_hours=QuietHoursOut(**hours) if isinstance(hours, dict) else hours,
+            quiet_hours_transactional=bool(category.config.get("quiet_hours_transactional", False)),
+        )
 
 
 class PreferencesIn(Strict):

@@ -9,7 +9,8 @@ to some channels is the app's own rule and holds for every priority.
 from __future__ import annotations
 
 from pushwise.domain.audience.preferences import allowed
-from pushwise.domain.gate.model import GateDelivery, GatePolicy, Suppress, UserState
+from pushwise.domain.gate.model import GateDelivery, Suppress, UserState
+from pushwise.domain.gate.policy import GatePolicy
 
 LAW_BOUND_UNSUBSCRIBES = frozenset({"email"})
 
