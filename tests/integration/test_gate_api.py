@@ -75,7 +75,7 @@ async def test_the_policy_shows_every_default_and_null_switches_a_part_off(clien
         ({"default_timezone": "Mars/Olympus"}, "default_timezone"),
         ({"fatigue": {"budget": 0}}, "fatigue.budget"),
         ({"digest": {"max_priority": "transactional"}}, "digest.max_priority"),
-        ({"vendor_quotas": {"nokia": {}}}, "vendor_quotas"),
+        ({"vendor_quotas": {"nokia": {}}}, "vendor_quotas.nokia.[key]"),
         ({"vendor_quotas": {"vivo": {"marketing_hours": "7-23"}}}, "vendor_quotas.vivo.marketing_hours"),
         ({"max_per_minute": {"apns": -1}}, "max_per_minute.apns"),
         ({"cap_scope": "device"}, "cap_scope"),

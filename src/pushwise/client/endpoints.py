@@ -44,6 +44,7 @@ from pushwise.api.schemas.experiments import (
     ExperimentResultOut,
 )
 from pushwise.api.schemas.failure_notice import FailureNoticeIn, FailureNoticeOut, NoticeAnswersOut
+from pushwise.api.schemas.gate import ExplainIn, ExplainOut
 from pushwise.api.schemas.inbox import InboxItemOut, InboxPageOut, UserTokenIn, UserTokenOut
 from pushwise.api.schemas.notifications import (
     AcceptedOut,
@@ -205,6 +206,8 @@ class Endpoints:
     # The app's policy and categories (server key)
     put_policy = Call("PUT", "/v1/apps/{app_id}/policy", PolicyOut, body=PolicyIn)
     get_policy = Call("GET", "/v1/apps/{app_id}/policy", PolicyOut)
+    # What the gate would do with a notification to a user, and why (server key)
+    explain = Call("POST", "/v1/gate/explain", ExplainOut, body=ExplainIn)
     put_categories = Call(
         "PUT",
         "/v1/apps/{app_id}/categories",
