@@ -265,3 +265,61 @@ async def test_bad_campaigns_are_refused_with_the_path(client, make_app, body, f
     assert answer.status_code == 422
     if field is not None:
         assert answer.json()["error"]["field"].startswith(field)
+
+
+async def test_catalogue_recipes_reach_the_users_the_change_is_news_to(client, make_app, services, clock):
+    shop = await make_app()
+    for user in ("ana", "ben", "cy"):
+        await client.put(f"/v1/users/{user}", json={"timezone": "UTC"}, headers=shop.server_headers)
+    notify = {"template": "item-news", "fallback": {"channels": ["inbox"]}}
+    template = {"locales": {"en": {"title": "{{ event.type }}: {{ event.item.title }}"}}}
+    await client.put("/v1/templates/item-news", json=template, headers=shop.server_headers)
+    for recipe in ("back_in_stock", "price_drop", "new_arrival"):
+        await create(
+            client, shop, {"name": recipe, "recipe": recipe, "notify": notify, "local_time": "00:00"}
+        )
+    boots = {"id": "boots", "title": "Boots", "category": "shoes", "price": 90.0, "stock": 0}
+    await client.put("/v1/catalog/items", json={"items": [boots]}, headers=shop.server_headers)
+    await event(client, shop, "ana", "item_viewed", "v1", properties={"item_id": "boots"})
+    await event(client, shop, "ben", "added_to_cart", "c1", properties={"item_id": "boots"})
+    await event(client, shop, "ben", "purchased", "p1", properties={"item_id": "boots"})
+    await event(client, shop, "cy", "purchased", "p2", category="shoes", value=10.0)  # likes shoes
+    await event(client, shop, "cy", "added_to_cart", "c2", category="shoes")
+    restocked = {**boots, "stock": 5, "price": 70.0}
+    await client.put("/v1/catalog/items", json={"items": [restocked]}, headers=shop.server_headers)
+    sandals = {"id": "sandals", "title": "Sandals", "category": "shoes", "price": 30.0, "stock": 3}
+    await client.put("/v1/catalog/items", json={"items": [sandals]}, headers=shop.server_headers)
+    await sweep(services)  # new arrivals wait for the user's own midnight ("local_time": "00:00")
+    clock.advance(DAY)
+    await sweep(services)
+    # ana viewed the boots: back in stock and cheaper; ben bought them: nothing; cy loves shoes: sandals.
+    assert sorted(await inbox_titles(client, shop, "ana")) == ["back_in_stock: Boots", "price_drop: Boots"]
+    assert await inbox_titles(client, shop, "ben") == []
+    assert await inbox_titles(client, shop, "cy") == ["new_arrival: Sandals"]
+
+
+async def test_win_back_finds_users_who_went_quiet(client, make_app, services, clock):
+    shop = await make_app()
+    for user in ("gone", "here"):
+        await client.put(f"/v1/users/{user}", json={"timezone": "UTC"}, headers=shop.server_headers)
+    await create(
+        client,
+        shop,
+        {
+            "name": "miss you",
+            "recipe": "win_back",
+            "inactive_days": 3,
+            "local_time": "18:00",
+            "notify": {**REMINDER, "content": {"title": "We miss you"}},
+        },
+    )
+    await event(client, shop, "gone", "app_open", "g1")
+    await event(client, shop, "here", "app_open", "h1")
+    for day in range(4):
+        clock.advance(DAY)
+        await event(client, shop, "here", "app_open", f"h{day + 2}")
+        await sweep(services)
+    clock.advance(DAY)
+    await sweep(services)
+    assert await inbox_titles(client, shop, "gone") == ["We miss you"]
+    assert await inbox_titles(client, shop, "here") == []

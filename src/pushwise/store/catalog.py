@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, distinct, select, text
+from sqlalchemy import Connection, delete, select, text
 
 from pushwise.domain.audience.interests import raw_for_affinity
 from pushwise.domain.content.picks import Item
@@ -274,7 +274,7 @@ def interested_users(
         )
         return sorted(conn.execute(query).scalars())
     since = now - INTEREST_WINDOW_DAYS * 86_400.0
-    touched = select(distinct(user_events.c.user_id)).where(
+    touched = select(user_events.c.user_id).distinct().where(
         user_events.c.app_id == app_id,
         user_events.c.item_id == row["item_id"],
         user_events.c.type.in_(("item_viewed", "added_to_cart")),
