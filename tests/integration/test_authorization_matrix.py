@@ -543,6 +543,10 @@ ROWS: dict[str, Row] = {
     "GET /dashboard/uplift-models/{model_id}": Row(
         "303 303 303 303 200 303 303 303 303", "303 303 303 303 404 303 303 303 303", uplift_model_of
     ),
+    "GET /dashboard/campaigns": Row("303 303 303 303 200 303 303 303 303", None),
+    "GET /dashboard/campaigns/{campaign_id}": Row(
+        "303 303 303 303 200 303 303 303 303", "303 303 303 303 404 303 303 303 303", campaign_of
+    ),
     "GET /dashboard/health": Row("303 303 303 303 200 303 303 303 303", None),
 }
 

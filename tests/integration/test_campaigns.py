@@ -233,6 +233,12 @@ async def test_analytics_count_what_the_events_say(client, make_app, services):
         await client.get(f"/v1/campaigns/{campaign['id']}/analytics?format=csv", headers=shop.server_headers)
     ).text
     assert csv.splitlines()[0].startswith("arm,users,sent,delivered,opened")
+    await client.post("/dashboard/login", data={"key": shop.server_key})
+    page = await client.get(f"/dashboard/campaigns/{campaign['id']}")
+    assert page.status_code == 200
+    assert 'aria-label="funnel per arm"' in page.text
+    row = "<td>all</td><td>6</td><td>6</td><td>6</td>\n<td>3</td><td>1</td><td>1</td><td>25.00</td>"
+    assert row in page.text
 
 
 @pytest.mark.parametrize(

@@ -47,9 +47,9 @@ from pushwise.api.routes import (
 )
 from pushwise.api.routes.channel_routes import channel_routers
 from pushwise.bootstrap import Services
+from pushwise.dashboard import campaign_pages, uplift_pages
 from pushwise.dashboard import routes as dashboard_routes
 from pushwise.dashboard import segments as dashboard_segments
-from pushwise.dashboard import uplift_pages
 from pushwise.domain.request_budget import RequestBudgets
 from pushwise.store.request_budgets import SharedBudgets
 
@@ -147,6 +147,7 @@ def create_app(services: Services, *, background: Sequence[BackgroundService] = 
     app.include_router(campaigns.router)
     app.include_router(dashboard_routes.router)
     app.include_router(uplift_pages.router)
+    app.include_router(campaign_pages.router)
     app.include_router(dashboard_segments.router)
     app.include_router(preference_page.router)
     app.include_router(notice_answer_page.router)

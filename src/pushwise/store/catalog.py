@@ -274,11 +274,15 @@ def interested_users(
         )
         return sorted(conn.execute(query).scalars())
     since = now - INTEREST_WINDOW_DAYS * 86_400.0
-    touched = select(user_events.c.user_id).distinct().where(
-        user_events.c.app_id == app_id,
-        user_events.c.item_id == row["item_id"],
-        user_events.c.type.in_(("item_viewed", "added_to_cart")),
-        user_events.c.at >= since,
+    touched = (
+        select(user_events.c.user_id)
+        .distinct()
+        .where(
+            user_events.c.app_id == app_id,
+            user_events.c.item_id == row["item_id"],
+            user_events.c.type.in_(("item_viewed", "added_to_cart")),
+            user_events.c.at >= since,
+        )
     )
     bought = select(user_events.c.user_id).where(
         user_events.c.app_id == app_id,
