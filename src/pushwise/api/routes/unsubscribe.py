@@ -43,4 +43,4 @@ async def confirm_unsubscribe(token: str, request: Request, services: ServicesDe
 async def unsubscribe(token: str, services: ServicesDep) -> HTMLResponse:
     app_id, user_id = _subject(services, token)
     await RecipientRepository(services.db, services.clock).unsubscribe_email(app_id, user_id)
-    return HTMLResponse(_DONE)
+    return HTMLResponse(_DONE, headers={"content-security-policy": "default-src 'none'"})
