@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pushwise.domain.content.item_rules import ItemRuleInvalid, parse_item_rule
-from pushwise.domain.content.picks import DAY, Item, rank
+from pushwise.domain.content.picks import DAY, Item, best_pick, build_index, rank
 
 NOW = 1_800_000_000.0
 
@@ -80,3 +80,25 @@ def test_item_rules_filter_by_field_and_refuse_nonsense() -> None:
     with pytest.raises(ItemRuleInvalid) as bad:
         parse_item_rule({"any": [{"field": "price", "op": "<", "value": "cheap"}]})
     assert bad.value.path == "pick.from.any[0].value"
+
+
+@given(
+    ITEMS,
+    st.dictionaries(st.sampled_from(["shoes", "books", "tea"]), st.floats(min_value=-1, max_value=1)),
+    st.dictionaries(
+        st.text(alphabet="abcdefghij", min_size=1, max_size=4), st.floats(min_value=0, max_value=50)
+    ),
+    st.sets(st.text(alphabet="abcdefghij", min_size=1, max_size=4)),
+    st.sets(st.text(alphabet="abcdefghij", min_size=1, max_size=4)),
+)
+def test_the_index_finds_the_item_rank_puts_first(items, interests, popularity, pushed, seen) -> None:
+    ranked = rank(
+        items, interests=interests, popularity=popularity, pushed=pushed, seen=seen, now=NOW, limit=50
+    )
+    found = best_pick(build_index(items, popularity, NOW), interests=interests, pushed=pushed, seen=seen)
+    if not ranked:
+        assert found is None
+        return
+    assert found is not None
+    score_of = {s.item.id: s.score for s in ranked}
+    assert score_of[found.id] == pytest.approx(ranked[0].score, abs=1e-9)

@@ -14,11 +14,20 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import orjson
 from sqlalchemy import Connection
 
 from pushwise.domain.clock import Clock
 from pushwise.domain.content.item_rules import ItemRuleInvalid, parse_item_rule
-from pushwise.domain.content.picks import Item, PickWeights, ScoredItem, rank
+from pushwise.domain.content.picks import (
+    Item,
+    PickIndex,
+    PickWeights,
+    ScoredItem,
+    best_pick,
+    build_index,
+    rank,
+)
 from pushwise.domain.content.templates import CompiledTemplate
 from pushwise.domain.content.variants import ArmStats, Recovery, split_arm, thompson_arm
 from pushwise.domain.notification import NotificationSpec
@@ -69,6 +78,7 @@ class Choices:
         self._recovery = recovery or Recovery()
         self._results: dict[str, tuple[float, dict[str, ArmStats]]] = {}
         self._items: dict[str, tuple[float, list[Item], dict[str, dict[str, float]]]] = {}
+        self._indexes: dict[tuple[str, str, bytes], tuple[float, PickIndex]] = {}
 
     async def prepare(
         self,
@@ -145,6 +155,14 @@ class Choices:
                 await self._catalog.popularity(app_id),
             )
 
+    def _candidates(self, app_id: str, spec_pick: Mapping[str, object], now: float) -> list[Item]:
+        _loaded_at, candidates, _popularity = self._items.get(app_id, (0.0, [], {}))
+        rule = spec_pick.get("from")
+        if rule:
+            test = parse_item_rule(rule)
+            return [item for item in candidates if test(item, now)]
+        return candidates
+
     def ranked(
         self,
         app_id: str,
@@ -155,15 +173,12 @@ class Choices:
         seen: set[str],
         cohort: str,
         now: float,
-        limit: int = 1,
+        limit: int = 10,
     ) -> list[ScoredItem]:
-        _loaded_at, candidates, popularity = self._items.get(app_id, (0.0, [], {}))
-        rule = spec_pick.get("from")
-        if rule:
-            test = parse_item_rule(rule)
-            candidates = [item for item in candidates if test(item, now)]
+        """The user's best `limit` items with their scores (for people to read: the picks endpoint)."""
+        popularity = self._items.get(app_id, (0.0, [], {}))[2]
         return rank(
-            candidates,
+            self._candidates(app_id, spec_pick, now),
             interests=interests,
             popularity=popularity.get(cohort) or popularity.get("", {}),
             pushed=pushed,
@@ -172,6 +187,30 @@ class Choices:
             weights=self._weights,
             limit=limit,
         )
+
+    def best(
+        self,
+        app_id: str,
+        spec_pick: Mapping[str, object],
+        *,
+        interests: Mapping[str, float],
+        pushed: set[str],
+        seen: set[str],
+        cohort: str,
+        now: float,
+    ) -> Item | None:
+        """The item a send picks: the first of `ranked`, through an index built once per catalogue
+        refresh, cohort and rule (a campaign ranks the same candidates for every user)."""
+        loaded_at, _items, popularity = self._items.get(app_id, (0.0, [], {}))
+        key = (app_id, cohort, orjson.dumps(spec_pick.get("from"), option=orjson.OPT_SORT_KEYS))
+        cached = self._indexes.get(key)
+        if cached is None or cached[0] != loaded_at:
+            scores = popularity.get(cohort) or popularity.get("", {})
+            index = build_index(self._candidates(app_id, spec_pick, now), scores, now, self._weights)
+            if len(self._indexes) > 1000:
+                self._indexes.clear()
+            cached = self._indexes[key] = (loaded_at, index)
+        return best_pick(cached[1], interests=interests, pushed=pushed, seen=seen)
 
     def arm(
         self,
@@ -210,7 +249,7 @@ class BatchChoices:
         if not spec.pick:
             return Choice(variant)
         try:
-            best = self._choices.ranked(
+            picked = self._choices.best(
                 item.app_id,
                 spec.pick,
                 interests=interests,
@@ -220,5 +259,5 @@ class BatchChoices:
                 now=self._now,
             )
         except ItemRuleInvalid:  # refused at the API; a rule stored before a change of the language
-            best = []
-        return Choice(variant, best[0].item) if best else Choice(variant, no_item=True)
+            picked = None
+        return Choice(variant, picked) if picked is not None else Choice(variant, no_item=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
@@ -22,6 +23,7 @@ LOCALE_KEY = "_locale"
 TIMEZONE_KEY = "_timezone"
 
 
+@lru_cache(maxsize=512)
 def babel_locale(tag: str | None) -> Locale:
     try:
         return Locale.parse((tag or "en").replace("-", "_"))
@@ -61,7 +63,13 @@ def _instant(value: Any) -> datetime | None:
 def money(context: Context, value: Any, currency: str | None = None) -> str:
     if not isinstance(value, int | float) or isinstance(value, bool):
         return str(value) if value is not None else ""
-    return format_currency(value, (currency or "EUR").upper(), locale=_locale(context))
+    return _money(value, (currency or "EUR").upper(), context.get(LOCALE_KEY))
+
+
+@lru_cache(maxsize=8192)
+def _money(value: float, currency: str, tag: str | None) -> str:
+    """A campaign prints the same few prices for many users: each is formatted once."""
+    return format_currency(value, currency, locale=babel_locale(tag))
 
 
 @pass_context

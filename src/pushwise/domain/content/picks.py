@@ -18,7 +18,7 @@ deterministic.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,3 +84,55 @@ def rank(
         scored.append(ScoredItem(item, sum(parts.values()), parts))
     scored.sort(key=lambda s: (-s.score, s.item.id))
     return scored[:limit]
+
+
+@dataclass(frozen=True, slots=True)
+class PickIndex:
+    """Candidates grouped by category, each group best first by the parts that do not depend on
+    the user (recency, popularity, and the novelty bonus every unseen item gets). Built once per
+    catalogue refresh, cohort and `from` rule; a user's best item is then a short scan per category
+    instead of scoring the whole catalogue."""
+
+    by_category: Mapping[str | None, Sequence[tuple[float, Item]]]
+    weights: PickWeights
+
+
+def build_index(
+    candidates: Iterable[Item],
+    popularity: Mapping[str, float],
+    now: float,
+    weights: PickWeights = PickWeights(),
+) -> PickIndex:
+    top = max(popularity.values(), default=0.0) or 1.0
+    groups: dict[str | None, list[tuple[float, Item]]] = {}
+    for item in candidates:
+        if not item.available:
+            continue
+        recency = weights.recency * (
+            decay_factor(now - item.launched_at, weights.recency_half_life) if item.launched_at else 0.0
+        )
+        base = recency + weights.popularity * popularity.get(item.id, 0.0) / top + weights.novelty
+        groups.setdefault(item.category, []).append((base, item))
+    for group in groups.values():
+        group.sort(key=lambda pair: (-pair[0], pair[1].id))
+    return PickIndex(groups, weights)
+
+
+def best_pick(
+    index: PickIndex, *, interests: Mapping[str, float], pushed: Collection[str], seen: Collection[str]
+) -> Item | None:
+    """The item `rank` would put first for this user, found without scoring every candidate."""
+    weights = index.weights
+    best_score, chosen = 0.0, None
+    for category, group in index.by_category.items():
+        interest = weights.interest * interests.get(category or "", 0.0)
+        for base, item in group:
+            bound = base + interest  # no item further down this group can score more
+            if chosen is not None and bound < best_score:
+                break
+            if item.id in pushed:
+                continue
+            score = bound - (weights.novelty if item.id in seen else 0.0)
+            if chosen is None or score > best_score or (score == best_score and item.id < chosen.id):
+                best_score, chosen = score, item
+    return chosen
