@@ -119,6 +119,10 @@ def _visit(node: Any, inherited: frozenset[str], usage: Usage) -> None:
         joined = set(matching.labels) if matching is not None and _is(matching.type, "Include") else set()
         _visit(node.lhs, inherited | joined, usage)
         _visit(node.rhs, inherited | joined, usage)
+    elif isinstance(node, promql_parser.Call) and node.func.name == "label_replace":
+        # label_replace(v, dst, replacement, src, regex) makes `dst` from `src`: the series read carry `src`
+        _, destination, _, source, _ = (getattr(argument, "val", None) for argument in node.args)
+        _visit(node.args[0], (inherited - {destination}) | {source}, usage)
     elif isinstance(node, promql_parser.Call):
         for argument in node.args:
             _visit(argument, inherited, usage)

@@ -16,7 +16,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from pushwise.simulators.apns import start_apns_simulator
 from pushwise.simulators.apns.harness import ApnsSimulatorHandle
+from pushwise.simulators.china.harness import VendorSimulatorHandle, start_vendor_simulator
 from pushwise.store.apps import AppRepository
+from pushwise.store.devices import DeviceRegistration, DeviceRepository
 from tests.promql_usage import Usage, dashboard_usage, rules_usage
 
 from .monitoring_rig import MonitoringRig, monitoring_rig
@@ -32,6 +34,15 @@ def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApnsSimulato
         tls=True, seed=11, workdir=str(tmp_path_factory.mktemp("apns")), faults={"token_max_age_s": None}
     ) as sim:
         yield sim
+
+
+@pytest.fixture(scope="module")
+def xiaomi() -> Iterator[VendorSimulatorHandle]:
+    handle = start_vendor_simulator("xiaomi")
+    try:
+        yield handle
+    finally:
+        handle.stop()
 
 
 @pytest.fixture
@@ -52,7 +63,7 @@ async def exported(rig: MonitoringRig) -> Usage:
     return found
 
 
-async def delivery_run(rig: MonitoringRig) -> Usage:
+async def delivery_run(rig: MonitoringRig, xiaomi: VendorSimulatorHandle) -> Usage:
     """What a scrape sees during an outage and after recovery, together."""
     cert, key = certificate(rig.clock.now(), days=300)  # another app: certificates report their expiry
     other = await AppRepository(rig.services.db, rig.clock).create_with_keys("certified")
@@ -74,9 +85,24 @@ async def delivery_run(rig: MonitoringRig) -> Usage:
     await rig.simulator.aset_outage(False)
     await rig.send(await rig.devices(3, prefix="dead"))  # dead letters and pruned tokens
     await rig.tick(60)
+    await spend_vendor_quota(rig, xiaomi)
     await rig.tick(60)
     after = await exported(rig)
     return {name: during.get(name, set()) | after.get(name, set()) for name in {*during, *after}}
+
+
+async def spend_vendor_quota(rig: MonitoringRig, xiaomi: VendorSimulatorHandle) -> None:
+    """Xiaomi refuses a second marketing push to a phone today: counted as a spent quota."""
+    config = xiaomi.provider_config()
+    secret = {"app_secret": config.pop("app_secret")}
+    await rig.services.monitoring.credentials.put(rig.app_id, "xiaomi", config, secret)
+    await xiaomi.aset_faults({"marketing_per_device_day": 1})
+    registration = DeviceRegistration("android", "xiaomi-token-" + "1" * 20, vendor="xiaomi")
+    [registered] = await DeviceRepository(rig.services.db, rig.clock).register_many(
+        rig.app_id, [registration]
+    )
+    await rig.send([registered.device.id])
+    await rig.send([registered.device.id])
 
 
 def unmet(usage: Usage, scraped: Usage) -> dict[str, set[str]]:
@@ -88,8 +114,10 @@ def unmet(usage: Usage, scraped: Usage) -> dict[str, set[str]]:
     }
 
 
-async def test_every_metric_and_label_the_dashboard_and_rules_read_is_exported(rig: MonitoringRig) -> None:
-    scraped = await delivery_run(rig)
+async def test_every_metric_and_label_the_dashboard_and_rules_read_is_exported(
+    rig: MonitoringRig, xiaomi: VendorSimulatorHandle
+) -> None:
+    scraped = await delivery_run(rig, xiaomi)
     # the run exercised every family, so a missing name below is a real mismatch, not a quiet run
     assert {name for name in scraped if name.startswith("pushwise_")} >= set(dashboard_usage())
     assert unmet(dashboard_usage(), scraped) == {}

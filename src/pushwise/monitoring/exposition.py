@@ -40,6 +40,7 @@ COUNTERS = {
     tally.REPLAYS: "Dead letters an operator queued again.",
     tally.REPLAYED_OUTCOMES: "Final outcomes of replayed deliveries, by state.",
     tally.GATE_DECISIONS: "Deliveries the gate held back before sending, by decision and reason.",
+    tally.VENDOR_QUOTA_SPENT: "Pushes a phone maker refused for a spent daily quota (not attempts).",
 }
 HISTOGRAMS = {
     tally.DELIVERY_LATENCY: "Seconds from acceptance to the first final outcome.",
