@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -268,8 +269,23 @@ async def test_explain_agrees_with_what_the_engine_then_does_for_every_reason(
     explained = await check(timed, {**PUSH, "send_at": {"optimize": True, "within_hours": 24}})
     assert explained["until"].startswith(_iso(clock.now() + 5 * 3600)[:13])  # 13:00 UTC, their habit
 
+    holiday = await scene(timezone="Europe/Berlin", location={"country": "DE"})
+    today = datetime.fromtimestamp(clock.now(), UTC).astimezone(ZoneInfo("Europe/Berlin")).strftime("%m-%d")
+    await check(holiday, {**PUSH, "calendar": [{"on": {"dates": [today]}, "then": {"suppress": True}}]})
+    windowed = await scene(timezone="Asia/Shanghai", location={"country": "CN"})
+    now_in_shanghai = datetime.fromtimestamp(clock.now(), UTC).astimezone(ZoneInfo("Asia/Shanghai"))
+    closed = {
+        "start": f"{(now_in_shanghai.hour + 2) % 24:02d}:00",
+        "end": f"{(now_in_shanghai.hour + 3) % 24:02d}:00",
+    }
+    explained = await check(
+        windowed, {**PUSH, "calendar": [{"on": {"season": "winter"}, "then": {"send_window": closed}}]}
+    )
+    assert explained["reason"] == ("calendar:winter" if now_in_shanghai.month in (12, 1, 2) else None)
+
     assert seen >= {
         None,
+        f"calendar:{today}",
         "opted_out:promotions",
         "category_channels:mail",
         "unsubscribed:inbox",

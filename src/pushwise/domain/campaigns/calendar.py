@@ -30,6 +30,8 @@ from typing import Any
 
 import holidays
 
+from pushwise.domain.audience.preferences import TIME_OF_DAY
+
 SEASONS_NORTH = {
     12: "winter",
     1: "winter",
@@ -162,7 +164,24 @@ def check_rules(rules: Any, path: str = "calendar") -> list[dict[str, Any]]:
             or next(iter(then)) not in ("template", "suppress", "quiet_hours", "send_window")
         ):
             raise CalendarInvalid(f"{here}.then", "one of template, suppress, quiet_hours, send_window")
+        _check_then(then, f"{here}.then")
     return list(rules)
+
+
+def _check_then(then: Mapping[str, Any], path: str) -> None:
+    ((what, value),) = then.items()
+    if what == "template" and not (isinstance(value, str) and value):
+        raise CalendarInvalid(f"{path}.template", "a template key")
+    if what == "suppress" and value is not True:
+        raise CalendarInvalid(f"{path}.suppress", "true (no marketing that day)")
+    if what in ("quiet_hours", "send_window"):
+        hours = value if isinstance(value, Mapping) else {}
+        if hours.keys() != {"start", "end"} or not all(
+            isinstance(hours[edge], str) and TIME_OF_DAY.match(hours[edge]) for edge in ("start", "end")
+        ):
+            raise CalendarInvalid(f"{path}.{what}", '{"start": "HH:MM", "end": "HH:MM"} in the user\'s zone')
+        if hours["start"] == hours["end"]:
+            raise CalendarInvalid(f"{path}.{what}", "start and end differ")
 
 
 def matched(rules: Sequence[Mapping[str, Any]], day: Day) -> tuple[str, Mapping[str, Any]] | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from pushwise.domain.gate.calendar import calendar_check
 from pushwise.domain.gate.caps import cap_check, duplicate_check, gap_check, vendor_quota_check
 from pushwise.domain.gate.digest import digest_check
 from pushwise.domain.gate.fatigue import fatigue_check
@@ -40,6 +41,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("preferences", preference_check),
     ("holdout", holdout_check),
     ("duplicate", duplicate_check),
+    ("calendar", calendar_check),
     ("digest", digest_check),
     ("quiet_hours", quiet_hours_check),
     ("send_time", send_time_check),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from pushwise.domain.audience.learning import PRIOR_OPEN_RATE
 from pushwise.domain.audience.preferences import NO_PREFERENCES, Preferences
@@ -105,6 +106,7 @@ class GateNotice:
     optimize_within: float | None = None  # seconds: send-time optimisation over this span
     holdout_percent: float = 0.0
     rate_per_minute: float | None = None
+    calendar: tuple[Mapping[str, Any], ...] = ()  # the scenario calendar's rules (`calendar.py`)
 
 
 _NO_NOTICE = GateNotice()

@@ -43,4 +43,5 @@ def notice_of(
         optimize_within=within * 3600.0 if within is not None else None,
         holdout_percent=spec.holdout_percent,
         rate_per_minute=spec.rate_per_minute,
+        calendar=spec.calendar,
     )

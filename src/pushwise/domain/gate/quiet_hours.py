@@ -104,6 +104,15 @@ def spread_key(delivery: GateDelivery) -> str:
     return delivery.user_id or f"delivery:{delivery.id}"
 
 
+def spread_end(window: QuietWindow, tz: ZoneInfo, delivery: GateDelivery, now: float) -> float:
+    """When a delivery held by `window` at `now` goes: the window's end plus its user's jitter."""
+    end = window_end(window, tz, now)
+    until = end + spread_offset(spread_key(delivery), end, window.spread_minutes * 60.0)
+    if inside(window, datetime.fromtimestamp(until, UTC).astimezone(tz)):
+        return end  # the window comes round again within the spread: no jitter then
+    return until
+
+
 def quiet_hours_check(
     delivery: GateDelivery, user: UserState, policy: GatePolicy, now: float
 ) -> Defer | Passed:
@@ -114,8 +123,4 @@ def quiet_hours_check(
     local = datetime.fromtimestamp(now, tz)
     if not inside(window, local):
         return Passed("{:%H:%M} is outside {}-{} {} ({})", local, window.start, window.end, tz.key, source)
-    end = window_end(window, tz, now)
-    until = end + spread_offset(spread_key(delivery), end, window.spread_minutes * 60.0)
-    if inside(window, datetime.fromtimestamp(until, UTC).astimezone(tz)):
-        until = end  # the window comes round again within the spread: no jitter then
-    return Defer(until, "quiet_hours")
+    return Defer(spread_end(window, tz, delivery, now), "quiet_hours")
