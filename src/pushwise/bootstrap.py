@@ -21,6 +21,7 @@ from pushwise.delivery.engine import Engine
 from pushwise.delivery.follow_ups import FollowUpService
 from pushwise.delivery.providers import ProviderRegistry
 from pushwise.delivery.receipts import ReceiptSender, ReceiptService
+from pushwise.delivery.targeting import UpliftTargeting
 from pushwise.delivery.vendor_classes import VendorClasses
 from pushwise.delivery.worker import WorkerOptions
 from pushwise.domain.audience.event_types import DEFAULT_INTEREST_WEIGHTS
@@ -157,6 +158,9 @@ def build_services(
         factories = timed_factories(factories, tally)
     registry = registry or ProviderRegistry(channel_credentials(credentials.get), factories, clock)
     audience = audience_options(settings)
+    uplift_models = UpliftModelRepository(db)
+    uplift_features = FeatureOptions(audience.learning, settings.uplift_feature_lookback_days * 86_400.0)
+    uplift_scorer = ModelScorer(uplift_models, db, uplift_features, clock)
     engine = Engine(
         db,
         registry,
@@ -166,6 +170,7 @@ def build_services(
         default_ttl_seconds=settings.default_ttl_seconds,
         learning=audience.learning,
         notice_answer_link=partial(notice_answer_url, secret_key, settings.public_base_url),
+        targeting=UpliftTargeting(uplift_scorer),
     )
     if settings.monitoring:
         engine.add_listener(tally)
@@ -189,8 +194,6 @@ def build_services(
     )
     # Fallback steps and failure notices a crash kept from being written: one process catches up.
     follow_ups = FollowUpService(engine.follow_ups, lambda: leadership.acquire("follow-ups"))
-    uplift_models = UpliftModelRepository(db)
-    uplift_features = FeatureOptions(audience.learning, settings.uplift_feature_lookback_days * 86_400.0)
     # Uplift models are trained by one process of the cluster, in the background.
     uplift_trainer = UpliftTrainer(
         uplift_models,
@@ -218,7 +221,7 @@ def build_services(
         audience_upkeep=AudienceUpkeep(
             recorder, db, clock, audience, lambda: leadership.acquire("audience-upkeep")
         ),
-        uplift_scorer=ModelScorer(uplift_models, db, uplift_features, clock),
+        uplift_scorer=uplift_scorer,
         uplift_trainer=uplift_trainer,
     )
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import orjson
 from sqlalchemy import Connection
 
+from pushwise.delivery.targeting import UpliftTargeting
 from pushwise.domain.clock import Clock
 from pushwise.domain.content.item_rules import ItemRuleInvalid, parse_item_rule
 from pushwise.domain.content.picks import (
@@ -69,6 +70,7 @@ class Choices:
         *,
         weights: PickWeights | None = None,
         recovery: Recovery | None = None,
+        targeting: UpliftTargeting | None = None,
     ) -> None:
         self._db = db
         self._catalog = catalog
@@ -76,6 +78,7 @@ class Choices:
         self._rng = rng
         self._weights = weights or PickWeights()
         self._recovery = recovery or Recovery()
+        self._targeting = targeting
         self._results: dict[str, tuple[float, dict[str, ArmStats]]] = {}
         self._items: dict[str, tuple[float, list[Item], dict[str, dict[str, float]]]] = {}
         self._indexes: dict[tuple[str, str, bytes], tuple[float, PickIndex]] = {}
@@ -227,6 +230,12 @@ class Choices:
         if spec.variants.get("mode") == "learn":
             results = self._results.get(notification_id, (0.0, {}))[1]
             return thompson_arm(arms, results, shown, now, self._rng, self._recovery)
+        if spec.variants.get("mode") == "uplift" and self._targeting is not None:
+            # The arm the model picked when the gate asked it; the random slice sent without
+            # the model (and a model that could not score) falls back to the even split.
+            answer = self._targeting.answer(notification_id, user)
+            if answer is not None and answer.decision is not None and answer.decision.best_arm in arms:
+                return answer.decision.best_arm
         return split_arm(notification_id, user, arms)
 
 

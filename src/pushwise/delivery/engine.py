@@ -21,6 +21,7 @@ from pushwise.delivery.rates import RateLimits, SendRates
 from pushwise.delivery.receipts import ReceiptRecorder
 from pushwise.delivery.render import Renderer
 from pushwise.delivery.routing import InstallationRouter
+from pushwise.delivery.targeting import UpliftTargeting
 from pushwise.delivery.worker import DeliveryWorker, OutcomeListener, PreSendGate, WorkerOptions
 from pushwise.domain.audience.learning import LearningOptions
 from pushwise.domain.clock import Clock
@@ -64,6 +65,7 @@ class Engine:
         rate_limits: RateLimits | None = None,
         learning: LearningOptions | None = None,
         notice_answer_link: AnswerLink | None = None,
+        targeting: UpliftTargeting | None = None,
     ) -> None:
         """`notice_answer_link(app_id, user_id)`: where the failure notice's one-tap answer goes."""
         learning = learning or LearningOptions.defaults()
@@ -80,10 +82,13 @@ class Engine:
         self.templates = TemplateRepository(db)
         self.catalog = CatalogRepository(db)
         self.campaigns = CampaignRepository(db)
-        choices = Choices(db, self.catalog, clock, rng)
+        # Targeting by uplift: the gate asks the model, the variant choice reads its answer.
+        choices = Choices(db, self.catalog, clock, rng, targeting=targeting)
         self.renderer = Renderer(db, self.templates, choices, learning, clock)
         self.gate_states = GateStates(db, learning)
-        self.gate = Gate(self.gate_states, self.renderer, DigestWriter(self.templates, self.renderer))
+        self.gate = Gate(
+            self.gate_states, self.renderer, DigestWriter(self.templates, self.renderer), targeting
+        )
         self.policies = PolicyRepository(db, clock)
         self.routing = InstallationRouter(InstallationRepository(db), self.policies, clock)
         self._clock = clock

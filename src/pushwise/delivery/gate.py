@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from pushwise.delivery.digests import DigestWriter
 from pushwise.delivery.render import Renderer
+from pushwise.delivery.targeting import UpliftTargeting
 from pushwise.delivery.worker import Handled, PlannedNotification
 from pushwise.domain.china.vendors import VENDORS
 from pushwise.domain.gate import (
@@ -31,6 +32,7 @@ from pushwise.domain.gate import (
     Send,
     Step,
     Suppress,
+    Targeting,
 )
 from pushwise.domain.gate.batch import explain_delivery, streams_of
 from pushwise.domain.gate.digest import digestible
@@ -52,6 +54,7 @@ class Explanation:
     device_id: str | None
     decision: Decision
     steps: list[Step]
+    targeting: Targeting | None = None  # the uplift model's answer, for a targeted notification
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +67,16 @@ class Screened:
 
 class Gate:
     def __init__(
-        self, states: GateStates, renderer: Renderer | None = None, digests: DigestWriter | None = None
+        self,
+        states: GateStates,
+        renderer: Renderer | None = None,
+        digests: DigestWriter | None = None,
+        targeting: UpliftTargeting | None = None,
     ) -> None:
         self._states = states
         self._renderer = renderer
         self._digests = digests
+        self._targeting = targeting
         self._notices: OrderedDict[str, GateNotice] = OrderedDict()
 
     async def screen(
@@ -84,6 +92,9 @@ class Gate:
         }
         policies = await self._states.policies({item.app_id for item in items}, optimised, now)
         deliveries = [self._delivery(item, planned[item.notification_id]) for item in items]
+        if self._targeting is not None:
+            deliveries = await self._targeting.targeted(deliveries)
+        by_id = {delivery.id: delivery for delivery in deliveries}
         request, writes = state_request(deliveries, policies, now)
         texts = await self._texts(items, deliveries, planned, policies) if request.digests else {}
         result = await self._states.screen(deliveries, policies, request, now, texts, writes=writes)
@@ -92,7 +103,7 @@ class Gate:
         for item in items:
             decision = result.effects.decisions[item.id]
             if not isinstance(decision, Send):
-                held[item.id] = _held(item, decision, now)
+                held[item.id] = _held(item, decision, now, by_id[item.id].targeting)
                 continue
             parts = result.parts.get(item.id)
             if parts and self._digests is not None:
@@ -149,10 +160,12 @@ class Gate:
             {item.app_id}, {item.app_id} if planned.spec.optimize_within_hours else (), at
         )
         delivery = self._delivery(item, planned, cache=False)
+        if self._targeting is not None:
+            [delivery] = await self._targeting.targeted([delivery], cache=False)
         request, _writes = state_request([delivery], policies, at)
         state = await self._states.state_of(request, policies, at)
         decision, steps = explain_delivery(delivery, state, at)
-        return Explanation(item.channel, item.device_id, decision, steps)
+        return Explanation(item.channel, item.device_id, decision, steps, delivery.targeting)
 
     def _delivery(
         self, item: ClaimedDelivery, planned: PlannedNotification, *, cache: bool = True
@@ -208,6 +221,19 @@ def _text(spec: NotificationSpec) -> PartText:
     return PartText(content.title, content.body, content.data, content.url)
 
 
+def targeting_json(targeting: Targeting) -> dict[str, object]:
+    """The model's answer as the trail and `gate/explain` show it."""
+    decision = targeting.decision
+    return {
+        "model": targeting.model,
+        "cost_per_send": targeting.cost,
+        "best_arm": decision.best_arm if decision else None,
+        "uplift": dict(decision.uplift) if decision else None,
+        "send": decision.send if decision else None,
+        "problem": targeting.problem or None,
+    }
+
+
 def state_request(
     deliveries: Sequence[GateDelivery], policies: Mapping[str, GatePolicy], now: float
 ) -> tuple[StateRequest, bool]:
@@ -233,9 +259,18 @@ def state_request(
     return request, bool(ledger or digests or streams or holdouts)
 
 
-def _held(item: ClaimedDelivery, decision: Defer | Suppress | HoldOut | Merge, now: float) -> Handled:
+def _held(
+    item: ClaimedDelivery,
+    decision: Defer | Suppress | HoldOut | Merge,
+    now: float,
+    targeting: Targeting | None = None,
+) -> Handled:
     kind = _DECISIONS[type(decision)]
-    detail: dict[str, str | float] = {"decision": kind, "reason": decision.reason}
+    detail: dict[str, object] = {"decision": kind, "reason": decision.reason}
+    if isinstance(decision, Suppress) and decision.detail:
+        detail["detail"] = decision.detail
+    if targeting is not None and targeting.decision is not None:
+        detail["uplift"] = targeting_json(targeting)
     due_at: float | None = None
     if isinstance(decision, Defer):
         state, due_at = DeliveryState.DEFERRED, decision.until

@@ -62,7 +62,8 @@ class NotificationSpec:
     template: str | None = None
     template_version: int | None = None
     variables: dict[str, Any] = field(default_factory=dict)
-    # {"mode": "ab" | "learn", "goal", "holdout_percent"}: which template variant each user gets.
+    # {"mode": "ab" | "learn" | "uplift", "goal", "holdout_percent", "model"}: which template variant
+    # each user gets (`uplift`: the one the model picks).
     variants: dict[str, Any] = field(default_factory=dict)
     # {"strategy": "for_you", "from": item rule}: a catalogue item chosen per user for the template.
     pick: dict[str, Any] = field(default_factory=dict)
@@ -79,6 +80,20 @@ class NotificationSpec:
     optimize_within_hours: float | None = None
     rate_per_minute: float | None = None
     holdout_percent: float = 0.0
+    # Targeting by uplift (issue 18): {"model", "cost_per_send"}; users the model would not send
+    # to are suppressed (`domain/gate/uplift.py`).
+    uplift: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def uplift_model(self) -> str | None:
+        """The model that decides who gets it (`uplift`, or variants in mode `uplift`); never for
+        transactional messages."""
+        if self.priority == "transactional":
+            return None
+        model = self.uplift.get("model")
+        if model is None and self.variants.get("mode") == "uplift":
+            model = self.variants.get("model")
+        return str(model) if model else None
 
     def stamped(self, notification_id: str) -> NotificationSpec:
         """The spec with its notification's id in the data a device receives (`NOTIFICATION_ID_KEY`),
@@ -119,6 +134,7 @@ class NotificationSpec:
             optimize_within_hours=raw.get("optimize_within_hours"),
             rate_per_minute=raw.get("rate_per_minute"),
             holdout_percent=raw.get("holdout_percent") or 0.0,
+            uplift=dict(raw.get("uplift") or {}),
             fallback=Fallback(
                 content=Content(**fallback_content) if fallback_content else None,
                 channels=tuple(fallback_raw.get("channels") or ()),

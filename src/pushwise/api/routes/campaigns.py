@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from pushwise.api.auth import Server
 from pushwise.api.deps import ServicesDep
 from pushwise.api.errors import ApiError, field_path, not_found
-from pushwise.api.routes.notifications import delivery_items
+from pushwise.api.routes.notifications import check_targeting, delivery_items
 from pushwise.api.schemas.campaigns import (
     AnalyticsOut,
     CampaignDeliveryOut,
@@ -104,6 +104,8 @@ async def create_campaign(body: CampaignIn, principal: Server, services: Service
     if body.notification is not None:
         notification = dict(body.notification)
         _check_body(notification, "notification", with_to=True)
+        checked = NotificationIn.model_validate(notification)
+        await check_targeting(checked, app_id, services, "notification.")
         definition: dict[str, Any] = {"notification": notification}
         if body.cron is not None:
             timezone = body.timezone or "UTC"

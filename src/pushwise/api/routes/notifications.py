@@ -35,6 +35,8 @@ from pushwise.domain.notification import NotificationSpec
 from pushwise.domain.payload_fit import oversize_problem
 from pushwise.domain.states import PENDING_STATES, DeliveryState
 from pushwise.store.notifications import IdempotencyConflict, SegmentTarget, Target, UnknownDevices
+from pushwise.uplift import EXTRA, LearningUnavailable, require_learning
+from pushwise.uplift.scorer import ModelNotFound, ModelNotReady
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
 
@@ -48,6 +50,7 @@ def _when(epoch: float | None) -> datetime | None:
 
 def spec_of(body: NotificationIn, version: int | None = None) -> NotificationSpec:
     raw = body.model_dump(exclude={"to", "send_at", "data"}, by_alias=True)
+    raw["holdout_percent"] = body.effective_holdout()
     if isinstance(body.send_at, LocalTime):
         raw["send_local_time"] = body.send_at.local_time
     if isinstance(body.send_at, OptimizedTime):
@@ -74,6 +77,36 @@ async def template_version(
             422, "template_without_variants", "the template defines no variants", f"{prefix}variants"
         )
     return stored.version
+
+
+async def check_targeting(body: NotificationIn, app_id: str, services: Services, prefix: str = "") -> None:
+    """A send targeted by an uplift model names a ready model of this app; with variants in mode
+    `uplift`, one whose treatment arms are the template's variants (the arm it picks is sent)."""
+    model_id = body.uplift_model
+    if model_id is None:
+        return
+    field = f"{prefix}uplift.model" if body.uplift is not None else f"{prefix}variants.model"
+    try:
+        require_learning()
+        _model, loaded = await services.uplift_scorer.ready(app_id, model_id)
+    except LearningUnavailable as missing:
+        raise ApiError(501, "uplift_unavailable", f"{missing} ({EXTRA})", field) from missing
+    except ModelNotFound as missing:
+        raise ApiError(422, "unknown_model", f"no uplift model {model_id!r} in this app", field) from missing
+    except ModelNotReady as waiting:
+        raise ApiError(409, "model_not_ready", str(waiting), field) from waiting
+    if body.uplift is not None or body.template is None:
+        return
+    stored = await services.engine.templates.current(app_id, body.template)
+    keys = {str(v.get("key")) for v in (stored.definition.get("variants") or [])} if stored else set()
+    stray = [arm for arm in loaded.arms[1:] if arm not in keys]
+    if stray:
+        raise ApiError(
+            422,
+            "model_arms_not_variants",
+            f"the model's arms {', '.join(stray)} are not variants of template {body.template!r}",
+            field,
+        )
 
 
 def _refuse_oversize(spec: NotificationSpec) -> None:
@@ -116,6 +149,7 @@ async def accept(
     """Acceptance of a valid body: the one path of `POST /v1/notifications`, Gorush's `/api/push`
     and campaigns (which name themselves in `campaign_id`)."""
     spec = spec_of(body, await template_version(body, app_id, services))
+    await check_targeting(body, app_id, services)
     if campaign_id is not None:
         spec = replace(spec, campaign_id=campaign_id)
     _refuse_oversize(spec)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -40,3 +40,8 @@ class ExplainOut(BaseModel):
     channel: str
     device_id: str | None
     steps: list[ExplainStep]
+    uplift: dict[str, Any] | None = Field(
+        default=None,
+        description="For a send targeted by an uplift model: its answer for this user (`model`, "
+        "`cost_per_send`, `best_arm`, `uplift` per arm, `send`, or the `problem` that kept it from scoring).",
+    )

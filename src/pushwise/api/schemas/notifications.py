@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from pushwise.domain.apns_message import MAX_COLLAPSE_ID_BYTES, PUSH_TYPES
 from pushwise.domain.campaigns.calendar import CalendarInvalid, check_rules
 from pushwise.domain.content.item_rules import ItemRuleInvalid, parse_item_rule
+from pushwise.domain.gate.uplift import DEFAULT_HOLDOUT_PERCENT
 
 MAX_TARGETS = 10_000
 MAX_TTL_SECONDS = 2_419_200  # the longest any provider keeps a message (FCM: 28 days)
@@ -117,10 +118,31 @@ class FallbackIn(Strict):
 TemplateKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
 
 
+ModelId = Annotated[str, Field(min_length=1, max_length=40)]
+
+
 class VariantsIn(Strict):
-    mode: Literal["ab", "learn"] = "ab"
+    mode: Literal["ab", "learn", "uplift"] = "ab"
     goal: Literal["opened", "clicked", "converted"] = "opened"
     holdout_percent: Annotated[float, Field(ge=0, le=50)] = 0.0
+    model: ModelId | None = Field(
+        default=None, description='With mode "uplift": the uplift model that picks each user\'s variant.'
+    )
+
+    @model_validator(mode="after")
+    def _model_with_uplift(self) -> VariantsIn:
+        if (self.mode == "uplift") != (self.model is not None):
+            raise ValueError('mode "uplift" names its "model", and only that mode does')
+        return self
+
+
+class UpliftIn(Strict):
+    """Targeting by uplift: only users the model expects to be moved by more than the cost."""
+
+    model: ModelId
+    cost_per_send: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = Field(
+        default=None, description="In the model's goal units; the model's own cost when left out."
+    )
 
 
 class PickIn(Strict):
@@ -183,8 +205,28 @@ class NotificationIn(Strict):
         default=None, description="Throttled rollout: at most this many deliveries per minute."
     )
     holdout_percent: Annotated[float, Field(ge=0, le=100)] = Field(
-        default=0.0, description="A share of users recorded as `held_out` and not sent, to compare later."
+        default=0.0,
+        description="A share of users recorded as `held_out` and not sent, to compare later "
+        "(5 by default when an uplift model targets the send).",
     )
+    uplift: UpliftIn | None = Field(
+        default=None, description="Send only to the users an uplift model expects to be moved (API.md)."
+    )
+
+    @property
+    def uplift_model(self) -> str | None:
+        """The model that targets this send, by `uplift` or by variants in mode `uplift`."""
+        if self.uplift is not None:
+            return self.uplift.model
+        return self.variants.model if self.variants is not None else None
+
+    def effective_holdout(self) -> float:
+        """The holdout: as given; for a send targeted by a model, 5% unless one was given."""
+        if "holdout_percent" in self.model_fields_set or self.uplift_model is None:
+            return self.holdout_percent
+        if self.variants is not None and "holdout_percent" in self.variants.model_fields_set:
+            return self.variants.holdout_percent
+        return DEFAULT_HOLDOUT_PERCENT
 
     @field_validator("calendar")
     @classmethod
@@ -209,6 +251,10 @@ class NotificationIn(Strict):
             if self.content is not None:
                 raise ValueError("give either content or template, not both")
             return self
+        if self.uplift is not None and self.variants is not None and self.variants.mode == "uplift":
+            raise ValueError('give "uplift" or variants in mode "uplift", not both')
+        if self.uplift_model is not None and self.priority == "transactional":
+            raise ValueError("transactional messages are never targeted by a model")
         if self.variables or self.data is not None or self.variants or self.pick:
             raise ValueError("variables, data, variants and pick go with a template")
         if self.content is None:

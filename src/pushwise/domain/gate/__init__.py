@@ -19,6 +19,7 @@ from pushwise.domain.gate.model import (
     Send,
     SentPush,
     Suppress,
+    Targeting,
     UserState,
 )
 from pushwise.domain.gate.policy import GatePolicy
@@ -39,6 +40,7 @@ __all__ = [
     "SentPush",
     "Step",
     "Suppress",
+    "Targeting",
     "UserState",
     "decide",
     "explain",

@@ -17,7 +17,7 @@ from pushwise.domain.china.vendors import VENDORS, VendorClass
 from pushwise.domain.gate.caps import vendor_class_of
 from pushwise.domain.gate.decision import Step, decide, explain, within_expiry
 from pushwise.domain.gate.digest import NO_CARRIER, digest_key, digestible
-from pushwise.domain.gate.holdout import arm_of, experiment_source
+from pushwise.domain.gate.holdout import HOLDOUT_ARM, arm_of, experiment_source
 from pushwise.domain.gate.model import (
     SEND,
     Decision,
@@ -32,6 +32,7 @@ from pushwise.domain.gate.model import (
 from pushwise.domain.gate.pace import channel_stream, holds_slot, notification_stream, take_slot
 from pushwise.domain.gate.policy import DEFAULT_POLICY, GatePolicy
 from pushwise.domain.gate.preferences import preference_check
+from pushwise.domain.gate.uplift import explores
 
 NO_STATE = UserState()
 
@@ -182,12 +183,19 @@ def _digest_effects(
 def _assign(
     delivery: GateDelivery, user: UserState, policy: GatePolicy, effects: Effects, now: float
 ) -> None:
-    """Record which arm of a holdout the user is in, once their preferences let them in at all."""
+    """Record which arm of a holdout the user is in, once their preferences let them in at all.
+
+    A send targeted by an uplift model records only its randomised users: the holdout and
+    the equal slice sent without the model (`uplift.py`); the rest were chosen by the model.
+    """
     percent = delivery.notice.holdout_percent
     if not percent or delivery.user_id is None or preference_check(delivery, user, policy, now) is not None:
         return
     kind, source_id = experiment_source(delivery)
     arm = arm_of(source_id, delivery.user_id, percent)
+    targeted = delivery.notice.uplift_model is not None and not delivery.transactional
+    if targeted and arm != HOLDOUT_ARM and not explores(source_id, delivery.user_id, percent):
+        return
     effects.assignments.setdefault((delivery.app_id, kind, source_id), {})[delivery.user_id] = arm
 
 

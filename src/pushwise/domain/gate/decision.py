@@ -36,10 +36,12 @@ from pushwise.domain.gate.policy import GatePolicy
 from pushwise.domain.gate.preferences import preference_check
 from pushwise.domain.gate.quiet_hours import quiet_hours_check
 from pushwise.domain.gate.send_time import send_time_check
+from pushwise.domain.gate.uplift import uplift_check
 
 CHECKS: tuple[tuple[str, Check], ...] = (
     ("preferences", preference_check),
     ("holdout", holdout_check),
+    ("uplift", uplift_check),
     ("duplicate", duplicate_check),
     ("calendar", calendar_check),
     ("digest", digest_check),
@@ -90,6 +92,8 @@ def _words(verdict: Verdict | None, decision: Held | None) -> tuple[str, str]:
         detail = f"joins the digest carried by delivery {decision.carrier}"
     if isinstance(verdict, Defer) and isinstance(decision, Suppress):
         detail = f"would wait until {_utc(verdict.until)}, past the notification's expiry"
+    elif isinstance(decision, Suppress) and decision.detail:
+        detail = decision.detail
     return _RESULTS[type(decision).__name__], f"{decision.reason}" + (f": {detail}" if detail else "")
 
 

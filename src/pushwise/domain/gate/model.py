@@ -13,6 +13,7 @@ from typing import Any
 from pushwise.domain.audience.learning import PRIOR_OPEN_RATE
 from pushwise.domain.audience.preferences import NO_PREFERENCES, Preferences
 from pushwise.domain.gate.policy import GatePolicy
+from pushwise.domain.uplift.decision import Decision as UpliftDecision
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,7 @@ class Suppress:
     """Never send it: the delivery ends `suppressed` with `reason`."""
 
     reason: str
+    detail: str = field(default="", compare=False)  # what `explain` and the trail add (a model's scores)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,22 @@ class GateNotice:
     holdout_percent: float = 0.0
     rate_per_minute: float | None = None
     calendar: tuple[Mapping[str, Any], ...] = ()  # the scenario calendar's rules (`calendar.py`)
+    uplift_model: str | None = None  # targeting by uplift (`uplift.py`): the model that decides
+    uplift_cost: float | None = None  # its cost per send override, None: the model's own
+
+
+@dataclass(frozen=True, slots=True)
+class Targeting:
+    """An uplift model's answer for one delivery's user, scored before the gate runs.
+
+    `decision` is None when the model could not score (deleted, failed retraining, the
+    learning extra missing); `problem` says why.
+    """
+
+    model: str
+    cost: float | None  # the notification's override, None: the model's own
+    decision: UpliftDecision | None
+    problem: str = ""
 
 
 _NO_NOTICE = GateNotice()
@@ -127,6 +145,7 @@ class GateDelivery:
     timezone: str | None = None  # the device's zone (else the user's), as the claim read it
     attempts: int = 0
     last_reason: str | None = None  # why it was last held back (a paced one keeps its slot)
+    targeting: Targeting | None = None  # the uplift model's answer, when the notice names one
 
     @property
     def subject(self) -> str:

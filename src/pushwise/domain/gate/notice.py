@@ -44,4 +44,6 @@ def notice_of(
         holdout_percent=spec.holdout_percent,
         rate_per_minute=spec.rate_per_minute,
         calendar=spec.calendar,
+        uplift_model=spec.uplift_model,
+        uplift_cost=spec.uplift.get("cost_per_send"),
     )
