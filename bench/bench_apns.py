@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import os
 import secrets
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -66,6 +67,27 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU time so far per kind of thread: the event loop (the main thread), pyreqwest's Rust
+    runtime (`pyreqwest`, `tokio-*` threads) and the rest (the database threads: SQLite and its Python)."""
+    kinds: dict[str, float] = {"event loop": 0.0, "rust transport": 0.0, "database threads": 0.0}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            comm = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        kind = (
+            "event loop"
+            if task.name == str(pid)
+            else "rust transport"
+            if comm.startswith(("pyreqwest", "tokio"))
+            else "database threads"
+        )
+        kinds[kind] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return kinds
+
+
 class PushwiseServer:
     def __init__(self, workdir: str, port: int, env: Mapping[str, str] | None = None) -> None:
         self.db_path = f"{workdir}/bench.db"
@@ -89,6 +111,25 @@ class PushwiseServer:
         )
         self.processes = [self.process]
         self._worker_env = env if mode == "split" else None
+        self._profiler: subprocess.Popen[bytes] | None = None
+
+    def start_profile(self) -> None:
+        """BENCH_PROFILE=DIR: py-spy samples the server (every thread, idle ones left out) into
+        DIR/<pid>.txt as collapsed stacks; `bench/profile_summary.py` turns them into µs per delivery."""
+        if profile_dir := os.environ.get("BENCH_PROFILE"):
+            pid, output = str(self.process.pid), f"{profile_dir}/{self.process.pid}.txt"
+            sampling = ["--nonblocking", "--rate", "200", "--format", "raw"]
+            self._profiler = subprocess.Popen(
+                ["py-spy", "record", "--pid", pid, *sampling, "--output", output],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+
+    def stop_profile(self) -> None:
+        if self._profiler is not None:  # py-spy writes its file when interrupted
+            self._profiler.send_signal(signal.SIGINT)
+            self._profiler.wait(timeout=60)
+            self._profiler = None
 
     async def wait_ready(self, client: httpx.AsyncClient) -> None:
         for _ in range(200):
@@ -121,6 +162,7 @@ class PushwiseServer:
         return app["id"], headers
 
     def stop(self) -> None:
+        self.stop_profile()
         for process in self.processes:
             process.terminate()
         for process in self.processes:
@@ -180,7 +222,9 @@ async def end_to_end(
                     )
                 ).raise_for_status()
             rss_before = current_rss_mib(server.process.pid)
+            server.start_profile()
             cpu_before = cpu_seconds(server.process.pid)
+            threads_before = thread_cpu_seconds(server.process.pid)
             began = time.perf_counter()
             accepted = (
                 (
@@ -208,6 +252,8 @@ async def end_to_end(
                 await asyncio.sleep(0.5)  # polling costs the server work; the clock is read from the rows
             peak = peak_rss_mib(server.process.pid)
             cpu_used = cpu_seconds(server.process.pid) - cpu_before
+            threads_after = thread_cpu_seconds(server.process.pid)
+            server.stop_profile()
             one_device = await single_device_latency(
                 client, server.base, headers, f"{0:064x}", rate=200, seconds=10
             )
@@ -237,6 +283,12 @@ async def end_to_end(
         "rss_after_accept": rss_after_accept,
         "peak_rss": peak,
         "cpu_us_per_delivery": cpu_used / accepted["recipients"] * 1e6,
+        **{
+            f"cpu_us_{kind.replace(' ', '_')}": (threads_after[kind] - threads_before[kind])
+            / accepted["recipients"]
+            * 1e6
+            for kind in threads_after
+        },
         "single_p50_ms": one_device[0],
         "single_p99_ms": one_device[1],
     }

@@ -76,6 +76,8 @@ class EngagementRecorder:
         self._lock = asyncio.Lock()
 
     async def recorded(self, batch: Sequence[Recorded]) -> None:
+        sends, pushes, half_life = self._sends, self._pushes, self._half_life
+        days: tuple[float, int] | None = None  # a batch shares one record time: its day is worked out once
         for item in batch:
             user_id, update = item.claimed.user_id, item.update
             if user_id is None:
@@ -84,47 +86,60 @@ class EngagementRecorder:
             delivered = update.state is DeliveryState.DELIVERED
             if not (first_send or delivered):
                 continue
-            for day in (day_of(item.at), ALL_TIME):
-                counts = self._sends.setdefault((user_id, day), _Sends(item.claimed.app_id))
+            if days is None or days[0] != item.at:
+                days = (item.at, day_of(item.at))
+            for key in ((user_id, days[1]), (user_id, ALL_TIME)):
+                counts = sends.get(key)
+                if counts is None:
+                    counts = sends[key] = _Sends(item.claimed.app_id)
                 counts.sent += first_send
                 counts.delivered += delivered
             if delivered:
-                previous = self._pushes.get(user_id)
-                self._pushes[user_id] = (
-                    Decayed(1.0, item.at)
-                    if previous is None
-                    else previous.plus(1.0, item.at, self._half_life)
+                previous = pushes.get(user_id)
+                pushes[user_id] = (
+                    Decayed(1.0, item.at) if previous is None else previous.plus(1.0, item.at, half_life)
                 )
-        if self._sends and self._since is None:
+        if sends and self._since is None:
             self._since = self._clock.now()
-        if len(self._sends) >= self._max_pending or (
+        if len(sends) >= self._max_pending or (
             self._since is not None and self._clock.now() - self._since >= self._flush_seconds
         ):
             await self.flush()
 
     async def flush(self) -> None:
-        """Write what is buffered in one transaction; on failure keep it for the next flush."""
+        """Write what is buffered in one transaction; on failure keep it for the next flush.
+
+        The rows are built on the database thread, inside the transaction: the event loop only
+        swaps the buffers.
+        """
         async with self._lock:
             sends, pushes = self._sends, self._pushes
             if not sends and not pushes:
                 return
             self._sends, self._pushes, self._since = {}, {}, None
-            engagement_rows = [
-                {"user_id": user, "day": day, "app_id": c.app_id, "sent": c.sent, "delivered": c.delivered}
-                for (user, day), c in sorted(sends.items())
-            ]
-            push_rows = [
-                {"b_user": user, "amount": v.value, "b_at": v.at} for user, v in sorted(pushes.items())
-            ]
             rate = self._rate
 
             def write(conn: Connection) -> None:
                 # A user erased since these were counted is gone for good: their counts go with them.
                 alive = existing_users(conn, {user for user, _day in sends})
-                kept = [row for row in engagement_rows if row["user_id"] in alive]
+                kept = [
+                    {
+                        "user_id": user,
+                        "day": day,
+                        "app_id": c.app_id,
+                        "sent": c.sent,
+                        "delivered": c.delivered,
+                    }
+                    for (user, day), c in sorted(sends.items())
+                    if user in alive
+                ]
                 if kept:
                     run(conn, engagement_upsert(conn.dialect.name, ("sent", "delivered")), kept)
-                if push_rows:
+                if pushes:
+                    push_rows = [
+                        {"b_user": user, "amount": v.value, "b_at": v.at}
+                        for user, v in sorted(pushes.items())
+                    ]
                     run(conn, propensity_update("pushes", rate), push_rows)
 
             try:

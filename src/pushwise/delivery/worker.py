@@ -18,8 +18,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from structlog.contextvars import bound_contextvars
-
 from pushwise.delivery.attempt import attempt
 from pushwise.delivery.circuits import CircuitBoard
 from pushwise.delivery.providers import ProviderRegistry
@@ -40,6 +38,7 @@ from pushwise.domain.progress import (
     quota_spent,
     wait_until,
 )
+from pushwise.monitoring.logs import logged_delivery
 from pushwise.providers.base import Dispatch
 from pushwise.store.events import DeliveryEvent, EventLog
 from pushwise.store.notifications import NotificationRepository
@@ -310,9 +309,13 @@ class DeliveryWorker:
     ) -> Handled:
         if held is not None:  # the gate decided: not now, or never
             return held
-        # Each delivery runs in its own task (gather), so these ids stay on this delivery's log lines.
-        with bound_contextvars(app_id=item.app_id, notification_id=item.notification_id, delivery_id=item.id):
+        # Every line logged about this delivery carries its app, notification and delivery ids,
+        # read from this one reference only when a line is written (`monitoring/logs.py`).
+        bound = logged_delivery.set(item)
+        try:
             return await self._handle_bound(item, planned)
+        finally:
+            logged_delivery.reset(bound)
 
     async def _handle_bound(
         self, item: ClaimedDelivery, planned: PlannedNotification | Unrenderable | None

@@ -4,12 +4,21 @@ Configured once per process by the serving entry points. Code that knows which
 app, notification or delivery it works on binds them with
 `structlog.contextvars.bound_contextvars(app_id=..., notification_id=..., delivery_id=...)`;
 every line logged inside carries them, whichever logger wrote it.
+
+The delivery worker handles thousands of deliveries a second, each in its own task, and
+binding three context variables per delivery cost more than its provider's own Python.
+So it sets one reference instead (`logged_delivery.set(item)`), and the three ids are read
+from it only when a line is actually written (`merge_delivery`): the same fields on every
+line about the delivery, for one `ContextVar.set` each.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
+from contextvars import ContextVar
+from typing import Any, Protocol
 
 import structlog
 
@@ -27,8 +36,38 @@ RAW_DATA_LOGGERS = (
     "urllib3",
 )
 
+
+class DeliveryIds(Protocol):
+    """What a log line says about the delivery it concerns (a claimed delivery has these)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def app_id(self) -> str: ...
+
+    @property
+    def notification_id(self) -> str: ...
+
+
+logged_delivery: ContextVar[DeliveryIds | None] = ContextVar("pushwise_logged_delivery", default=None)
+
+
+def merge_delivery(
+    _logger: object, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Add the ids of the delivery this task works on (`logged_delivery`), if any."""
+    delivery = logged_delivery.get()
+    if delivery is not None:
+        event.setdefault("app_id", delivery.app_id)
+        event.setdefault("notification_id", delivery.notification_id)
+        event.setdefault("delivery_id", delivery.id)
+    return event
+
+
 _SHARED: list[structlog.types.Processor] = [
     structlog.contextvars.merge_contextvars,
+    merge_delivery,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True),

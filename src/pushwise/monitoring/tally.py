@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 import orjson
 
 from pushwise.delivery.worker import Recorded
-from pushwise.domain.states import DeliveryState
+from pushwise.domain.states import FINAL_STATES, DeliveryState
 from pushwise.store.rollups import RollupKey, RollupRepository
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,9 @@ _BUCKETS = {DELIVERY_LATENCY: DELIVERY_LATENCY_BUCKETS, PROVIDER_LATENCY: PROVID
 _SLOTS = max(len(bounds) for bounds in _BUCKETS.values()) + 2  # every bound, +Inf, and the sum
 
 Labels = tuple[tuple[str, str], ...]
+# What a batch's outcomes are grouped by before counting: second, app, channel, reason, state,
+# attempt outcome, replayed, gate decision, vendor quota spent, token pruned.
+_Group = tuple[int, str, str, str, DeliveryState, str | None, bool, str | None, bool, bool]
 
 
 def _new_observation() -> list[float]:
@@ -72,47 +75,73 @@ class OutcomeTally:
         self._observations: defaultdict[tuple[str, Labels], list[float]] = defaultdict(_new_observation)
 
     async def recorded(self, batch: Sequence[Recorded]) -> None:
+        """Count a committed batch: its outcomes grouped first, so the counters are touched once per
+        distinct outcome (a campaign's batch is mostly one), not once per delivery."""
+        groups: dict[_Group, list[float]] = {}
+        latencies: dict[tuple[str, str], list[float]] = {}
         for item in batch:
-            self._count(item)
+            claimed, update = item.claimed, item.update
+            final_first = update.state in FINAL_STATES and not claimed.replays
+            group = (
+                int(item.at),
+                claimed.app_id,
+                claimed.channel,
+                update.reason or "",
+                update.state,
+                update.attempt_outcome,
+                bool(claimed.replays),
+                update.decision,
+                update.quota_spent,
+                update.device_to_deactivate is not None,
+            )
+            slot = groups.get(group)
+            if slot is None:
+                slot = groups[group] = [0, 0.0]
+            slot[0] += 1
+            if final_first:
+                latency = max(0.0, item.at - claimed.accepted_at)
+                slot[1] += latency
+                latencies.setdefault((claimed.app_id, claimed.channel), []).append(latency)
+        for group, (count, latency_sum) in groups.items():
+            self._count(group, count, latency_sum)
+        for (app, channel), values in latencies.items():
+            self._observe_all(DELIVERY_LATENCY, values, (("app", app), ("channel", channel)))
 
-    def _count(self, item: Recorded) -> None:
-        claimed, update = item.claimed, item.update
-        app, channel, reason = claimed.app_id, claimed.channel, update.reason or ""
-        second = int(item.at)
-        if update.attempt_outcome is not None:
-            self._add(second, RollupKey(app, channel, "attempt", update.attempt_outcome, reason))
+    def _count(self, group: _Group, n: float, latency_sum: float) -> None:
+        second, app, channel, reason, state, attempt_outcome, replayed, decision, quota, pruned = group
+        if attempt_outcome is not None:
+            self._add(second, RollupKey(app, channel, "attempt", attempt_outcome, reason), n)
             self._inc(
                 ATTEMPTS,
-                (("app", app), ("channel", channel), ("outcome", update.attempt_outcome), ("reason", reason)),
+                (("app", app), ("channel", channel), ("outcome", attempt_outcome), ("reason", reason)),
+                n,
             )
-            if update.state is DeliveryState.RETRYING:
-                self._inc(RETRIES, (("app", app), ("channel", channel), ("reason", reason)))
-        if update.state.is_final and claimed.replays:
-            self._add(second, RollupKey(app, channel, "replayed", update.state.value, reason))
-            self._inc(
-                REPLAYED_OUTCOMES, (("app", app), ("channel", channel), ("outcome", update.state.value))
-            )
-        elif update.state.is_final:
-            latency = max(0.0, item.at - claimed.accepted_at)
-            self._add(second, RollupKey(app, channel, "final", update.state.value, reason), latency)
+            if state is DeliveryState.RETRYING:
+                self._inc(RETRIES, (("app", app), ("channel", channel), ("reason", reason)), n)
+        if state in FINAL_STATES and replayed:
+            self._add(second, RollupKey(app, channel, "replayed", state.value, reason), n)
+            self._inc(REPLAYED_OUTCOMES, (("app", app), ("channel", channel), ("outcome", state.value)), n)
+        elif state in FINAL_STATES:
+            self._add(second, RollupKey(app, channel, "final", state.value, reason), n, latency_sum)
             self._inc(
                 DELIVERIES,
-                (("app", app), ("channel", channel), ("outcome", update.state.value), ("reason", reason)),
+                (("app", app), ("channel", channel), ("outcome", state.value), ("reason", reason)),
+                n,
             )
-            self._observe(DELIVERY_LATENCY, latency, (("app", app), ("channel", channel)))
-            if update.state is DeliveryState.FAILED:
-                self._inc(DEAD_LETTERS, (("app", app), ("channel", channel), ("reason", reason)))
-        if update.decision is not None:
+            if state is DeliveryState.FAILED:
+                self._inc(DEAD_LETTERS, (("app", app), ("channel", channel), ("reason", reason)), n)
+        if decision is not None:
             self._inc(
                 GATE_DECISIONS,
-                (("app", app), ("channel", channel), ("decision", update.decision), ("reason", reason)),
+                (("app", app), ("channel", channel), ("decision", decision), ("reason", reason)),
+                n,
             )
-        if update.quota_spent:
-            self._add(second, RollupKey(app, channel, "quota", "quota_spent", reason))
-            self._inc(VENDOR_QUOTA_SPENT, (("app", app), ("provider", channel)))
-        if update.device_to_deactivate is not None:
-            self._add(second, RollupKey(app, channel, "pruned", "token_dead", reason))
-            self._inc(PRUNED, (("app", app), ("channel", channel), ("reason", reason)))
+        if quota:
+            self._add(second, RollupKey(app, channel, "quota", "quota_spent", reason), n)
+            self._inc(VENDOR_QUOTA_SPENT, (("app", app), ("provider", channel)), n)
+        if pruned:
+            self._add(second, RollupKey(app, channel, "pruned", "token_dead", reason), n)
+            self._inc(PRUNED, (("app", app), ("channel", channel), ("reason", reason)), n)
 
     def replayed(self, app_id: str, by_channel: Mapping[str, int]) -> None:
         """Dead letters an operator queued again (`by_channel`: how many per channel)."""
@@ -122,9 +151,9 @@ class OutcomeTally:
     def provider_request(self, app_id: str, channel: str, seconds: float) -> None:
         self._observe(PROVIDER_LATENCY, seconds, (("app", app_id), ("channel", channel)))
 
-    def _add(self, second: int, key: RollupKey, latency: float = 0.0) -> None:
+    def _add(self, second: int, key: RollupKey, n: float = 1, latency: float = 0.0) -> None:
         slot = self._counts[(second, key)]
-        slot[0] += 1
+        slot[0] += n
         slot[1] += latency
 
     def _inc(self, name: str, labels: Labels, amount: float = 1.0) -> None:
@@ -136,6 +165,12 @@ class OutcomeTally:
         slot = self._observations[(name, labels)]
         slot[bisect_left(_BUCKETS[name], value)] += 1
         slot[-1] += value
+
+    def _observe_all(self, name: str, values: Sequence[float], labels: Labels) -> None:
+        slot, bounds = self._observations[(name, labels)], _BUCKETS[name]
+        for value in values:
+            slot[bisect_left(bounds, value)] += 1
+        slot[-1] += sum(values)
 
     def _drain_pending(self) -> None:
         for (name, labels), amount in self._pending.items():
