@@ -29,6 +29,7 @@ from pushwise.domain.audience.learning import AudienceOptions, LearningOptions, 
 from pushwise.domain.backoff import RetryPolicy
 from pushwise.domain.click_links import ClickLinks
 from pushwise.domain.clock import Clock, SystemClock
+from pushwise.domain.flush import FlushPolicy
 from pushwise.hosted.links import notice_answer_url
 from pushwise.monitoring.assembly import build_monitoring, load_rule_file
 from pushwise.monitoring.circuits import CircuitStates, ConnectionCounts
@@ -109,6 +110,7 @@ def worker_options(settings: Settings) -> WorkerOptions:
         lease_seconds=settings.worker_lease_seconds,
         poll_seconds=settings.worker_poll_seconds,
         linger_seconds=settings.worker_linger_seconds,
+        flush=FlushPolicy(settings.worker_flush_count, settings.worker_flush_seconds),
         retry=RetryPolicy(
             settings.retry_base_seconds, settings.retry_cap_seconds, settings.retry_max_attempts
         ),

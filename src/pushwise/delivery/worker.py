@@ -1,9 +1,11 @@
-"""The dispatcher: claim a batch, send it, record every outcome in one write.
+"""The dispatcher: claim a batch, send it, record the outcomes as they arrive.
 
 Several batch loops run concurrently in one worker so the provider connections
-stay busy while a previous batch's outcomes are written. Any worker may die at
-any moment; its claimed deliveries come back when their lease runs out
-(at-least-once; duplicates are bounded by the batches in flight).
+stay busy while outcomes are written. Any worker may die at any moment; its
+claimed deliveries come back when their lease runs out (at-least-once). Outcomes
+are written a group at a time while the batch is still sending (`rolling.py`, by
+count and age), so a dead worker's duplicates are bounded by what it had in flight
+or not yet written, not by whole batches.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from pushwise.delivery.circuits import CircuitBoard
 from pushwise.delivery.providers import ProviderRegistry
 from pushwise.delivery.rates import SendRates
 from pushwise.delivery.render import Renderer, Unrenderable
+from pushwise.delivery.rolling import RollingRecord
 from pushwise.domain.backoff import RetryPolicy
 from pushwise.domain.clock import Clock
 from pushwise.domain.fallback import USER_CHANNELS
+from pushwise.domain.flush import FlushPolicy
 from pushwise.domain.local_time import next_local_occurrence
 from pushwise.domain.notification import NotificationSpec
 from pushwise.domain.outcomes import Outcome, OutcomeKind, local_rejection
@@ -91,7 +95,7 @@ class Recorded:
 
 
 class OutcomeListener(Protocol):
-    """Sees every committed batch of outcomes (metrics, fallback, notices). Must be quick.
+    """Sees every committed group of outcomes (metrics, fallback, notices), each once. Must be quick.
 
     A process can die between the commit and its listeners: what must not be lost
     is written with the outcomes (`OutcomeReceipts`) or caught up by the follow-up sweep.
@@ -132,6 +136,7 @@ class WorkerOptions:
     poll_seconds: float = 0.2
     linger_seconds: float = 0.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    flush: FlushPolicy = field(default_factory=FlushPolicy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,39 +237,63 @@ class DeliveryWorker:
             await self._queue.release(self.owner, [item.id for item in claimed], now)
             return 0
         heartbeat = asyncio.create_task(self._heartbeat([item.id for item in claimed]))
+        recording: RollingRecord[tuple[ClaimedDelivery, Handled]] = RollingRecord(
+            self._write, self._options.flush
+        )
         try:
-            specs = await self._specs.load({item.notification_id for item in claimed})
-            screened = await self._pre_send_gate.screen(claimed, specs, now)
-            held, worded = screened.held, screened.content  # worded: a digest's carrier
-            personal = await self._personalise(
-                [item for item in claimed if item.id not in held and item.id not in worded], specs
-            )
-            personal.update(worded)
-            handled = await asyncio.gather(
-                *(
-                    self._handle(
-                        item, personal.get(item.id) or specs.get(item.notification_id), held.get(item.id)
-                    )
-                    for item in claimed
+            try:
+                specs = await self._specs.load({item.notification_id for item in claimed})
+                screened = await self._pre_send_gate.screen(claimed, specs, now)
+                held, worded = screened.held, screened.content  # worded: a digest's carrier
+                personal = await self._personalise(
+                    [item for item in claimed if item.id not in held and item.id not in worded], specs
                 )
-            )
-            if self._routing is not None:
-                handled = await self._routing.reroute(claimed, handled)
-        except asyncio.CancelledError:  # drain deadline passed: give the batch back at once
+                personal.update(worded)
+                await asyncio.gather(
+                    *(
+                        self._handle_into(
+                            recording,
+                            item,
+                            personal.get(item.id) or specs.get(item.notification_id),
+                            held.get(item.id),
+                        )
+                        for item in claimed
+                    )
+                )
+            finally:
+                # What was handled is written whatever stopped the batch: only the rest is sent again.
+                await asyncio.shield(recording.close())
+        except asyncio.CancelledError:  # drain deadline passed: give the unrecorded rest back at once
             await asyncio.shield(self._queue.release(self.owner, [i.id for i in claimed], self._clock.now()))
             raise
         finally:
             heartbeat.cancel()
+        return len(claimed)
+
+    async def _handle_into(
+        self,
+        recording: RollingRecord[tuple[ClaimedDelivery, Handled]],
+        item: ClaimedDelivery,
+        planned: PlannedNotification | Unrenderable | None,
+        held: Handled | None,
+    ) -> None:
+        recording.add((item, await self._handle(item, planned, held)))
+
+    async def _write(self, entries: list[tuple[ClaimedDelivery, Handled]]) -> None:
+        """Record a group of outcomes in one transaction, then tell the listeners."""
+        claimed = [item for item, _ in entries]
+        handled = [result for _, result in entries]
+        if self._routing is not None:
+            handled = await self._routing.reroute(claimed, handled)
         recorded_at = self._clock.now()
         batch = [Recorded(item, h.update, recorded_at) for item, h in zip(claimed, handled, strict=True)]
-        # Receipts are committed with the outcomes, or neither is: an unrecorded batch is sent again.
+        # Receipts are committed with the outcomes, or neither is: an unrecorded outcome is sent again.
         receipts = await self._receipts.rows_for(batch) if self._receipts is not None else []
         await self._queue.record(self.owner, [h.update for h in handled], recorded_at, receipts=receipts)
         events = [event for h in handled for event in h.events]
         if events:  # the trail is informative: written after the outcomes, never instead of them
             await self._events.append(events)
         await self._tell_listeners(batch)
-        return len(claimed)
 
     async def _personalise(
         self, claimed: Sequence[ClaimedDelivery], specs: dict[str, PlannedNotification]
@@ -294,7 +323,7 @@ class DeliveryWorker:
                 log.warning("lease heartbeat failed for %d deliveries", len(delivery_ids), exc_info=True)
 
     async def _tell_listeners(self, batch: Sequence[Recorded]) -> None:
-        """Report durable results only: listeners run after the batch is committed."""
+        """Report durable results only: listeners run after the outcomes are committed."""
         for listener in self._listeners:
             try:
                 await listener.recorded(batch)
