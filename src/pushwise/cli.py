@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 import pushwise
+from pushwise.population.command import population_command
 from pushwise.settings import Settings, SettingsError, load_settings
 from pushwise.simulators.cli import simulate_app
 
@@ -22,6 +23,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(import_app, name="import")
 app.add_typer(simulate_app, name="simulate")
+simulate_app.command("population")(population_command)
 
 Host = Annotated[str | None, typer.Option(help="Address to listen on [default: PUSHWISE_HOST or 127.0.0.1].")]
 Port = Annotated[int | None, typer.Option(help="Port to listen on [default: PUSHWISE_PORT or 8080].")]

@@ -21,7 +21,7 @@ simulate_app = typer.Typer(no_args_is_help=True)
 
 @simulate_app.callback()
 def simulate() -> None:
-    """Run loopback provider simulators (127.0.0.1 only)."""
+    """Run loopback provider simulators (127.0.0.1 only), or a population study (`population`)."""
     # A callback keeps `simulate` a command group even while it has a single sub-command.
 
 
