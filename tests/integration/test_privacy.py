@@ -1,10 +1,13 @@
 """Export and erase of one user's data, on both engines.
 
 The user gets a bit of everything (profile, devices, preferences, events, deliveries, inbox,
-a failure notice, fallback steps, an experiment arm, pending receipts), beside a bystander
-in the same app and a namesake in another app. After the erase, every table of
-`schema.metadata` is read whole and no row may still name the user: a table added later
-is checked without anyone listing it here.
+a failure notice, fallback steps, an experiment arm, pending receipts, the gate's ledger and a
+digest of pushes worded for them, a campaign's holdout arm, a journey run, send-hour
+histograms, feedback), beside a bystander in the same app and a namesake in another app.
+The scenario checks it really reached each of those tables. After the erase, every table of
+`schema.metadata` is read whole and no row may still name the user (by id, contact, token,
+or the nickname only the words rendered for them hold): a table added later is checked
+without anyone listing it here.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from sqlalchemy import func, select
 from pushwise.api.app import create_app
 from pushwise.bootstrap import Services, build_services
 from pushwise.domain.clock import ManualClock
+from pushwise.serving import campaign_service
 from pushwise.settings import Settings
 from pushwise.store.schema import deliveries, metadata, notifications
 from tests.integration.conftest import ADMIN_KEY, SECRET_KEY, TenantApp, serve_app
@@ -33,6 +37,7 @@ pytestmark = pytest.mark.integration
 
 VICTIM, BYSTANDER = "erase-me-7qz", "stays-put-3kd"
 EMAIL, PHONE = "erase-me-7qz@example.com", "+4915112345678"
+NICKNAME = "Zorblax-7qz"  # in the victim's attributes, so in every text rendered for them alone
 IOS_TOKEN = "e7" * 32
 WEB_ENDPOINT = "https://push.example/erase-me-7qz-subscription"
 WEB_KEYS = {
@@ -79,7 +84,13 @@ async def _ok(answer: httpx.Response) -> Any:
 
 async def _give_a_bit_of_everything(stack: Stack, app: TenantApp) -> dict[str, str]:
     http, headers = stack.http, app.server_headers
-    await _ok(await http.put(f"/v1/users/{VICTIM}", json={"email": EMAIL, "phone": PHONE}, headers=headers))
+    await _ok(
+        await http.put(
+            f"/v1/users/{VICTIM}",
+            json={"email": EMAIL, "phone": PHONE, "attributes": {"nick": NICKNAME}},
+            headers=headers,
+        )
+    )
     await _ok(await http.put(f"/v1/users/{BYSTANDER}", json={"email": "b@example.com"}, headers=headers))
     await _ok(
         await http.put(
@@ -182,6 +193,7 @@ async def _give_a_bit_of_everything(stack: Stack, app: TenantApp) -> dict[str, s
             headers=headers,
         )
     )
+    await _through_the_gate_and_campaigns(stack, app)
     # Notifications turned off on both of the victim's devices: the failure notice follows.
     for device in (ios, web):
         await _ok(
@@ -198,9 +210,72 @@ async def _give_a_bit_of_everything(stack: Stack, app: TenantApp) -> dict[str, s
     return {"notification": sent["id"], "ios": ios["id"], "web": web["id"]}
 
 
+async def _through_the_gate_and_campaigns(stack: Stack, app: TenantApp) -> None:
+    """Caps and digests on: three pushes worded for the victim (the third merged into the second's
+    digest, its words kept for the digest), a campaign with a holdout, a journey left waiting,
+    and feedback on a push."""
+    http, headers = stack.http, app.server_headers
+    await _ok(
+        await http.put(
+            f"/v1/apps/{app.id}/policy",
+            json={"caps": [{"window_seconds": 86_400, "max": 50}], "digest": {"window_seconds": 3600}},
+            headers=headers,
+        )
+    )
+    greeting = {"title": "Hi {{ user.attributes.nick }}", "body": "Boots for {{ user.attributes.nick }}"}
+    await _ok(await http.put("/v1/templates/greet", json={"locales": {"en": greeting}}, headers=headers))
+    worded = {"template": "greet", "fallback": {"channels": ["inbox"]}}
+    pushes = [
+        await _ok(
+            await http.post(
+                "/v1/notifications", json={"to": {"user_ids": [VICTIM]}, **worded}, headers=headers
+            )
+        )
+        for _ in range(3)
+    ]
+    worker = stack.services.engine.worker()
+    while await worker.run_once():
+        pass
+    stack.clock.advance(3601)  # the digest window closes: its carrier goes out with the merged part
+    while await worker.run_once():
+        pass
+    await _ok(
+        await http.post(
+            "/v1/campaigns",
+            json={
+                "name": "promo",
+                "notification": {"to": {"user_ids": [VICTIM, BYSTANDER]}, "holdout_percent": 50, **worded},
+            },
+            headers=headers,
+        )
+    )
+    await _ok(
+        await http.post(
+            "/v1/campaigns",
+            json={
+                "name": "cart",
+                "trigger": {"event": "added_to_cart"},
+                "steps": [{"wait_seconds": 86_400}, {"notify": worded}],
+            },
+            headers=headers,
+        )
+    )
+    feedback = ("clicked", "not_interested", "too_many")
+    events = [
+        {"id": f"fb-{kind}", "type": kind, "user_id": VICTIM, "notification_id": pushes[0]["id"]}
+        for kind in feedback
+    ]
+    events.append({"id": "cart-1", "type": "added_to_cart", "user_id": VICTIM, "category": "boots"})
+    await _ok(await http.post("/v1/events", json={"events": events}, headers=headers))
+    await campaign_service(stack.services).runner.sweep()
+    while await worker.run_once():
+        pass
+    await stack.services.audience_upkeep.recorder.flush()
+
+
 async def _identifiers(stack: Stack, app: TenantApp, ids: dict[str, str]) -> list[str]:
     profile = await _ok(await stack.http.get(f"/v1/users/{VICTIM}", headers=app.server_headers))
-    return [profile["id"], VICTIM, EMAIL, PHONE, IOS_TOKEN, WEB_ENDPOINT, ids["ios"], ids["web"]]
+    return [profile["id"], VICTIM, EMAIL, PHONE, NICKNAME, IOS_TOKEN, WEB_ENDPOINT, ids["ios"], ids["web"]]
 
 
 async def _rows_naming(services: Services, needles: list[str]) -> dict[str, int]:
@@ -248,6 +323,12 @@ async def test_erase_leaves_no_row_naming_the_user_in_any_table(stack: Stack) ->
         "notifications",
         "receipt_outbox",
         "notice_answers",
+        "gate_sends",
+        "gate_digests",
+        "gate_digest_parts",
+        "journey_runs",
+        "user_send_hours",
+        "campaigns",
     ):
         assert before.get(table), f"the scenario should put the user in {table}: {before}"
     async with stack.services.db.read.connect() as conn:
@@ -261,17 +342,26 @@ async def test_erase_leaves_no_row_naming_the_user_in_any_table(stack: Stack) ->
     assert exported["profile"]["email"] == EMAIL
     assert {d["id"] for d in exported["profile"]["devices"]} == {ids["ios"], ids["web"]}
     assert exported["profile"]["preferences"]["unsubscribed"] == ["email"]
-    assert {e["id"] for e in exported["events"]} == {"ev-1", "ev-2"}
+    assert {e["id"] for e in exported["events"]} == {
+        "ev-1",
+        "ev-2",
+        "fb-clicked",
+        "fb-not_interested",
+        "fb-too_many",
+        "cart-1",
+    }
     assert exported["deliveries"]
     assert all(d["notification_id"] for d in exported["deliveries"])
     assert exported["inbox"]
     # Every table holding the user's own rows is in the export (what names them without being theirs
-    # is the app's record: notifications addressed to them, receipts about them).
-    assert set(before) - {"notifications", "receipt_outbox"} <= set(exported["tables"])
+    # is the app's record: notifications and campaigns addressed to them, receipts about them).
+    assert set(before) - {"notifications", "campaigns", "receipt_outbox"} <= set(exported["tables"])
 
     erased = await _ok(await stack.http.delete(f"/v1/users/{VICTIM}/data", headers=app.server_headers))
     assert erased["deleted"]["users"] == 1
     assert erased["anonymised"]["deliveries"] >= 2
+    assert erased["deleted"]["gate_digest_parts"] >= 1
+    assert erased["anonymised"]["campaigns"] == 1
     # Sends counted before the erase but written after it must not bring the user back.
     await stack.services.audience_upkeep.recorder.flush()
 
@@ -287,6 +377,9 @@ async def test_erase_leaves_no_row_naming_the_user_in_any_table(stack: Stack) ->
             select(notifications.c.target).where(notifications.c.id == ids["notification"])
         )
     assert target["user_ids"] == [BYSTANDER]
+    campaigns = await _ok(await stack.http.get("/v1/campaigns", headers=app.server_headers))
+    [campaign] = [c for c in campaigns if c["name"] == "promo"]
+    assert campaign["definition"]["notification"]["to"] == {"user_ids": [BYSTANDER]}
     counts_after = await _ok(
         await stack.http.get(f"/v1/notifications/{ids['notification']}", headers=app.server_headers)
     )

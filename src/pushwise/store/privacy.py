@@ -1,11 +1,14 @@
 """Everything stored about one user: exported as it is, or erased.
 
 Both walk `schema.metadata` for tables with a `user_id` column instead of naming tables,
-so a table added later is exported and erased without anyone remembering to. Three kinds
-of rows name a user without being theirs: deliveries (the app's record of what it sent;
-anonymised, never deleted, so the notification's counts stay true), notifications whose
-`target` lists the user's id (the id is taken out of the list), and receipts still waiting
-to be posted (the user's and device's ids are blanked).
+so a table added later is exported and erased without anyone remembering to. The gate's
+tables key a device registered without a user as `device:<id>`; those of the user's devices
+are theirs too. Tables keyed by delivery instead of user (`BY_DELIVERY`: the words of each
+push a digest merged) are found through the user's deliveries, before those are anonymised.
+Three kinds of rows name a user without being theirs: deliveries (the app's record of what
+it sent; anonymised, never deleted, so the notification's counts stay true), notifications and
+campaigns addressed to the user's id (the id is taken out of the list), and receipts still
+waiting to be posted (the user's and device's ids are blanked).
 """
 
 from __future__ import annotations
@@ -30,11 +33,33 @@ from sqlalchemy import (
     update,
 )
 
+from pushwise.domain.gate.model import device_subject
 from pushwise.store.db import Database
-from pushwise.store.schema import deliveries, devices, metadata, notifications, receipt_outbox, users
+from pushwise.store.schema import (
+    campaigns,
+    deliveries,
+    devices,
+    gate_digest_parts,
+    metadata,
+    notifications,
+    receipt_outbox,
+    users,
+)
 
 # Rows that name the user but belong to the app's record of its sending.
 ANONYMISED = frozenset({deliveries.name})
+
+Path = tuple[str, ...]
+
+# The app's records that address users by id, and where in the row: the id is taken out.
+ADDRESSED: tuple[tuple[Table, str, Path], ...] = (
+    (notifications, "target", ()),
+    (campaigns, "definition", ("notification", "to")),  # one-off, scheduled and recurring
+)
+
+# Tables without `user_id` whose rows hold a user's words, by the columns naming a delivery:
+# a digest part is the user's if either it or the push that carried it was sent to them.
+BY_DELIVERY: dict[Table, tuple[str, ...]] = {gate_digest_parts: ("delivery_id", "carrier")}
 
 
 def user_tables() -> list[Table]:
@@ -51,6 +76,11 @@ class Subject:
     app_id: str
     external_id: str
     device_ids: tuple[str, ...]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """What a `user_id` column holds for them: their id, or a device of theirs without a user."""
+        return (self.user_id, *(device_subject(d) for d in self.device_ids))
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +123,8 @@ def _export(conn: Connection, app_id: str, external_id: str) -> dict[str, Any] |
     tables: dict[str, list[dict[str, Any]]] = {
         users.name: _rows(conn.execute(select(users).where(users.c.id == subject.user_id)))
     }
-    for table in user_tables():
-        rows = _rows(conn.execute(select(table).where(table.c.user_id == subject.user_id)))
+    for table in (*user_tables(), *BY_DELIVERY):
+        rows = _rows(conn.execute(select(table).where(_owned_by(table, subject))))
         if rows:
             tables[table.name] = rows
     tables[deliveries.name] = _rows(
@@ -107,23 +137,34 @@ def _erase(conn: Connection, app_id: str, external_id: str) -> Erased | None:
     subject = _subject(conn, app_id, external_id)
     if subject is None:
         return None
+    deleted = {  # found through the deliveries, so before those lose the user's id
+        table.name: _count(conn.execute(delete(table).where(_owned_by(table, subject))))
+        for table in BY_DELIVERY
+    }
     anonymised = {
         deliveries.name: _count(
             conn.execute(
                 update(deliveries).where(_deliveries_of(subject)).values(user_id=None, device_id=None)
             )
         ),
-        notifications.name: _drop_from_targets(conn, subject),
+        **{
+            table.name: _drop_from_targets(conn, subject, table, column, path)
+            for table, column, path in ADDRESSED
+        },
         receipt_outbox.name: _blank_pending_receipts(conn, subject),
     }
-    deleted = {}
     for table in (*user_tables(), users):
         deleted[table.name] = _count(conn.execute(delete(table).where(_owned_by(table, subject))))
     return Erased({k: v for k, v in deleted.items() if v}, {k: v for k, v in anonymised.items() if v})
 
 
 def _owned_by(table: Table, subject: Subject) -> ColumnElement[bool]:
-    return table.c.id == subject.user_id if table is users else table.c.user_id == subject.user_id
+    if table is users:
+        return table.c.id == subject.user_id
+    if table in BY_DELIVERY:
+        theirs = select(deliveries.c.id).where(_deliveries_of(subject))
+        return or_(*(table.c[column].in_(theirs) for column in BY_DELIVERY[table]))
+    return table.c.user_id.in_(subject.keys)
 
 
 def _count(result: Any) -> int:
@@ -135,29 +176,43 @@ def _deliveries_of(subject: Subject) -> ColumnElement[bool]:
     return or_(deliveries.c.user_id == subject.user_id, deliveries.c.device_id.in_(subject.device_ids))
 
 
-def _drop_from_targets(conn: Connection, subject: Subject) -> int:
-    """Notifications addressed to the user by id keep their row, without the id."""
+def _drop_from_targets(conn: Connection, subject: Subject, table: Table, column: str, path: Path) -> int:
+    """Rows addressed to the user by id keep their row, without the id."""
     named = orjson.dumps(subject.external_id).decode()
     candidates = conn.execute(
-        select(notifications.c.id, notifications.c.target).where(
-            notifications.c.app_id == subject.app_id,
-            cast(notifications.c.target, Text).contains(named, autoescape=True),
+        select(table.c.id, table.c[column].label("value")).where(
+            table.c.app_id == subject.app_id,
+            cast(table.c[column], Text).contains(named, autoescape=True),
         )
     )
     changed = []
     for row in candidates:
-        target = dict(row.target)
-        kept = [u for u in target.get("user_ids", []) if u != subject.external_id]
-        if len(kept) != len(target.get("user_ids", [])):
-            changed.append({"b_id": row.id, "b_target": {**target, "user_ids": kept}})
+        target = _at(row.value, path)
+        user_ids = target.get("user_ids") if isinstance(target, dict) else None
+        if isinstance(user_ids, list) and subject.external_id in user_ids:
+            kept = {**target, "user_ids": [u for u in user_ids if u != subject.external_id]}
+            changed.append({"b_id": row.id, "b_value": _with(row.value, path, kept)})
     if changed:
         conn.execute(
-            update(notifications)
-            .where(notifications.c.id == bindparam("b_id"))
-            .values(target=bindparam("b_target", type_=notifications.c.target.type)),
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values({column: bindparam("b_value", type_=table.c[column].type)}),
             changed,
         )
     return len(changed)
+
+
+def _at(document: Any, path: Path) -> Any:
+    for key in path:
+        document = document.get(key) if isinstance(document, dict) else None
+    return document
+
+
+def _with(document: dict[str, Any], path: Path, value: Any) -> dict[str, Any]:
+    """A copy of `document` with `value` at `path`."""
+    if not path:
+        return dict(value)
+    return {**document, path[0]: _with(document[path[0]], path[1:], value)}
 
 
 def _blank_pending_receipts(conn: Connection, subject: Subject) -> int:

@@ -35,7 +35,7 @@ def holdout_check(
     percent = delivery.notice.holdout_percent
     if not percent:
         return Passed("no holdout")
-    subject = delivery.user_id or f"device:{delivery.device_id}"
+    subject = delivery.subject
     _kind, source_id = experiment_source(delivery)
     if not source_id:  # explained before it exists: the draw is per notification
         if percent >= 100:

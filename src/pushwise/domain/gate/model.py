@@ -130,6 +130,11 @@ class Targeting:
 _NO_NOTICE = GateNotice()
 
 
+def device_subject(device_id: str | None) -> str:
+    """The ledger key of a device registered without a user (erasing its user clears these too)."""
+    return f"device:{device_id}"
+
+
 @dataclass(frozen=True, slots=True)
 class GateDelivery:
     """What the gate needs to know of one delivery."""
@@ -150,7 +155,7 @@ class GateDelivery:
     @property
     def subject(self) -> str:
         """Whose ledger it counts in: the user's, or the device's when it has no user."""
-        return self.user_id or f"device:{self.device_id}"
+        return self.user_id or device_subject(self.device_id)
 
 
 @dataclass(frozen=True, slots=True)
