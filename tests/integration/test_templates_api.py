@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
+
+from pushwise.store.schema import deliveries
 
 pytestmark = pytest.mark.integration
 
@@ -102,6 +105,14 @@ async def test_preview_per_variant_channel_and_locale(client, make_app) -> None:
         ({"locales": {"en": {"title": "{{ password }}"}}}, "locales.en.title"),
         ({"locales": {"en": {"email": {"subject": "{{ 1 | nope }}"}}}}, "locales.en.email.subject"),
         ({"locales": {"en": {"title": "x"}}, "variants": [{"key": "a"}, {"key": "a"}]}, "variants[1].key"),
+        ({"locales": {"en": {"title": "x", "body": "{{ 7 ** 200000 }}"}}}, "locales.en.body"),
+        (
+            {
+                "locales": {"en": {"title": "x"}},
+                "variants": [{"key": "a", "locales": {"en": {"title": "{{ 'x' * 10**9 }}"}}}],
+            },
+            "variants[0].locales.en.title",
+        ),
     ],
 )
 async def test_bad_templates_are_refused_with_the_part(client, make_app, definition, field) -> None:
@@ -141,3 +152,31 @@ async def test_notifications_name_a_template_of_their_own_app(client, make_app) 
         assert seen.status_code == 404 or seen.json()["items"] == []
     assert (await client.delete("/v1/templates/welcome", headers=shop.server_headers)).status_code == 404
     assert (await client.get("/v1/templates", headers=shop.client_headers)).status_code == 403
+
+
+async def test_a_rendering_past_the_sandbox_bounds_is_the_templates_render_error(client, make_app, services):
+    """`n ** n` for a huge n is refused before it is computed: a 422 preview, a failed delivery."""
+    shop = await make_app()
+    power = {"locales": {"en": {"title": "{{ variables.n ** variables.n }}"}}}
+    assert (
+        await client.put("/v1/templates/power", json=power, headers=shop.server_headers)
+    ).status_code == 201
+    await client.put("/v1/users/ana", json={}, headers=shop.server_headers)
+    answer = await client.post(
+        "/v1/templates/power/preview",
+        json={"user_id": "ana", "variables": {"n": 300_000}},
+        headers=shop.server_headers,
+    )
+    assert (answer.status_code, answer.json()["error"]["code"]) == (422, "render_failed")
+    assert "digits" in answer.json()["error"]["message"]
+    body = {
+        "to": {"user_ids": ["ana"]},
+        "template": "power",
+        "variables": {"n": 300_000},
+        "fallback": {"channels": ["inbox"]},
+    }
+    assert (await client.post("/v1/notifications", json=body, headers=shop.server_headers)).status_code == 202
+    await drain(services)
+    async with services.db.read.connect() as conn:
+        reasons = (await conn.execute(select(deliveries.c.state, deliveries.c.last_reason))).all()
+    assert [tuple(row) for row in reasons] == [("failed", "TemplateRenderFailed")]

@@ -66,6 +66,59 @@ def test_rendering_is_bounded_in_size_and_range() -> None:
 
 
 @pytest.mark.parametrize(
+    ("source", "variables", "says"),
+    [
+        ("{{ variables.n ** variables.n }}", {"n": 300_000}, "digits"),
+        ("{{ variables.n * variables.n }}", {"n": 10**2000}, "digits"),
+        ("{{ 'x' * variables.n }}", {"n": 10**9}, "repeated value"),
+        ("{% set a = 'xxxxxxxx' %}" + "{% set a = a ~ a %}" * 40, {}, "joined string"),
+        ("{% set a = 'xxxxxxxx' %}" + "{% set a = a + a %}" * 40, {}, "a sum"),
+        ("{{ 'a' | center(variables.n) }}", {"n": 10**9}, "center"),
+        ("{{ 'a' | indent(variables.n, true) }}", {"n": 10**9}, "indent"),
+        ("{{ [1] | batch(variables.n, 0) | list }}", {"n": 10**9}, "batch"),
+        ("{{ range(1000) | join('x' * 200000) }}", {}, "join"),
+        ("{% set a = 'a' * 100 %}{{ a | replace('a', a) | replace('a', a) }}", {}, "replace"),
+        ("{{ '%0999999999d' | format(1) }}", {}, "formatted field"),
+        ("{{ '%0999999999d' % variables.n }}", {"n": 1}, "formatted field"),
+        ("{{ '{:>999999999}'.format(1) }}", {}, "formatted field"),
+        ("{{ '{:>{w}}'.format(1, w=10**9) }}", {}, "nested field"),
+    ],
+)
+def test_growing_operations_are_refused_before_the_work(source: str, variables: dict, says: str) -> None:
+    """Each would take seconds or gigabytes; the bounded sandbox refuses it without computing it."""
+    with pytest.raises(RenderingFailed, match=says):
+        one(source, variables=variables)
+
+
+def test_bounded_operations_still_compute_what_messages_need() -> None:
+    rendered = one(
+        "{{ 2 ** 10 }} {{ variables.price * 3 }} {{ 'ab' * 2 }} {{ [1] + [2] }} {{ 'a' ~ 1 }}"
+        " {{ '%05.1f' % variables.price }} {{ 'x' | center(5) }}|{{ range(3) | join(',') }}"
+        " {{ '{:>4}'.format(7) }} {{ 10 ** -1 }} {{ 2.5 ** 2 }}",
+        variables={"price": 1.5},
+    )
+    assert rendered == "1024 4.5 abab [1, 2] a1 001.5   x  |0,1,2    7 0.1 6.25"
+
+
+@pytest.mark.parametrize(
+    "source", ["{{ 7 ** 200000 }}", "{{ (7 ** 2) ** 200000 }}", "{{ -('x' * 10**9) }}", "{{ 10 ** 5000 }}"]
+)
+def test_constant_expressions_past_the_bounds_are_refused_when_saved(source: str) -> None:
+    """Jinja2 would fold these while compiling (and fail with a bare ValueError): refused naming the part."""
+    with pytest.raises(TemplateInvalid) as refused:
+        compile_template("t", 1, {"locales": {"en": {"title": "x", "body": source}}})
+    assert refused.value.path == "locales.en.body"
+    assert "templates allow" in refused.value.message
+
+
+def test_expressions_nested_past_the_parsers_depth_are_refused() -> None:
+    with pytest.raises(TemplateInvalid, match="nest too deeply"):
+        compile_template(
+            "t", 1, {"locales": {"en": {"title": "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}"}}}
+        )
+
+
+@pytest.mark.parametrize(
     ("definition", "path", "says"),
     [
         ({"locales": {"en": {"title": "Hi {{ user.name"}}}, "locales.en.title", "syntax error on line 1"),

@@ -2,7 +2,8 @@
 
 Apps write templates, so a template must never run code or reach Python internals:
 they compile in Jinja2's `ImmutableSandboxedEnvironment` (no attribute escape, no
-mutation of what they are given), `range` is capped, loops nest at most two deep,
+mutation of what they are given) with every growing operation bounded (`sandbox.py`:
+no `n ** n`, no `'x' * 10**9`), `range` is capped, loops nest at most two deep,
 and each part's output is cut off at a size limit while it is generated, so a
 template cannot hold a worker hostage or fill its memory. Undefined values render
 empty (a missing attribute is a missing word, not a failed delivery); unknown
@@ -22,10 +23,10 @@ from typing import Any
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from pushwise.domain.content.filters import FILTERS, LOCALE_KEY, TIMEZONE_KEY
 from pushwise.domain.content.locales import best_locale
+from pushwise.domain.content.sandbox import BoundedSandbox, TooLarge, check_constants
 
 CONTEXT_NAMES = frozenset({"user", "item", "event", "data", "variables"})
 PUSH_PARTS = ("title", "subtitle", "body", "url", "image")
@@ -59,8 +60,8 @@ def _capped_range(*args: int) -> range:
     return found
 
 
-def _environment(autoescape: bool) -> ImmutableSandboxedEnvironment:
-    environment = ImmutableSandboxedEnvironment(
+def _environment(autoescape: bool) -> BoundedSandbox:
+    environment = BoundedSandbox(
         autoescape=autoescape, undefined=ChainableUndefined, keep_trailing_newline=True
     )
     environment.filters.update(FILTERS)
@@ -146,6 +147,8 @@ def compile_part(source: str, path: str, html: bool = False) -> CompiledPart:
         tree = environment.parse(source)
     except TemplateSyntaxError as error:
         raise TemplateInvalid(path, f"syntax error on line {error.lineno}: {error.message}") from error
+    except RecursionError as error:
+        raise TemplateInvalid(path, "expressions nest too deeply") from error
     names = frozenset(node.name for node in tree.find_all(nodes.Name) if node.ctx == "load") - _assigned(tree)
     unknown = sorted(names - CONTEXT_NAMES - set(environment.globals))
     if unknown:
@@ -157,7 +160,17 @@ def compile_part(source: str, path: str, html: bool = False) -> CompiledPart:
     for filter_node in tree.find_all(nodes.Filter):
         if filter_node.name not in environment.filters:
             raise TemplateInvalid(path, f"unknown filter {filter_node.name!r}")
-    return CompiledPart(source, environment.from_string(tree), _user_paths(tree), names, tree)
+    try:
+        check_constants(tree)
+    except TooLarge as error:
+        raise TemplateInvalid(path, str(error)) from error
+    try:
+        compiled = environment.from_string(tree)
+    except (ValueError, ArithmeticError, TypeError, RecursionError) as error:
+        # Jinja2 folds constant expressions while compiling; one that cannot be computed or shown
+        # (a number too long to print, a division by zero) is the template's fault, not the server's.
+        raise TemplateInvalid(path, f"cannot be compiled: {error}") from error
+    return CompiledPart(source, compiled, _user_paths(tree), names, tree)
 
 
 def _assigned(tree: nodes.Template) -> frozenset[str]:
@@ -263,7 +276,7 @@ def render_part(part: CompiledPart, name: str, context: Mapping[str, Any]) -> st
             if size > limit:
                 raise RenderingFailed(f"{name} renders longer than {limit} characters")
             pieces.append(piece)
-    except (SecurityError, OverflowError, TypeError, ValueError, ArithmeticError) as error:
+    except (SecurityError, OverflowError, TypeError, ValueError, ArithmeticError, RecursionError) as error:
         if isinstance(error, RenderingFailed):
             raise
         raise RenderingFailed(f"{name}: {error}") from error
