@@ -1,17 +1,20 @@
 """The user-event log on both engines: the same profile from the same events, however they arrive,
-each event stored once even when concurrent batches repeat it, and what the engine sends counted."""
+each event stored once even when concurrent batches repeat it, what the engine sends counted, and
+raw events pruned by the leader past their retention while the profiles learned from them stay."""
 
 from __future__ import annotations
 
 import asyncio
 import random
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from pushwise.bootstrap import Services, build_services
+from pushwise.delivery.engagement import AudienceUpkeep
 from pushwise.delivery.engine import AcceptRequest
 from pushwise.domain.clock import ManualClock
 from pushwise.domain.notification import Content, NotificationSpec
@@ -123,3 +126,68 @@ async def test_engine_sends_and_deliveries_count_into_engagement(services: Servi
     async with services.db.read.connect() as conn:
         rows = (await conn.execute(select(user_engagement.c.day, user_engagement.c.sent))).all()
     assert sorted(sent for _day, sent in rows) == [1, 1]  # today and all time
+
+
+async def _upkeep_checks(services: Services, *, leader: bool, checks: int = 3) -> None:
+    """Run the upkeep's loops (pruning due at once) until they asked `checks` times who leads.
+
+    The prune loop runs a job, then sleeps, then asks again: by the last question every prune
+    the answers allowed has finished. Progress is counted, never timed."""
+    asked = 0
+    enough = asyncio.Event()
+
+    async def is_leader() -> bool:
+        nonlocal asked
+        asked += 1
+        if asked >= checks:
+            enough.set()
+        return leader
+
+    upkeep = AudienceUpkeep(
+        services.audience_upkeep.recorder,
+        services.db,
+        services.clock,
+        services.audience,
+        is_leader,
+        flush_seconds=3600.0,
+        prune_seconds=0.001,
+        popularity_seconds=3600.0,
+    )
+    await upkeep.start()
+    try:
+        await asyncio.wait_for(enough.wait(), timeout=60)
+    finally:
+        await upkeep.stop()
+
+
+async def _event_keys(services: Services) -> set[str]:
+    async with services.db.read.connect() as conn:
+        return set((await conn.scalars(select(user_events.c.event_key))).all())
+
+
+async def test_the_leader_prunes_raw_events_past_retention_and_profiles_stay(services: Services) -> None:
+    app_id = (await AppRepository(services.db, services.clock).create_with_keys("shop")).app.id
+    log = UserEventLog(services.db, services.audience.learning, late_window=7 * DAY)
+    retention, clock = services.audience.retention, services.clock
+    old = random_events(11, clock.now(), 150)
+    await log.ingest(app_id, old, clock.now())
+    clock.advance(retention - 10 * DAY)
+    newer = [replace(e, key=f"new-{e.key}") for e in random_events(12, clock.now(), 150)]
+    await log.ingest(app_id, newer, clock.now())
+    clock.advance(20 * DAY)  # the first batch is 10 days past retention, the second 10 days inside
+    now = clock.now()
+    learned = await profiles(services, app_id, now)
+    everything = {e.key for e in old} | {e.key for e in newer}
+    assert await _event_keys(services) == everything
+
+    await _upkeep_checks(services, leader=False)  # a follower never prunes
+    assert await _event_keys(services) == everything
+
+    await _upkeep_checks(services, leader=True)
+    assert await _event_keys(services) == {e.key for e in newer}
+    assert await profiles(services, app_id, now) == learned
+    assert len(learned) == 12  # every user's profile is still there
+
+    # Called directly (what the leader's loop runs), it finds nothing more to prune.
+    events_pruned, _days = await services.audience_upkeep.prune()
+    assert events_pruned == 0
