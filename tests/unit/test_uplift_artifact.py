@@ -38,8 +38,8 @@ def test_a_packed_model_scores_as_the_trained_one(trained: Trained) -> None:
     loaded = LoadedModel.of(trained.summary, pack(trained), cost=0.15)
     users = [{"attributes.plan": "gold", "attributes.age": 30}, {"attributes.plan": "free"}, {}]
     predicted = loaded.predicted_uplift(users)
-    direct = trained.learner.predict(loaded.schema.matrix(users))
-    assert [row["promo"] for row in predicted] == pytest.approx(list(direct[:, 1] - direct[:, 0]))
+    direct = trained.learner.uplift(loaded.schema.matrix(users))
+    assert [row["promo"] for row in predicted] == pytest.approx(list(direct[:, 0]))
     assert predicted[0]["promo"] > predicted[1]["promo"]
     assert loaded.choice(0.15).fallback is None
     assert [d.send for d in loaded.decide(users[:2])] == [True, False]

@@ -253,11 +253,12 @@ async def features_of(
     now: float,
     options: FeatureOptions,
     selection: tuple[str, ...] | None,
+    needed: frozenset[str] = ALL_FAMILIES,
 ) -> list[dict[str, Value]]:
     """For the planner: features now of users by internal id, in the order given."""
 
     def read(conn: Connection) -> list[dict[str, Value]]:
-        found = read_features(conn, scoring_probe(list(user_ids), now), options, selection)
+        found = read_features(conn, scoring_probe(list(user_ids), now), options, selection, needed)
         return [found.get(("", user_id), {}) for user_id in user_ids]
 
     return await db.query(read)

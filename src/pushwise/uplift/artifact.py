@@ -19,7 +19,7 @@ import skops.io
 
 from pushwise.domain.uplift.policy import LoggedRow
 from pushwise.uplift.encoding import Matrix
-from pushwise.uplift.learner import TLearner
+from pushwise.uplift.learner import UpliftLearner, new_learner
 from pushwise.uplift.training import Trained
 
 TRUSTED = (
@@ -35,7 +35,7 @@ class UnsafeArtifact(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Unpacked:
-    learner: TLearner
+    learner: UpliftLearner
     validation_uplift: Matrix
     logged: list[LoggedRow]
 
@@ -63,7 +63,9 @@ def unpack(blob: bytes, summary: dict[str, Any]) -> Unpacked:
     contents = skops.io.loads(blob, trusted=list(TRUSTED))
     arms: list[str] = summary["arms"]
     categorical = [item["kind"] == "categorical" for item in summary["features"]] or [False]
-    learner = TLearner(len(arms), categorical, binary=summary["binary"], seed=summary["seed"])
+    learner = new_learner(
+        summary["learner"], len(arms), categorical, binary=summary["binary"], seed=summary["seed"]
+    )
     models = iter(contents["models"])
     learner.models = [next(models) if present else None for present in contents["present"]]
     learner.constants = [float(value) for value in contents["constants"]]

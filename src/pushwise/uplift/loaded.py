@@ -58,9 +58,7 @@ class LoadedModel:
         """Each user's raw predicted gain per treatment arm over the control (before shrinkage)."""
         if not features:
             return []
-        predicted = self.unpacked.learner.predict(self.schema.matrix(features))
-        uplift = predicted[:, 1:] - predicted[:, [0]]
-        return uplift_rows(uplift, self.arms[1:])
+        return uplift_rows(self.unpacked.learner.uplift(self.schema.matrix(features)), self.arms[1:])
 
     def decide(self, features: Sequence[Mapping[str, Value]], cost: float | None = None) -> list[Decision]:
         at = self.cost if cost is None else cost

@@ -100,8 +100,9 @@ class ModelScorer:
     ) -> dict[str, Decision]:
         """For the planner: each user's (internal id) decision at `cost` (None: the model's own)."""
         model, loaded = await self.ready(app_id, model_id)
+        needed = families(loaded.schema.names)
         features = await features_of(
-            self._db, user_ids, self._clock.now(), self._features, selection_of(model)
+            self._db, user_ids, self._clock.now(), self._features, selection_of(model), needed
         )
         decisions = await asyncio.to_thread(loaded.decide, features, cost)
         return dict(zip(user_ids, decisions, strict=True))

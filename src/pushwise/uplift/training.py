@@ -26,11 +26,11 @@ from pushwise.domain.uplift.policy import LoggedRow, PolicyValue
 from pushwise.domain.uplift.validation import ScoredRow, deciles, normalised_area, qini_curve
 from pushwise.store.uplift_data import TrainingRows
 from pushwise.uplift.encoding import FeatureSchema, Matrix, Value
-from pushwise.uplift.learner import ArmIndex, TLearner, Vector
+from pushwise.uplift.learner import DEFAULT_LEARNER, ArmIndex, UpliftLearner, Vector, new_learner
 
 FOLDS = 5
 MIN_ROWS_PER_ARM = 20
-LEARNER = "t-learner/hist-gradient-boosting"
+LEARNER = DEFAULT_LEARNER
 
 
 class TrainingRefused(ValueError):
@@ -54,7 +54,7 @@ class TrainingSet:
 @dataclass(frozen=True, slots=True)
 class Trained:
     summary: dict[str, Any]  # JSON: arms, rows, features, rule, validation
-    learner: TLearner
+    learner: UpliftLearner
     validation_uplift: Matrix  # shrunk out-of-fold uplift per row and treatment arm
     logged: list[LoggedRow]
 
@@ -66,11 +66,6 @@ def _folds(arm: ArmIndex, folds: int, seed: int) -> ArmIndex:
         members = np.flatnonzero(arm == index)
         fold[rng.permutation(members)] = np.arange(members.size) % folds
     return fold
-
-
-def _uplift(learner: TLearner, x: Matrix) -> Matrix:
-    predicted = learner.predict(x)
-    return predicted[:, 1:] - predicted[:, [0]]
 
 
 def _shrinkage(data: TrainingSet, predicted: Vector, arm: int) -> Shrinkage:
@@ -146,9 +141,10 @@ def train(data: TrainingSet, cost: float, seed: int, folds: int = FOLDS) -> Trai
     fold = _folds(data.arm, folds, seed)
     out_of_fold = np.zeros((x.shape[0], len(data.arms) - 1))
     for k in range(folds):
-        learner = TLearner(len(data.arms), schema.categorical_mask, binary=data.binary, seed=seed)
-        learner.fit(x[fold != k], data.arm[fold != k], data.outcome[fold != k])
-        out_of_fold[fold == k] = _uplift(learner, x[fold == k])
+        rows = fold != k
+        learner = new_learner(LEARNER, len(data.arms), schema.categorical_mask, binary=data.binary, seed=seed)
+        learner.fit(x[rows], data.arm[rows], data.outcome[rows], data.propensity[rows])
+        out_of_fold[fold == k] = learner.uplift(x[fold == k])
     treatments = data.arms[1:]
     shrinkage = {arm: _shrinkage(data, out_of_fold[:, i], i + 1) for i, arm in enumerate(treatments)}
     shrunk = np.column_stack(
@@ -164,8 +160,8 @@ def train(data: TrainingSet, cost: float, seed: int, folds: int = FOLDS) -> Trai
     choice = choose(logged, uplift_rows(shrunk, treatments), data.arms, data.control, cost)
     by_arm = {arm: _arm_validation(data, out_of_fold[:, i], i + 1) for i, arm in enumerate(treatments)}
     headline = max(treatments, key=lambda arm: shrinkage[arm].average)
-    final = TLearner(len(data.arms), schema.categorical_mask, binary=data.binary, seed=seed)
-    final.fit(x, data.arm, data.outcome)
+    final = new_learner(LEARNER, len(data.arms), schema.categorical_mask, binary=data.binary, seed=seed)
+    final.fit(x, data.arm, data.outcome, data.propensity)
     summary = {
         "learner": LEARNER,
         "seed": seed,
