@@ -35,6 +35,9 @@ class Settings:
     allow_private_endpoints: bool = False
     # Where users reach this server: e-mail unsubscribe links point here.
     public_base_url: str = "http://127.0.0.1:8080"
+    # Web pages (origins) that may call the client-key routes from the browser, comma-separated,
+    # or "*": the Web SDK on a site other than pushwise's own (docs/web-sdk.md). Empty: none.
+    sdk_allowed_origins: str = ""
     # How often an open inbox stream re-reads the database for items other processes wrote.
     inbox_poll_seconds: float = 2.0
     # Off (`PUSHWISE_MONITORING=0`) skips counting outcomes and the monitoring loops (rollups,

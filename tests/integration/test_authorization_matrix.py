@@ -182,6 +182,10 @@ def explain_for(_w: World, t: Tenant) -> dict[str, Any]:
     return {"user_id": t.user, "notification": {"content": {"title": "Sale"}, "category": "promotions"}}
 
 
+async def sdk_module(_w: World, _t: Tenant) -> dict[str, str]:
+    return {"name": "pushwise.js"}
+
+
 async def stylesheet(_w: World, _t: Tenant) -> dict[str, str]:
     return {"name": "dashboard.css"}
 
@@ -463,6 +467,11 @@ ROWS: dict[str, Row] = {
     ),
     "POST /v1/users/{external_id}/token": Row("403 200 403 403 401 401 401 200 403", None, user),
     # a user's own inbox: the app's key plus that user's token (no token: 401; another app's: 403)
+    # the Web SDK: the app's VAPID public key, for its own server or client key (B has none set)
+    "GET /sdk/{name}": Row("200 200 200 200 200 200 200 200 200", None, sdk_module),
+    "GET /v1/webpush/vapid-public-key": Row(
+        "403 200 200 200 401 401 401 404 404", None, app_with("providers/webpush")
+    ),
     "GET /v1/inbox": Row("403 401 401 200 401 401 401 401 403", "403 401 401 403 401 401 401 401 200"),
     "POST /v1/inbox/{item_id}/read": Row(
         "403 401 401 200 401 401 401 401 403", "403 401 401 403 401 401 401 401 200", item

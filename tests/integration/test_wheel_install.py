@@ -114,6 +114,7 @@ def test_the_wheel_carries_the_dashboard_assets_and_the_migrations(wheel: Path) 
     assert {n for n in inside if n.startswith("pushwise/store/migrations/versions/")}
     assert {n for n in inside if n.startswith("pushwise/dashboard/static/")}
     assert "pushwise/dashboard/templates/base.html" in inside
+    assert {"pushwise/web_sdk/pushwise.js", "pushwise/web_sdk/pushwise-sw.js"} <= inside
 
 
 def isolated_env(tmp_path: Path) -> dict[str, str]:

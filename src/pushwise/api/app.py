@@ -44,8 +44,10 @@ from pushwise.api.routes import (
     users,
     vendor_receipts,
     vendors,
+    web_sdk,
 )
 from pushwise.api.routes.channel_routes import channel_routers
+from pushwise.api.sdk_cors import SdkCors, parse_origins
 from pushwise.bootstrap import Services
 from pushwise.dashboard import campaign_pages, uplift_pages
 from pushwise.dashboard import routes as dashboard_routes
@@ -115,6 +117,9 @@ def create_app(services: Services, *, background: Sequence[BackgroundService] = 
     app.add_middleware(
         BodyLimit, max_bytes=settings.max_body_bytes, timeout_seconds=settings.body_timeout_seconds
     )
+    origins = parse_origins(settings.sdk_allowed_origins)
+    if origins:
+        app.add_middleware(SdkCors, origins=origins)
     app.add_middleware(AddressLimit, limits=limits)  # outermost: a flood is refused before anything else
     # Routes are matched in order: the hottest path (sending) is tried first.
     for module in (
@@ -141,6 +146,7 @@ def create_app(services: Services, *, background: Sequence[BackgroundService] = 
     app.include_router(gorush.router)
     app.include_router(metrics.router)
     app.include_router(clicks.router)
+    app.include_router(web_sdk.router)
     app.include_router(templates.router)
     app.include_router(catalog.router)
     app.include_router(segments.router)

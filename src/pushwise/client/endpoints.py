@@ -65,7 +65,15 @@ from pushwise.api.schemas.preferences import (
     PreferencesOut,
 )
 from pushwise.api.schemas.privacy import ErasedOut, UserDataOut
-from pushwise.api.schemas.providers import ApnsIn, ApnsOut, FcmIn, FcmOut, WebPushIn, WebPushOut
+from pushwise.api.schemas.providers import (
+    ApnsIn,
+    ApnsOut,
+    FcmIn,
+    FcmOut,
+    VapidPublicKeyOut,
+    WebPushIn,
+    WebPushOut,
+)
 from pushwise.api.schemas.receipts import ReceiptsIn, ReceiptsOut
 from pushwise.api.schemas.segments import (
     SegmentIn,
@@ -175,6 +183,7 @@ class Endpoints:
     put_webpush_provider = Call("PUT", "/v1/apps/{app_id}/providers/webpush", WebPushOut, body=WebPushIn)
     get_webpush_provider = Call("GET", "/v1/apps/{app_id}/providers/webpush", WebPushOut)
     delete_webpush_provider = Call("DELETE", "/v1/apps/{app_id}/providers/webpush", WebPushOut)
+    get_vapid_public_key = Call("GET", "/v1/webpush/vapid-public-key", VapidPublicKeyOut)
     put_email_provider = Call(
         "PUT", "/v1/apps/{app_id}/providers/email", EmailProviderOut, body=EmailProviderIn
     )

@@ -83,3 +83,9 @@ class WebPushOut(BaseModel):
     vapid_public_key: str
     ca_file: str | None = None
     updated_at: datetime
+
+
+class VapidPublicKeyOut(BaseModel):
+    vapid_public_key: str = Field(
+        description="The `applicationServerKey` a browser subscribes with (base64url, unpadded)."
+    )
