@@ -182,6 +182,12 @@ def explain_for(_w: World, t: Tenant) -> dict[str, Any]:
     return {"user_id": t.user, "notification": {"content": {"title": "Sale"}, "category": "promotions"}}
 
 
+async def webpush_everywhere(w: World, _t: Tenant) -> dict[str, str]:
+    for tenant in (w.own, w.other):
+        await w.configure(tenant, "providers/webpush")
+    return {}
+
+
 async def sdk_module(_w: World, _t: Tenant) -> dict[str, str]:
     return {"name": "pushwise.js"}
 
@@ -466,12 +472,11 @@ ROWS: dict[str, Row] = {
         "403 204 403 403 401 401 401 404 403", "403 404 403 403 401 401 401 204 403", user_item
     ),
     "POST /v1/users/{external_id}/token": Row("403 200 403 403 401 401 401 200 403", None, user),
-    # a user's own inbox: the app's key plus that user's token (no token: 401; another app's: 403)
-    # the Web SDK: the app's VAPID public key, for its own server or client key (B has none set)
+    # the Web SDK: its files for anyone; each app's own VAPID public key for its server or client
+    # key (both tenants have one configured, so B's keys get B's)
     "GET /sdk/{name}": Row("200 200 200 200 200 200 200 200 200", None, sdk_module),
-    "GET /v1/webpush/vapid-public-key": Row(
-        "403 200 200 200 401 401 401 404 404", None, app_with("providers/webpush")
-    ),
+    "GET /v1/webpush/vapid-public-key": Row("403 200 200 200 401 401 401 200 200", None, webpush_everywhere),
+    # a user's own inbox: the app's key plus that user's token (no token: 401; another app's: 403)
     "GET /v1/inbox": Row("403 401 401 200 401 401 401 401 403", "403 401 401 403 401 401 401 401 200"),
     "POST /v1/inbox/{item_id}/read": Row(
         "403 401 401 200 401 401 401 401 403", "403 401 401 403 401 401 401 401 200", item
