@@ -16,11 +16,14 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import iter_route_contexts
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.routing import compile_path
 from starlette.types import Send
+
+from pushwise.store.outages import STORAGE_FULL, outage_reason
 
 log = logging.getLogger("pushwise.api")
 
@@ -186,9 +189,30 @@ async def _on_overload(request: Request, error: Exception) -> Response:
     )
 
 
+async def _on_database_error(request: Request, error: Exception) -> Response:
+    """A full disk or an unreachable database: 503 with the reason as the code and `Retry-After`.
+
+    The failed transaction was rolled back, so nothing of the request was kept and a retry is
+    safe; everything accepted before stays stored and is delivered once the storage is back.
+    Any other database error is a bug: 500.
+    """
+    reason = outage_reason(error) if isinstance(error, DBAPIError) else None
+    if reason is None:
+        return await _on_unexpected(request, error)
+    log.warning("%s on %s %s", reason, request.method, logged_path(request))
+    message = (
+        "the server's storage is full; nothing of this request was kept, retry later"
+        if reason == STORAGE_FULL
+        else "the database cannot be reached; nothing of this request was kept, retry shortly"
+    )
+    retry_after = "30" if reason == STORAGE_FULL else "5"
+    return error_response(ApiError(503, reason, message, headers={"Retry-After": retry_after}))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(PoolTimeout, _on_overload)
+    app.add_exception_handler(DBAPIError, _on_database_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(HTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)
