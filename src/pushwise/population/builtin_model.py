@@ -21,6 +21,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pushwise.population.contract import (
@@ -89,20 +90,21 @@ UNINSTALL_TOLERANCE: tuple[tuple[float, float, float], ...] = ((0.22, 2, 5), (0.
 # push is the one that makes them act (ours; tuned so that a year of weekly pushes turns off
 # about the share the survey gives, see docs/population.md).
 DISABLE_HAZARD = 0.15
-UNINSTALL_HAZARD = 0.04
+UNINSTALL_HAZARD = 0.08
 NIGHT_IRRITATION = 2.0  # a push between 22:00 and 07:00 local counts double
 NIGHT_OPEN_FACTOR = 0.3
 RELEVANT_IRRITATION = 0.3  # a push in the user's first interest annoys a third as much
-# Activity: daily chance of a session, its slow decay (about 2.3 months' half-life) and what a
+# Activity: daily chance of a session, its slow decay (a half-life of about 46 days) and what a
 # push open or a purchase gives back.
 ATTACHMENT_ALPHA, ATTACHMENT_BETA = 2.0, 6.0
-ATTACHMENT_DECAY = 0.99
-OPEN_BOOST = 0.04
+ATTACHMENT_DECAY = 0.985
+OPEN_BOOST = 0.06
 PURCHASE_BOOST = 0.02
 # A session: items viewed, a cart, a purchase (e-commerce session conversion about 2-3%).
 CART_GIVEN_SESSION = 0.2
 PURCHASE_GIVEN_CART = 0.12
-PURCHASE_GIVEN_CLICK = (0.02, 0.12)  # irrelevant push, push in the user's first interest
+PURCHASE_GIVEN_CLICK = (0.05, 0.40)  # irrelevant push, push in the user's first interest
+ANNOYED_VISITS_FLOOR = 0.5  # at most half the visits (and half the buying) lost to annoyance
 ORGANIC_UNINSTALL = 0.0015  # per day, whatever the pushes (ordinary churn of installs)
 MEAN_ORDER_VALUE = 55.0
 WEEK = timedelta(days=7)
@@ -158,15 +160,24 @@ class ShopModel:
             state["uninstalled"] = True
             return [SimEvent(UNINSTALL, start + timedelta(hours=rng.uniform(0, 24)))]
         weekend = start.weekday() >= 5
-        if rng.random() >= state["attachment"] * (1.15 if weekend else 1.0):
+        # Pushes that annoy make the app less welcome: past the user's tolerance, visits fall.
+        annoyed = annoyed_share(state, start.timestamp())
+        if rng.random() >= state["attachment"] * (1.15 if weekend else 1.0) * (1.0 - annoyed):
             return []
         at = _local_hour(start, user.timezone, rng.gauss(state["peak_hour"], 1.5))
-        return self._session(user, at, rng, None, 0.0)
+        return self._session(user, at, rng, None, 0.0, 1.0 - annoyed)
 
     def _session(
-        self, user: SimUser, at: datetime, rng: random.Random, pushed: str | None, relevance: float
+        self,
+        user: SimUser,
+        at: datetime,
+        rng: random.Random,
+        pushed: str | None,
+        relevance: float,
+        mood: float,
     ) -> list[SimEvent]:
-        """A visit: `pushed` is the category a push brought the user to (it is viewed first)."""
+        """A visit: `pushed` is the category a push brought the user to (it is viewed first);
+        `mood` (0-1) scales the chance to buy (an annoyed user buys less)."""
         interests = user.state["interests"]
         events = [SimEvent("app_open", at)]
         viewed = [pushed] if pushed else []
@@ -176,16 +187,16 @@ class ShopModel:
             moment += timedelta(seconds=rng.uniform(20, 120))
             item = f"{category}-{rng.randrange(ITEMS_PER_CATEGORY)}"
             events.append(SimEvent("item_viewed", moment, category, properties={"item_id": item}))
-        buy_chance = CART_GIVEN_SESSION * PURCHASE_GIVEN_CART
+        buy_chance = CART_GIVEN_SESSION * PURCHASE_GIVEN_CART * mood
         if pushed:
             low, high = PURCHASE_GIVEN_CLICK
-            buy_chance = low + (high - low) * relevance
+            buy_chance = (low + (high - low) * relevance) * mood
         if rng.random() < CART_GIVEN_SESSION or (pushed and rng.random() < buy_chance):
             category = viewed[0]
             item = f"{category}-{rng.randrange(ITEMS_PER_CATEGORY)}"
             moment += timedelta(seconds=rng.uniform(30, 300))
             events.append(SimEvent("added_to_cart", moment, category, properties={"item_id": item}))
-            if rng.random() < (buy_chance / CART_GIVEN_SESSION if pushed else PURCHASE_GIVEN_CART):
+            if rng.random() < (buy_chance / CART_GIVEN_SESSION if pushed else PURCHASE_GIVEN_CART * mood):
                 value = round(rng.lognormvariate(math.log(MEAN_ORDER_VALUE) - 0.18, 0.6), 2)
                 moment += timedelta(seconds=rng.uniform(30, 300))
                 kind = "converted" if pushed else "purchased"
@@ -202,10 +213,9 @@ class ShopModel:
         night = hour >= 22 or hour < 7
         units = (1.0 - (1.0 - RELEVANT_IRRITATION) * relevance) * (NIGHT_IRRITATION if night else 1.0)
         now = push.at.timestamp()
-        recent = [(t, u) for t, u in state["annoyance"] if t > now - WEEK.total_seconds()]
-        recent.append((now, units))
-        state["annoyance"] = recent
-        weekly = sum(u for _, u in recent)
+        state["annoyance"] = [(t, u) for t, u in state["annoyance"] if t > now - WEEK.total_seconds()]
+        state["annoyance"].append((now, units))
+        weekly = _weekly(state, now)
         tiredness = max(0.2, 1.0 - weekly / 15.0)
         chance = (
             OPEN_RATE[user.platform]
@@ -222,7 +232,10 @@ class ShopModel:
             state["attachment"] = min(1.0, state["attachment"] + OPEN_BOOST * (0.5 + relevance))
             if rng.random() < CLICK_GIVEN_OPEN:
                 events.append(SimEvent("clicked", later + timedelta(seconds=5), push.category))
-                events += self._session(user, later + timedelta(seconds=10), rng, push.category, relevance)
+                mood = 1.0 - annoyed_share(state, now)
+                events += self._session(
+                    user, later + timedelta(seconds=10), rng, push.category, relevance, mood
+                )
         elif rng.random() < DISMISS_GIVEN_UNOPENED:
             events.append(SimEvent("dismissed", later, push.category))
         if weekly >= state["uninstall_at"] and rng.random() < UNINSTALL_HAZARD:
@@ -232,6 +245,16 @@ class ShopModel:
             user.push_enabled = False
             events.append(SimEvent(DISABLE_PUSH, later + timedelta(minutes=1)))
         return events
+
+
+def annoyed_share(state: dict[str, Any], now: float) -> float:
+    """0-`ANNOYED_VISITS_FLOOR`: how much this week's pushes past the user's tolerance sour the app."""
+    return min(ANNOYED_VISITS_FLOOR, _weekly(state, now) / (4 * state["disable_at"]))
+
+
+def _weekly(state: dict[str, Any], now: float) -> float:
+    """Annoyance units of the pushes of the last seven days."""
+    return float(sum(u for t, u in state["annoyance"] if now - WEEK.total_seconds() < t <= now))
 
 
 def _weighted(rng: random.Random, table: Sequence[tuple[str, float]]) -> str:
