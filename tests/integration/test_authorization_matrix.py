@@ -346,6 +346,8 @@ ROWS: dict[str, Row] = {
     "GET /v1/apps/{app_id}/categories": Row(
         "200 200 403 403 401 401 401 404 403", "200 404 403 403 401 401 401 200 403", app
     ),
+    # feedback counts per campaign, category or template: always the caller's own app's
+    "GET /v1/feedback": Row("403 200 403 403 401 401 401 200 403", None, query=fixed({"by": "category"})),
     # the gate's explanation names a user by external id, always within the caller's own app
     "POST /v1/gate/explain": Row("403 200 403 403 401 401 401 200 403", None, json=explain_for),
     "GET /v1/users/{external_id}/preferences": Row("403 200 403 403 401 401 401 200 403", None, user),

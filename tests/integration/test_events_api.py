@@ -208,7 +208,7 @@ async def test_engagement_windows_and_feedback_per_notification(client, make_app
     raw = 2 ** (-10 / 14) + 1 + 5 - 5
     assert profile["interests"]["promotions"] == pytest.approx(1 - 2 ** (-raw / 4))
     status = (await client.get(f"/v1/notifications/{notification}", headers=shop.server_headers)).json()
-    assert status["feedback"] == {"not_interested": 1}
+    assert status["feedback"] == {"opened": 2, "not_interested": 1}  # converted is revenue, not feedback
 
 
 async def test_concurrent_resends_store_each_event_once(client, make_app, services):

@@ -26,6 +26,7 @@ from pushwise.api.routes import (
     devices,
     events,
     experiments,
+    feedback,
     gate,
     gorush,
     health,
@@ -148,6 +149,7 @@ def create_app(services: Services, *, background: Sequence[BackgroundService] = 
     app.include_router(clicks.router)
     app.include_router(web_sdk.router)
     app.include_router(templates.router)
+    app.include_router(feedback.router)
     app.include_router(catalog.router)
     app.include_router(segments.router)
     app.include_router(campaigns.router)

@@ -44,6 +44,7 @@ from pushwise.api.schemas.experiments import (
     ExperimentResultOut,
 )
 from pushwise.api.schemas.failure_notice import FailureNoticeIn, FailureNoticeOut, NoticeAnswersOut
+from pushwise.api.schemas.feedback import FeedbackByOut
 from pushwise.api.schemas.gate import ExplainIn, ExplainOut
 from pushwise.api.schemas.inbox import InboxItemOut, InboxPageOut, UserTokenIn, UserTokenOut
 from pushwise.api.schemas.notifications import (
@@ -225,6 +226,8 @@ class Endpoints:
         body_arg="categories",
     )
     get_categories = Call("GET", "/v1/apps/{app_id}/categories", list[CategoryOut])
+    # Feedback counts per campaign, category or template (server key)
+    feedback_by = Call("GET", "/v1/feedback", FeedbackByOut, query=("by",))
 
     # Templates (server key)
     put_template = Call("PUT", "/v1/templates/{key}", TemplateOut, body=TemplateIn)

@@ -1,5 +1,6 @@
-"""Feedback counts (dismissed, not interested, too many, unsubscribed) per notification, campaign,
-category and template: what senders read to see which messages push users away."""
+"""Feedback counts (opened, clicked, dismissed, not interested, too many, unsubscribed) per
+notification, campaign, category and template: what senders read to see which messages users
+open and which push them away."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import ValidationError
 
 from pushwise.api.auth import Server
-from pushwise.api.deps import ServicesDep
+from pushwise.api.deps import ServicesDep, Stores, StoresDep
 from pushwise.api.errors import ApiError, field_path, not_found
 from pushwise.api.routes.notifications import check_targeting, delivery_items
 from pushwise.api.schemas.campaigns import (
@@ -41,7 +41,7 @@ router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
 CampaignPath = Annotated[str, Path(min_length=1, max_length=40)]
 
 
-def _out(campaign: Campaign) -> CampaignOut:
+def _out(campaign: Campaign, feedback: Mapping[str, int]) -> CampaignOut:
     return CampaignOut(
         id=campaign.id,
         name=campaign.name,
@@ -52,6 +52,7 @@ def _out(campaign: Campaign) -> CampaignOut:
         next_run_at=when(campaign.next_run_at),
         created_at=at(campaign.created_at),
         updated_at=at(campaign.updated_at),
+        feedback=dict(feedback),
     )
 
 
@@ -133,7 +134,7 @@ async def create_campaign(body: CampaignIn, principal: Server, services: Service
             campaign = await repository.create(
                 app_id, body.name, kind, definition, now, next_run_at=max(starts, now)
             )
-        return _out(campaign)
+        return _out(campaign, {})  # nothing has answered it yet
     raw = _journey(body)
     try:
         journey = parse_journey(raw)
@@ -144,40 +145,53 @@ async def create_campaign(body: CampaignIn, principal: Server, services: Service
     _check_steps(journey.steps, "steps")
     definition = {"journey": raw, **({"recipe": body.recipe} if body.recipe else {})}
     campaign = await repository.create(app_id, body.name, "journey", definition, now, trigger=journey.trigger)
-    return _out(campaign)
+    return _out(campaign, {})
 
 
 @router.get("")
-async def list_campaigns(principal: Server, services: ServicesDep) -> list[CampaignOut]:
-    return [_out(c) for c in await services.engine.campaigns.of_app(principal.app_id_required)]
+async def list_campaigns(principal: Server, services: ServicesDep, stores: StoresDep) -> list[CampaignOut]:
+    app_id = principal.app_id_required
+    feedback = await stores.feedback.by_key(app_id, "campaign")
+    return [_out(c, feedback.get(c.id, {})) for c in await services.engine.campaigns.of_app(app_id)]
 
 
 @router.get("/{campaign_id}")
-async def get_campaign(campaign_id: CampaignPath, principal: Server, services: ServicesDep) -> CampaignOut:
-    campaign = await services.engine.campaigns.get(principal.app_id_required, campaign_id)
+async def get_campaign(
+    campaign_id: CampaignPath, principal: Server, services: ServicesDep, stores: StoresDep
+) -> CampaignOut:
+    """The campaign, with `feedback`: the events answering its pushes, by type."""
+    app_id = principal.app_id_required
+    campaign = await services.engine.campaigns.get(app_id, campaign_id)
     if campaign is None:
         raise not_found("campaign")
-    return _out(campaign)
+    return _out(campaign, await stores.feedback.of(app_id, "campaign", campaign.id))
 
 
-async def _set_status(campaign_id: str, status_: str, principal: Any, services: Any) -> CampaignOut:
+async def _set_status(
+    campaign_id: str, status_: str, principal: Any, services: Any, stores: Stores
+) -> CampaignOut:
     app_id = principal.app_id_required
     if not await services.engine.campaigns.set_status(app_id, campaign_id, status_, services.clock.now()):
         if await services.engine.campaigns.get(app_id, campaign_id) is None:
             raise not_found("campaign")
         raise ApiError(409, "campaign_finished", "a finished campaign cannot be paused or resumed")
-    return _out(await services.engine.campaigns.get(app_id, campaign_id))
+    campaign = await services.engine.campaigns.get(app_id, campaign_id)
+    return _out(campaign, await stores.feedback.of(app_id, "campaign", campaign_id))
 
 
 @router.post("/{campaign_id}/pause")
-async def pause_campaign(campaign_id: CampaignPath, principal: Server, services: ServicesDep) -> CampaignOut:
+async def pause_campaign(
+    campaign_id: CampaignPath, principal: Server, services: ServicesDep, stores: StoresDep
+) -> CampaignOut:
     """Paused: nothing is sent and journeys take no new users; runs already inside wait where they are."""
-    return await _set_status(campaign_id, "paused", principal, services)
+    return await _set_status(campaign_id, "paused", principal, services, stores)
 
 
 @router.post("/{campaign_id}/resume")
-async def resume_campaign(campaign_id: CampaignPath, principal: Server, services: ServicesDep) -> CampaignOut:
-    return await _set_status(campaign_id, "active", principal, services)
+async def resume_campaign(
+    campaign_id: CampaignPath, principal: Server, services: ServicesDep, stores: StoresDep
+) -> CampaignOut:
+    return await _set_status(campaign_id, "active", principal, services, stores)
 
 
 @router.get("/{campaign_id}/deliveries")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/v1/templates", tags=["templates"])
 KeyPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
 
 
-def _out(stored: StoredTemplate) -> TemplateOut:
+def _out(stored: StoredTemplate, feedback: Mapping[str, int]) -> TemplateOut:
     compiled = compile_template(stored.key, stored.version, stored.definition)
     return TemplateOut(
         key=stored.key,
@@ -29,12 +30,18 @@ def _out(stored: StoredTemplate) -> TemplateOut:
         variants=list(stored.definition.get("variants") or []),
         created_at=at(stored.created_at),
         warnings=[warning.as_dict() for warning in size_warnings(compiled)],
+        feedback=dict(feedback),
     )
 
 
 @router.put("/{key}", responses={201: {"description": "Created"}})
 async def put_template(
-    key: KeyPath, body: TemplateIn, principal: Server, services: ServicesDep, response: Response
+    key: KeyPath,
+    body: TemplateIn,
+    principal: Server,
+    services: ServicesDep,
+    stores: StoresDep,
+    response: Response,
 ) -> TemplateOut:
     """Saved as a new version; notifications already accepted keep rendering the version they named."""
     definition = body.model_dump()
@@ -47,22 +54,28 @@ async def put_template(
     )
     if stored.version == 1:
         response.status_code = status.HTTP_201_CREATED
-    return _out(stored)
+    return _out(stored, await stores.feedback.of(principal.app_id_required, "template", key))
 
 
 @router.get("")
-async def list_templates(principal: Server, services: ServicesDep) -> TemplateList:
+async def list_templates(principal: Server, services: ServicesDep, stores: StoresDep) -> TemplateList:
+    app_id = principal.app_id_required
+    feedback = await stores.feedback.by_key(app_id, "template")
     return TemplateList(
-        items=[_out(t) for t in await services.engine.templates.list(principal.app_id_required)]
+        items=[_out(t, feedback.get(t.key, {})) for t in await services.engine.templates.list(app_id)]
     )
 
 
 @router.get("/{key}")
-async def get_template(key: KeyPath, principal: Server, services: ServicesDep) -> TemplateOut:
-    stored = await services.engine.templates.current(principal.app_id_required, key)
+async def get_template(
+    key: KeyPath, principal: Server, services: ServicesDep, stores: StoresDep
+) -> TemplateOut:
+    """The current version, with `feedback`: the events answering pushes of any of its versions."""
+    app_id = principal.app_id_required
+    stored = await services.engine.templates.current(app_id, key)
     if stored is None:
         raise not_found("template")
-    return _out(stored)
+    return _out(stored, await stores.feedback.of(app_id, "template", key))
 
 
 @router.delete("/{key}", status_code=status.HTTP_204_NO_CONTENT)

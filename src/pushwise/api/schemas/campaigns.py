@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, model_validator
 
 from pushwise.api.schemas.common import Strict
+from pushwise.api.schemas.feedback import Feedback
 from pushwise.api.schemas.notifications import DeliveryOut
 from pushwise.domain.campaigns.recipes import RECIPES
 from pushwise.store.campaign_analytics import CampaignAnalytics, Funnel
@@ -76,6 +77,7 @@ class CampaignOut(BaseModel):
     next_run_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    feedback: Feedback
 
 
 class CampaignDeliveryOut(DeliveryOut):

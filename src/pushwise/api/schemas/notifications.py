@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from pushwise.api.schemas.feedback import Feedback
 from pushwise.domain.apns_message import MAX_COLLAPSE_ID_BYTES, PUSH_TYPES
 from pushwise.domain.campaigns.calendar import CalendarInvalid, check_rules
 from pushwise.domain.content.item_rules import ItemRuleInvalid, parse_item_rule
@@ -282,11 +283,7 @@ class NotificationOut(BaseModel):
     expires_at: datetime | None
     cancelled_at: datetime | None
     counts: dict[str, int]
-    feedback: dict[str, int] = Field(
-        default_factory=dict,
-        description="Feedback events answering this notification: dismissed, not_interested, too_many, "
-        "unsubscribed.",
-    )
+    feedback: Feedback
 
 
 class LastError(BaseModel):

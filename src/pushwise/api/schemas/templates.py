@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from pushwise.api.schemas.common import ExternalId, Strict
+from pushwise.api.schemas.feedback import Feedback
 
 
 class TemplateIn(Strict):
@@ -29,6 +30,7 @@ class TemplateOut(BaseModel):
         default_factory=list,
         description="Pushes that could be longer than a provider allows at their longest, with the numbers.",
     )
+    feedback: Feedback
 
 
 class TemplateList(BaseModel):

@@ -28,8 +28,9 @@ BEHAVIOUR_EVENTS = frozenset({"app_open", "item_viewed", "added_to_cart", "purch
 CUSTOM_PREFIX = "custom:"
 _CUSTOM_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
-# Feedback that is counted per notification, campaign, category and template.
-FEEDBACK_EVENTS = frozenset({"dismissed", "not_interested", "too_many", "unsubscribed"})
+# Answers to a push counted per notification, campaign, category and template (`feedback` in the
+# API): the opens and clicks beside the dismissals and complaints, so a sender reads them as rates.
+FEEDBACK_EVENTS = frozenset({"opened", "clicked", "dismissed", "not_interested", "too_many", "unsubscribed"})
 
 # Events that show the user is there: they move `last_active_at` (and so do custom events,
 # which are things the user did in the app). A `delivered` receipt from the device or a
