@@ -120,6 +120,78 @@ async def test_abandoned_cart_reminds_exits_on_purchase_and_respects_reentry(
     )
 
 
+async def test_journeys_exit_on_any_of_their_exit_events(client, make_app, services, clock):
+    """`exit: {"events": [...]}`: an unsubscribe ends a run as a purchase does; one `event` still works."""
+    shop = await make_app()
+    for user in ("ana", "ben", "cy"):
+        await client.put(f"/v1/users/{user}", json={}, headers=shop.server_headers)
+    steps = [{"wait_seconds": HOUR}, {"notify": REMINDER}]
+    await create(
+        client,
+        shop,
+        {
+            "name": "either",
+            "trigger": {"event": "added_to_cart"},
+            "steps": steps,
+            "exit": {"events": ["purchased", "unsubscribed"]},
+        },
+    )
+    await create(
+        client,
+        shop,
+        {"name": "one", "trigger": {"event": "item_viewed"}, "steps": steps, "exit": {"event": "purchased"}},
+    )
+    for user in ("ana", "ben", "cy"):
+        await event(client, shop, user, "added_to_cart", f"{user}-c")
+        await event(client, shop, user, "item_viewed", f"{user}-v")
+    await sweep(services)
+    await event(client, shop, "ana", "unsubscribed", "a-u", properties={"channel": "email"})
+    await event(client, shop, "ben", "purchased", "b-p", value=5.0)
+    clock.advance(HOUR)
+    await sweep(services)
+    # "one" exits on a purchase only, so ana's unsubscribe ends "either" but not "one".
+    assert await inbox_titles(client, shop, "ana") == ["Still thinking about it?"]
+    assert await inbox_titles(client, shop, "ben") == []
+    assert len(await inbox_titles(client, shop, "cy")) == 2
+    async with services.db.read.connect() as conn:
+        runs = (await conn.execute(select(journey_runs.c.user_id, journey_runs.c.state))).all()
+    names = await conn_users(services)
+    assert sorted((names[user], state) for user, state in runs) == [
+        ("ana", "done"),
+        ("ana", "exited"),
+        ("ben", "exited"),
+        ("ben", "exited"),
+        ("cy", "done"),
+        ("cy", "done"),
+    ]
+
+
+async def test_a_catalogue_recipe_run_leaves_when_the_user_unsubscribes(client, make_app, services, clock):
+    """new_arrival waits for the user's 10:00; an unsubscribe meanwhile ends the run unsent."""
+    shop = await make_app()
+    for user in ("ana", "ben"):
+        await client.put(f"/v1/users/{user}", json={"timezone": "UTC"}, headers=shop.server_headers)
+    template = {"locales": {"en": {"title": "New: {{ event.item.title }}"}}}
+    await client.put("/v1/templates/news", json=template, headers=shop.server_headers)
+    notify = {"template": "news", "fallback": {"channels": ["inbox"]}}
+    await create(client, shop, {"name": "arrivals", "recipe": "new_arrival", "notify": notify})
+    for user in ("ana", "ben"):
+        await event(client, shop, user, "added_to_cart", f"{user}-c", category="shoes")
+    clock.set(datetime(2026, 3, 2, 6, 0, tzinfo=UTC).timestamp())  # before 10:00 UTC
+    sandals = {"id": "sandals", "title": "Sandals", "category": "shoes", "price": 30.0, "stock": 3}
+    await client.put("/v1/catalog/items", json={"items": [sandals]}, headers=shop.server_headers)
+    await sweep(services)
+    await event(client, shop, "ana", "unsubscribed", "a-u", properties={"channel": "push"})
+    clock.advance(DAY)
+    await sweep(services)
+    assert await inbox_titles(client, shop, "ana") == []
+    assert await inbox_titles(client, shop, "ben") == ["New: Sandals"]
+    async with services.db.read.connect() as conn:
+        runs = (await conn.execute(select(journey_runs.c.user_id, journey_runs.c.state))).all()
+    names = await conn_users(services)
+    assert sorted((names[user], state) for user, state in runs) == [("ana", "exited"), ("ben", "done")]
+
+
 async def test_reentry_waits_for_its_interval(client, make_app, services, clock):
     shop = await make_app()
     await client.put("/v1/users/ana", json={}, headers=shop.server_headers)
@@ -263,6 +335,19 @@ async def test_analytics_count_what_the_events_say(client, make_app, services):
             "cron",
         ),
         ({"name": "x", "recipe": "abandoned_cart"}, "notify"),
+        (
+            {
+                "name": "x",
+                "trigger": {"event": "app_open"},
+                "steps": [{"notify": REMINDER}],
+                "exit": {"events": ["purchased", 7]},
+            },
+            "exit.events[1]",
+        ),
+        (
+            {"name": "x", "recipe": "abandoned_cart", "notify": REMINDER, "exit": {"events": []}},
+            "exit.events",
+        ),
     ],
 )
 async def test_bad_campaigns_are_refused_with_the_path(client, make_app, body, field):

@@ -48,7 +48,7 @@ def walk(journey, answers: list[bool], now: float = 0.0, timezone: str | None = 
 def test_the_abandoned_cart_reminds_after_an_hour_and_again_only_without_a_purchase() -> None:
     assert walk(CART, [True]) == [("sleep", HOUR), ("send", "1"), ("sleep", DAY), ("send", "3/then/0")]
     assert walk(CART, [False]) == [("sleep", HOUR), ("send", "1"), ("sleep", DAY)]
-    assert CART.exit_event == "purchased"
+    assert CART.exit_events == {"purchased", "unsubscribed"}
     assert CART.reentry_seconds == DAY
 
 
@@ -89,6 +89,21 @@ def test_wait_until_local_lands_on_the_users_own_clock() -> None:
             {"trigger": {"event": "x"}, "steps": [{"notify": NOTIFY}], "reentry_seconds": -5},
             "reentry_seconds",
         ),
+        ({"trigger": {"event": "x"}, "steps": [{"notify": NOTIFY}], "exit": "purchased"}, "exit"),
+        ({"trigger": {"event": "x"}, "steps": [{"notify": NOTIFY}], "exit": {"event": 3}}, "exit.event"),
+        ({"trigger": {"event": "x"}, "steps": [{"notify": NOTIFY}], "exit": {"events": []}}, "exit.events"),
+        (
+            {"trigger": {"event": "x"}, "steps": [{"notify": NOTIFY}], "exit": {"events": ["purchased", ""]}},
+            "exit.events[1]",
+        ),
+        (
+            {
+                "trigger": {"event": "x"},
+                "steps": [{"notify": NOTIFY}],
+                "exit": {"event": "a", "events": ["b"]},
+            },
+            "exit",
+        ),
     ],
 )
 def test_bad_journeys_are_refused_with_the_path(definition, path) -> None:
@@ -118,6 +133,23 @@ def test_conditions_mix_profile_leaves_with_what_the_run_knows() -> None:
     assert not holds(rule, RunFacts(facts.profile, did=set(), event={"value": 10}))
     with pytest.raises(ConditionInvalid):
         profile_leaves({"field": "did.teleported", "op": "exists", "value": True})
+
+
+def test_exits_name_one_event_or_several() -> None:
+    base = {"trigger": {"event": "x"}, "steps": [{"notify": NOTIFY}]}
+    assert parse_journey({**base, "exit": {"event": "purchased"}}).exit_events == {"purchased"}
+    both = parse_journey({**base, "exit": {"events": ["purchased", "unsubscribed"]}})
+    assert both.exit_events == {"purchased", "unsubscribed"}
+    assert parse_journey(base).exit_events == frozenset()
+
+
+def test_every_recipe_leaves_on_unsubscribe_and_the_shopping_ones_on_purchase() -> None:
+    for name in RECIPES:
+        exits = parse_journey(recipe_journey(name, {"notify": NOTIFY})).exit_events
+        assert "unsubscribed" in exits
+        assert ("purchased" in exits) == (name != "new_arrival")
+    own = recipe_journey("abandoned_cart", {"notify": NOTIFY, "exit": {"event": "custom:checkout"}})
+    assert parse_journey(own).exit_events == {"custom:checkout"}
 
 
 @given(st.lists(st.booleans(), min_size=1, max_size=3))

@@ -161,8 +161,8 @@ def enter_and_exit(
     if not journeys:
         return 0
     for campaign_id, journey in journeys.items():
-        if journey.exit_event in types:
-            leaving = sorted({user for user, kind, _at, _event in events if kind == journey.exit_event})
+        if journey.exit_events & types:
+            leaving = sorted({user for user, kind, _at, _event in events if kind in journey.exit_events})
             conn.execute(
                 update(journey_runs)
                 .where(

@@ -64,6 +64,8 @@ class CampaignIn(Strict):
         given = {name: getattr(self, name) for name in names if getattr(self, name) is not None}
         if self.reentry_seconds is not None:
             given["reentry_seconds"] = self.reentry_seconds
+        if self.exit is not None:
+            given["exit"] = self.exit
         return given
 
 

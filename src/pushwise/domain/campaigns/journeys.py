@@ -2,9 +2,10 @@
 
 A journey is `trigger` (an event type, with an optional `where` rule on the event and
 the user), `steps` (`wait_seconds`, `wait_until_local`, `if`/`then`/`else`, `notify`),
-an optional `exit` event and a re-entry rule. A run's place is a *pointer*: the path of
-list positions and branch names to its next step, e.g. `(1, "then", 0)`. `step` is pure:
-given a run's pointer it says what to do next: send a notification, sleep until a time,
+optional `exit` events (`{"event": "purchased"}` or `{"events": ["purchased",
+"unsubscribed"]}`: any of them ends a user's run) and a re-entry rule. A run's place is a
+*pointer*: the path of list positions and branch names to its next step, e.g. `(1, "then", 0)`.
+`step` is pure: given a run's pointer it says what to do next: send a notification, sleep until a time,
 ask for a condition's answer (the caller evaluates it against the store and calls again),
 or finish. State lives in the database (`journey_runs`), timers are due rows the leader
 sweeps, so a journey survives restarts and kills and runs on the injected clock.
@@ -23,6 +24,7 @@ Pointer = tuple[int | str, ...]
 _LOCAL_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 MAX_STEPS = 50
 MAX_DEPTH = 5
+MAX_EXIT_EVENTS = 10
 
 
 class JourneyInvalid(ValueError):
@@ -62,7 +64,7 @@ class Journey:
     trigger: str
     where: Mapping[str, Any] | None
     steps: tuple[Step, ...]
-    exit_event: str | None
+    exit_events: frozenset[str]  # any of them ends the user's run
     reentry_seconds: float | None  # None: a user enters once
 
 
@@ -73,10 +75,7 @@ def parse_journey(definition: Mapping[str, Any]) -> Journey:
     where = trigger.get("where")
     if where is not None and not isinstance(where, Mapping):
         raise JourneyInvalid("trigger.where", "a rule")
-    exit_ = definition.get("exit")
-    exit_event = exit_.get("event") if isinstance(exit_, Mapping) else None
-    if exit_ is not None and not isinstance(exit_event, str):
-        raise JourneyInvalid("exit", 'an exit is an event: {"event": "purchased"}')
+    exit_events = _exit_events(definition.get("exit"))
     reentry = definition.get("reentry_seconds")
     if reentry is not None and (
         not isinstance(reentry, int | float) or isinstance(reentry, bool) or reentry < 0
@@ -86,8 +85,28 @@ def parse_journey(definition: Mapping[str, Any]) -> Journey:
     if not any(_notifies(steps)):
         raise JourneyInvalid("steps", "a journey needs at least one notify step")
     return Journey(
-        trigger["event"], where, steps, exit_event, float(reentry) if reentry is not None else None
+        trigger["event"], where, steps, exit_events, float(reentry) if reentry is not None else None
     )
+
+
+def _exit_events(raw: Any) -> frozenset[str]:
+    """`{"event": e}` (the first form, kept) or `{"events": [e, ...]}`; none when absent."""
+    if raw is None:
+        return frozenset()
+    usage = 'an exit is {"event": "purchased"} or {"events": ["purchased", "unsubscribed"]}'
+    if not isinstance(raw, Mapping) or len(raw.keys() & {"event", "events"}) != 1 or len(raw) != 1:
+        raise JourneyInvalid("exit", usage)
+    if "event" in raw:
+        if not isinstance(raw["event"], str) or not raw["event"]:
+            raise JourneyInvalid("exit.event", usage)
+        return frozenset({raw["event"]})
+    events = raw["events"]
+    if not isinstance(events, list) or not 0 < len(events) <= MAX_EXIT_EVENTS:
+        raise JourneyInvalid("exit.events", f"a list of 1 to {MAX_EXIT_EVENTS} event types")
+    for index, one in enumerate(events):
+        if not isinstance(one, str) or not one:
+            raise JourneyInvalid(f"exit.events[{index}]", "an event type")
+    return frozenset(events)
 
 
 def _notifies(steps: Sequence[Step]) -> list[bool]:
