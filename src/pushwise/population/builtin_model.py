@@ -249,7 +249,7 @@ class ShopModel:
 
 def annoyed_share(state: dict[str, Any], now: float) -> float:
     """0-`ANNOYED_VISITS_FLOOR`: how much this week's pushes past the user's tolerance sour the app."""
-    return min(ANNOYED_VISITS_FLOOR, _weekly(state, now) / (4 * state["disable_at"]))
+    return min(ANNOYED_VISITS_FLOOR, _weekly(state, now) / (4 * float(state["disable_at"])))
 
 
 def _weekly(state: dict[str, Any], now: float) -> float:
