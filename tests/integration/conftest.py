@@ -27,6 +27,7 @@ from pushwise.bootstrap import Services, build_services
 from pushwise.domain.clock import ManualClock
 from pushwise.settings import Settings
 from pushwise.store.migrate import upgrade
+from tests.integration.pg_databases import fresh_store
 
 ADMIN_KEY = "pw_admin_integration-tests-0123456789abcdef"
 SECRET_KEY = "integration-tests-secret-key-0123456789abcdef"
@@ -89,6 +90,21 @@ class TenantApp:
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
+
+
+@contextlib.asynccontextmanager
+async def settings_on_engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Settings]:
+    """Test settings on a fresh store of the engine `request.param` names (`sqlite` or
+    `postgresql`), for suites that override `settings` to run on both."""
+    server = request.getfixturevalue("postgres_server") if request.param == "postgresql" else None
+    async with fresh_store(request.param, server, tmp_path) as url:
+        yield Settings(
+            database_url=url,
+            admin_key=ADMIN_KEY,
+            secret_key=SECRET_KEY,
+            secret_key_file=str(tmp_path / "pushwise.key"),
+            allow_private_endpoints=True,
+        )
 
 
 @pytest.fixture

@@ -16,8 +16,7 @@ from pushwise.domain.clock import ManualClock
 from pushwise.settings import Settings
 from pushwise.store.devices import DeviceRepository
 from pushwise.store.schema import devices
-from tests.integration.conftest import ADMIN_KEY, SECRET_KEY, TenantApp
-from tests.integration.pg_databases import fresh_store
+from tests.integration.conftest import TenantApp, settings_on_engine
 from tests.integration.user_tokens import as_user
 
 pytestmark = pytest.mark.integration
@@ -29,15 +28,8 @@ TURNED_OFF = "Notifications from shop are turned off"
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def settings(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Settings]:
     """The conditional upserts and the sweep's query differ per engine: run on both."""
-    server = request.getfixturevalue("postgres_server") if request.param == "postgresql" else None
-    async with fresh_store(request.param, server, tmp_path) as url:
-        yield Settings(
-            database_url=url,
-            admin_key=ADMIN_KEY,
-            secret_key=SECRET_KEY,
-            secret_key_file=str(tmp_path / "pushwise.key"),
-            allow_private_endpoints=True,
-        )
+    async with settings_on_engine(request, tmp_path) as built:
+        yield built
 
 
 async def register(

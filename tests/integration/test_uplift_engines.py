@@ -15,9 +15,8 @@ from pushwise.store.experiments import record_send_assignments
 from pushwise.store.schema import experiment_assignments, users
 from pushwise.store.uplift_features import read_features
 from pushwise.store.users import ensure_user_ids
-from tests.integration.conftest import ADMIN_KEY, SECRET_KEY
+from tests.integration.conftest import settings_on_engine
 from tests.integration.goal_events import Row, post_events
-from tests.integration.pg_databases import fresh_store
 from tests.integration.uplift_population import DAY, GOAL, load, population
 
 pytestmark = pytest.mark.integration
@@ -25,15 +24,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def settings(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Settings]:
-    server = request.getfixturevalue("postgres_server") if request.param == "postgresql" else None
-    async with fresh_store(request.param, server, tmp_path) as url:
-        yield Settings(
-            database_url=url,
-            admin_key=ADMIN_KEY,
-            secret_key=SECRET_KEY,
-            secret_key_file=str(tmp_path / "pushwise.key"),
-            allow_private_endpoints=True,
-        )
+    async with settings_on_engine(request, tmp_path) as built:
+        yield built
 
 
 async def test_the_planner_records_holdout_and_variant_arms_once(client, make_app, services, clock) -> None:

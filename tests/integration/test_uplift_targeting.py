@@ -25,8 +25,7 @@ from pushwise.store.schema import (
     notifications,
     receipt_outbox,
 )
-from tests.integration.conftest import ADMIN_KEY, SECRET_KEY
-from tests.integration.pg_databases import fresh_store
+from tests.integration.conftest import settings_on_engine
 from tests.integration.test_uplift_models import _model, _trained, by_gender, moved_by_segment
 from tests.integration.uplift_population import DAY, load, population
 
@@ -39,15 +38,8 @@ PUSH = {"content": {"title": "Sale", "body": "Half price"}, "fallback": {"channe
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def settings(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Settings]:
-    server = request.getfixturevalue("postgres_server") if request.param == "postgresql" else None
-    async with fresh_store(request.param, server, tmp_path) as url:
-        yield Settings(
-            database_url=url,
-            admin_key=ADMIN_KEY,
-            secret_key=SECRET_KEY,
-            secret_key_file=str(tmp_path / "pushwise.key"),
-            allow_private_endpoints=True,
-        )
+    async with settings_on_engine(request, tmp_path) as built:
+        yield built
 
 
 async def drain(services) -> None:

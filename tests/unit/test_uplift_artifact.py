@@ -37,10 +37,10 @@ def trained() -> Trained:
 def test_a_packed_model_scores_as_the_trained_one(trained: Trained) -> None:
     loaded = LoadedModel.of(trained.summary, pack(trained), cost=0.15)
     users = [{"attributes.plan": "gold", "attributes.age": 30}, {"attributes.plan": "free"}, {}]
-    predicted = loaded.predicted_uplift(users)
-    direct = trained.learner.uplift(loaded.schema.matrix(users))
-    assert [row["promo"] for row in predicted] == pytest.approx(list(direct[:, 0]))
-    assert predicted[0]["promo"] > predicted[1]["promo"]
+    matrix = loaded.schema.matrix(users)
+    predicted = loaded.unpacked.learner.uplift(matrix)[:, 0]
+    assert list(predicted) == pytest.approx(list(trained.learner.uplift(matrix)[:, 0]))
+    assert predicted[0] > predicted[1]
     assert loaded.choice(0.15).fallback is None
     assert [d.send for d in loaded.decide(users[:2])] == [True, False]
     assert [d.send for d in loaded.decide(users[:2], cost=0.0)] == [True, True]

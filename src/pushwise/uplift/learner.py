@@ -63,12 +63,8 @@ def _one_thread() -> None:
         _this_thread.limited = True
 
 
-class TLearner:
-    """One histogram gradient boosting model per arm; an arm whose outcome never varies is a constant.
-
-    Fixed iterations and no subsampling or early stopping: the fit depends on the data
-    and the seed alone, so the same request trains the same model.
-    """
+class _Learner:
+    """What every learner is made of: its shape, its seed, and what it fitted (`artifact.py`)."""
 
     def __init__(self, arms: int, categorical: Sequence[bool], *, binary: bool, seed: int) -> None:
         self.arms = arms
@@ -77,6 +73,14 @@ class TLearner:
         self.seed = seed
         self.models: list[Any] = []
         self.constants: list[float] = []
+
+
+class TLearner(_Learner):
+    """One histogram gradient boosting model per arm; an arm whose outcome never varies is a constant.
+
+    Fixed iterations and no subsampling or early stopping: the fit depends on the data
+    and the seed alone, so the same request trains the same model.
+    """
 
     def _estimator(self, rows: int) -> Any:
         options = _options(rows, self.categorical, self.seed)
@@ -133,20 +137,12 @@ def _options(rows: int, categorical: Sequence[bool], seed: int) -> dict[str, Any
 NUISANCE_FOLDS = 2
 
 
-class DRLearner:
+class DRLearner(_Learner):
     """Per treatment arm, a regression of the doubly robust pseudo-outcome (module docstring).
 
     `models[i]` is treatment arm i+1's effect model, or None where the pseudo-outcome
     never varies (`constants[i]` then). Seeded: the nuisance folds and the boosting.
     """
-
-    def __init__(self, arms: int, categorical: Sequence[bool], *, binary: bool, seed: int) -> None:
-        self.arms = arms
-        self.categorical = list(categorical)
-        self.binary = binary
-        self.seed = seed
-        self.models: list[Any] = []
-        self.constants: list[float] = []
 
     def _outcomes(self, x: Matrix, arm: ArmIndex, y: Vector) -> Matrix:
         """Each row's expected outcome per arm, from outcome models fitted on the other folds."""

@@ -57,12 +57,6 @@ class LoadedModel:
             self.choices[cost] = found
         return found
 
-    def predicted_uplift(self, features: Sequence[Mapping[str, Value]]) -> list[dict[str, float]]:
-        """Each user's raw predicted gain per treatment arm over the control (before shrinkage)."""
-        if not features:
-            return []
-        return uplift_rows(self.unpacked.learner.uplift(self.schema.matrix(features)), self.arms[1:])
-
     def decide(self, features: Sequence[Mapping[str, Value]], cost: float | None = None) -> list[Decision]:
         at = self.cost if cost is None else cost
         fallback = self.choice(at).fallback
