@@ -67,6 +67,7 @@ def delivery(
     )
 
 
+@settings(deadline=None)  # the machine is shared: no timing in tests
 @given(st.text(min_size=1, max_size=12), decisions(), st.floats(0, 50))
 def test_transactional_messages_never_meet_the_model(user: str, decision: Decision, holdout: float) -> None:
     found = delivery(user, decision, transactional=True, holdout=holdout)
@@ -74,6 +75,7 @@ def test_transactional_messages_never_meet_the_model(user: str, decision: Decisi
     assert decide(found, UserState(), POLICY, NOW) != Suppress(REASON)
 
 
+@settings(deadline=None)  # the machine is shared: no timing in tests
 @given(st.text(min_size=1, max_size=12), decisions(), st.floats(0, 50))
 def test_the_model_decides_everyone_outside_the_randomised_slice(
     user: str, decision: Decision, holdout: float
@@ -93,12 +95,14 @@ def test_the_model_decides_everyone_outside_the_randomised_slice(
         assert all(arm in step.detail for arm in decision.uplift)
 
 
+@settings(deadline=None)  # the machine is shared: no timing in tests
 @given(st.text(min_size=1, max_size=12), st.floats(0, 50))
 def test_a_model_that_could_not_score_sends_as_without_targeting(user: str, holdout: float) -> None:
     found = delivery(user, None, holdout=holdout)
     assert isinstance(decide(found, UserState(), POLICY, NOW), HoldOut | Send)
 
 
+@settings(deadline=None)  # the machine is shared: no timing in tests
 @given(st.text(min_size=1, max_size=12), decisions())
 def test_without_a_model_nothing_changes(user: str, decision: Decision) -> None:
     plain = delivery(user, decision, model=None, holdout=0.0)

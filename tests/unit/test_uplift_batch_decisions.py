@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pushwise.domain.uplift.decision import Shrinkage, decide
@@ -17,6 +17,7 @@ gains = st.floats(-1, 1, allow_nan=False, width=64)
 shrinkages = st.builds(Shrinkage, gains, gains, st.floats(0, 1))
 
 
+@settings(deadline=None)  # the machine is shared: no timing in tests
 @given(
     st.integers(1, 3).flatmap(
         lambda arms: st.tuples(
