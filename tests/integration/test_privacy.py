@@ -27,8 +27,11 @@ from sqlalchemy import func, select
 from pushwise.api.app import create_app
 from pushwise.bootstrap import Services, build_services
 from pushwise.domain.clock import ManualClock
+from pushwise.domain.gate.batch import Effects
+from pushwise.domain.gate.model import SentPush, device_subject
 from pushwise.serving import campaign_service
 from pushwise.settings import Settings
+from pushwise.store.gate_ledger import write_effects
 from pushwise.store.schema import deliveries, metadata, notifications
 from tests.integration.conftest import ADMIN_KEY, SECRET_KEY, TenantApp, serve_app
 from tests.integration.pg_databases import fresh_store
@@ -395,6 +398,26 @@ async def test_erase_leaves_no_row_naming_the_user_in_any_table(stack: Stack) ->
     assert (
         await stack.http.delete(f"/v1/users/{VICTIM}/data", headers=app.server_headers)
     ).status_code == 404
+
+
+async def test_erase_takes_the_gate_rows_of_a_device_registered_before_its_user(stack: Stack) -> None:
+    """The gate keys a device without a user as `device:<id>`; once the device is the user's, those
+    rows are the user's too: exported, and erased with them."""
+    app = await stack.app("shop")
+    headers = app.server_headers
+    device = {"platform": "ios", "token": IOS_TOKEN}
+    anonymous = (await _ok(await stack.http.post("/v1/devices", json=device, headers=headers)))["id"]
+    # What the gate writes for a push it lets through to that device (sent: the slot stays).
+    push = SentPush(delivery_id=1, notification_id="ntf_before_sign_in", at=stack.clock.now(), channel="apns")
+    sends = [(app.id, device_subject(anonymous), push)]
+    await stack.services.db.transact(lambda conn: write_effects(conn, Effects(sends=sends), push.at, {}))
+    await _ok(await stack.http.post("/v1/devices", json={**device, "user_id": VICTIM}, headers=headers))
+
+    exported = await _ok(await stack.http.get(f"/v1/users/{VICTIM}/data", headers=headers))
+    assert [row["user_id"] for row in exported["tables"]["gate_sends"]] == [f"device:{anonymous}"]
+    erased = await _ok(await stack.http.delete(f"/v1/users/{VICTIM}/data", headers=headers))
+    assert erased["deleted"]["gate_sends"] == 1
+    assert await _rows_naming(stack.services, [anonymous, IOS_TOKEN, VICTIM]) == {}
 
 
 async def test_another_apps_key_can_neither_export_nor_erase(stack: Stack) -> None:
