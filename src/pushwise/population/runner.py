@@ -5,7 +5,7 @@ HTTP API mounted in-process too: the shop configures its app, registers users an
 sends notifications and posts its users' events through the same routes a real shop would
 (`POST /v1/events` in batches of 1,000), and the worker sends to the provider simulators.
 
-Each simulated hour: the strategy's notifications due this hour are sent, the worker drains
+Each simulated hour: the strategy's notifications due this hour are sent, the worker drains (in
 what is due, the pushes that reached a device (deliveries the provider accepted) go to
 `model.react`, and every event whose time has come is posted. Pushwise learns only from
 those events. The counters of the summary come from what the model did and what the engine
@@ -54,6 +54,7 @@ DAY = 86_400.0
 RETAINED_DAYS = 14  # retained: installed and active (an app event) within the last 14 days
 BATCH = 1000
 WORKERS = 3
+POST_EVERY_HOURS = 6  # organic events are posted four times a day (and whenever pushes were answered)
 TEMPLATE = {
     "locales": {
         "en": {
@@ -105,6 +106,7 @@ class Run:
     dead: set[str] = field(default_factory=set)
     dead_changed: bool = False
     seen_until: float = 0.0
+    next_due: float | None = None  # when the queue next has something to send
     workers: list[DeliveryWorker] = field(default_factory=list)
     event_serial: int = 0
 
@@ -249,12 +251,19 @@ async def _simulate_day(run: Run, day: int) -> None:
             run.pending.append((user.external_id, event, None))
     send_hour = _send_hour(run.strategy, start)
     for hour in range(24):
-        run.clock.set(start.timestamp() + hour * HOUR)
+        now = start.timestamp() + hour * HOUR
+        run.clock.set(now)
         if hour == send_hour:
             await _send(run, start)
-        await _drain(run)
-        await _reactions(run)
-        await _post_due(run)
+            run.next_due = now
+        reacted = False
+        # Hours with nothing due cost nothing: the worker runs when the queue's next delivery is due.
+        if run.next_due is not None and run.next_due <= now:
+            reacted = await _drain(run)
+            if reacted:
+                await _reactions(run)
+        if reacted or hour % POST_EVERY_HOURS == POST_EVERY_HOURS - 1:
+            await _post_due(run)
     run.clock.set(start.timestamp() + DAY)
     await _post_due(run)
     if not run.strategy.pruning:
@@ -294,13 +303,19 @@ async def _send(run: Run, start: datetime) -> None:
         run.shown[accepted["id"]] = (body["content"]["title"], body["content"]["body"], category, {})
 
 
-async def _drain(run: Run) -> None:
+async def _drain(run: Run) -> bool:
     """Send everything due now: a few workers claim batches side by side, as a worker's lanes do,
-    so one batch's sends overlap another's database writes."""
+    so one batch's sends overlap another's database writes. True when anything was handled."""
     if not run.workers:
         run.workers = [run.services.engine.worker() for _ in range(WORKERS)]
+    handled = False
     while any(await asyncio.gather(*(worker.run_once() for worker in run.workers))):
-        pass
+        handled = True
+    async with run.services.db.read.connect() as conn:
+        run.next_due = await conn.scalar(
+            select(func.min(deliveries.c.due_at)).where(deliveries.c.due_at.is_not(None))
+        )
+    return handled
 
 
 async def _reactions(run: Run) -> None:

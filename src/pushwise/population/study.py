@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,9 @@ def load_model(spec: str | None, users: int) -> Callable[[], PopulationModel]:
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
         raise ModelLoadError(f"--model wants package.module:factory, not {spec!r}")
+    # As `python -m` and uvicorn do: a model beside the caller is found without installing it.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         factory = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as error:
