@@ -33,7 +33,15 @@ class ChaosApp:
 
 
 class LiveServer:
-    def __init__(self, workdir: Path, database_url: str, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        database_url: str,
+        env: Mapping[str, str] | None = None,
+        *,
+        command: str = "serve",
+    ) -> None:
+        """`command`: `serve` (API and workers) or `api` (no workers)."""
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"serve-{self.port}.log"
@@ -49,9 +57,9 @@ class LiveServer:
             "PUSHWISE_LOG_LEVEL": "warning",
             **(env or {}),
         }
-        command = [sys.executable, "-m", "pushwise", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        argv = [sys.executable, "-m", "pushwise", command, "--host", "127.0.0.1", "--port", str(self.port)]
         with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(argv, env=environment, stdout=log, stderr=subprocess.STDOUT)
         self.http = httpx.AsyncClient(base_url=self.base, timeout=30)
 
     async def wait_ready(self, timeout: float = 90) -> None:
@@ -102,6 +110,10 @@ class LiveServer:
         answer = await self.http.get(f"/v1/notifications/{notification_id}", headers=app.headers)
         answer.raise_for_status()
         return {state: n for state, n in answer.json()["counts"].items() if n}
+
+    async def list_apps(self) -> httpx.Response:
+        """An admin read that needs the database (the admin key itself is checked without it)."""
+        return await self.http.get("/v1/apps", headers={"authorization": f"Bearer {ADMIN_KEY}"})
 
     def rss_mib(self) -> float:
         return float(psutil.Process(self.process.pid).memory_info().rss) / 2**20

@@ -22,6 +22,7 @@ import asyncpg
 
 from pushwise.simulators.apns import start_apns_simulator
 from pushwise.store import migrate
+from tests.chaos.live_server import LiveServer
 from tests.chaos.postgres_instance import postgres_bin, postgres_instance
 from tests.chaos.tcp_proxy import tcp_proxy
 from tests.integration.pg_databases import fresh_postgres
@@ -38,6 +39,7 @@ from tests.integration.pg_workers import (
 BATCH = 100
 CONCURRENCY = 4  # the worker default: batches in flight per process
 BRISK = {"latency_ms": {"min": 20, "max": 40}}  # so the campaign lasts long enough to be hit
+SLUGGISH = {"latency_ms": {"min": 1000, "max": 1500}}  # while the fault strikes
 
 
 async def delivered(db_url: str) -> int:
@@ -46,6 +48,16 @@ async def delivered(db_url: str) -> int:
 
 async def at_least(db_url: str, count: int) -> bool:
     return await delivered(db_url) >= count
+
+
+async def delivered_once_up(db_url: str) -> int:
+    """The delivered count, read as soon as the server accepts connections again."""
+    for _ in range(600):
+        try:
+            return await delivered(db_url)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            await asyncio.sleep(0.1)
+    raise AssertionError("PostgreSQL did not come back")
 
 
 async def has_sessions(db_url: str, pid: int) -> bool:
@@ -81,39 +93,46 @@ async def postgres_restart(workdir: Path, *, devices: int = 2000, down_s: float 
         await asyncio.to_thread(migrate.upgrade, url)
         send = await prepare_send(url, sim, devices, workdir)
         assert await accept_everyone(url, send.app_id, workdir) == devices
-        workers = await start_workers([url, url], url)
+        api = LiveServer(workdir, url, command="api")
+        workers: list[subprocess.Popen[bytes]] = []
         try:
+            await api.wait_ready()
+            workers += await start_workers([url, url], url)
             await eventually(partial(at_least, url, devices // 5), 120, "a fifth delivered")
+            await sim.aset_faults(SLUGGISH)  # batches stay in flight, however fast the machine
+            before = await delivered(url)
+            assert before < devices, "the restart came too late to test anything"
             await asyncio.to_thread(pg.stop, "fast")
             stopped = time.monotonic()
-            before = await asyncio.to_thread(_delivered_after_start, pg, down_s)
-            assert before < devices, "the restart came too late to test anything"
+            answer = await api.list_apps()
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["error"]["code"] == "database_unavailable", answer.text
+            await asyncio.sleep(down_s)
+            await asyncio.to_thread(pg.start)
             restarted = time.monotonic()
-            await eventually(partial(at_least, url, before + 1), 120, "delivery resumed")
+            back_at = await delivered_once_up(url)
+            await sim.aset_faults(BRISK)
+            await eventually(partial(at_least, url, back_at + 1), 120, "delivery resumed")
             resumed_s = time.monotonic() - restarted
             await eventually(partial(at_least, url, devices), 300, "every delivery recorded")
             assert all(worker.poll() is None for worker in workers), "a worker died of the restart"
+            assert (await api.list_apps()).status_code == 200, "the API did not come back"
         finally:
+            await api.stop()
             stop_workers(workers)
         extra = await assert_exactly_one_outcome_each(
             url, send, max_duplicates=2 * BATCH * CONCURRENCY, simulator=sim
         )
     return {
         "devices": devices,
-        "delivered_when_stopped": before,
+        "delivered_before_the_stop": before,
         "down_s": round(restarted - stopped, 1),
         "s_to_resume_after_restart": round(resumed_s, 1),
+        "api_answer_while_down": f"{answer.status_code} {answer.json()['error']['code']}",
         "lost": 0,
         "recorded_twice": 0,
         "provider_extra_copies": extra,
     }
-
-
-def _delivered_after_start(pg: Any, down_s: float) -> int:
-    """Keep the server down for `down_s`, start it, and read how much was delivered before."""
-    time.sleep(down_s)
-    pg.start()
-    return asyncio.run(delivered(f"{pg.url}/chaos"))
 
 
 async def leased(db_url: str) -> dict[str, int]:
@@ -135,7 +154,7 @@ async def partition(
     devices: int = 2000,
     partition_s: float = 10.0,
     reset: bool = False,
-    resume_timeout_s: float = 60.0,
+    resume_timeout_s: float = 300.0,
 ) -> dict[str, Any]:
     """`reset`: the cut also closes the victim's connections (a middlebox that forgot them),
     instead of leaving them hanging.

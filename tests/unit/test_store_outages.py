@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from pushwise.simulators.handle import free_port
 from pushwise.store.outages import DATABASE_UNAVAILABLE, STORAGE_FULL, outage_reason
 
 
@@ -43,3 +46,20 @@ def test_postgres_disk_full_and_connection_failures() -> None:
     assert outage_reason(wrapped(PgError("57P01"))) == DATABASE_UNAVAILABLE
     assert outage_reason(wrapped(PgError("23505"))) is None  # a unique violation is a bug, not an outage
     assert outage_reason(wrapped(ConnectionResetError(), invalidated=True)) == DATABASE_UNAVAILABLE
+
+
+async def test_a_refused_connect_from_the_pool_is_the_database_unavailable() -> None:
+    engine = create_async_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/none")
+    try:
+        with pytest.raises(OSError) as refused:
+            async with engine.connect():
+                pass
+    finally:
+        await engine.dispose()
+    assert outage_reason(refused.value) == DATABASE_UNAVAILABLE
+
+
+def test_an_os_error_raised_elsewhere_is_not_an_outage() -> None:
+    with pytest.raises(ConnectionRefusedError) as refused:
+        raise ConnectionRefusedError("a provider refused")
+    assert outage_reason(refused.value) is None

@@ -196,7 +196,7 @@ async def _on_database_error(request: Request, error: Exception) -> Response:
     safe; everything accepted before stays stored and is delivered once the storage is back.
     Any other database error is a bug: 500.
     """
-    reason = outage_reason(error) if isinstance(error, DBAPIError) else None
+    reason = outage_reason(error)
     if reason is None:
         return await _on_unexpected(request, error)
     log.warning("%s on %s %s", reason, request.method, logged_path(request))
@@ -213,6 +213,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(PoolTimeout, _on_overload)
     app.add_exception_handler(DBAPIError, _on_database_error)
+    app.add_exception_handler(OSError, _on_database_error)  # a refused connect arrives unwrapped
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(HTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -8,6 +8,7 @@ an operator sees why), where any other database error stays a 500.
 from __future__ import annotations
 
 import sqlite3
+import traceback
 
 from sqlalchemy.exc import DBAPIError
 
@@ -20,8 +21,12 @@ _PG_FULL = "53100"
 _PG_UNAVAILABLE = ("08", "57P01", "57P02", "57P03")
 
 
-def outage_reason(error: DBAPIError) -> str | None:
+def outage_reason(error: BaseException) -> str | None:
     """STORAGE_FULL, DATABASE_UNAVAILABLE, or None for an error that is not an outage."""
+    if isinstance(error, OSError):
+        return DATABASE_UNAVAILABLE if _raised_opening_a_connection(error) else None
+    if not isinstance(error, DBAPIError):
+        return None
     cause = error.orig
     if isinstance(cause, sqlite3.Error):
         if getattr(cause, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(cause):
@@ -33,3 +38,12 @@ def outage_reason(error: DBAPIError) -> str | None:
     if state.startswith(_PG_UNAVAILABLE) or error.connection_invalidated:
         return DATABASE_UNAVAILABLE
     return None
+
+
+def _raised_opening_a_connection(error: OSError) -> bool:
+    """A refused or timed-out connect reaches the caller as the bare `OSError` (SQLAlchemy wraps
+    only the driver's own errors); it is the database's when it was raised inside the pool."""
+    return any(
+        frame.f_globals.get("__name__", "").startswith("sqlalchemy.pool")
+        for frame, _ in traceback.walk_tb(error.__traceback__)
+    )
