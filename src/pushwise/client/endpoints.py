@@ -258,7 +258,9 @@ class Endpoints:
     campaign_deliveries = Call(
         "GET", "/v1/campaigns/{campaign_id}/deliveries", CampaignDeliveryPage, query=("cursor", "limit")
     )
-    campaign_analytics = Call("GET", "/v1/campaigns/{campaign_id}/analytics", AnalyticsOut, query=("format",))
+    campaign_analytics = Call(
+        "GET", "/v1/campaigns/{campaign_id}/analytics", AnalyticsOut, query=("format", "by")
+    )
     # The catalogue and each user's picks (server key)
     put_items = Call("PUT", "/v1/catalog/items", ItemsOut, body=ItemsIn)
     get_item = Call("GET", "/v1/catalog/items/{item_id}", ItemOut)

@@ -45,6 +45,6 @@ async def campaign(request: Request, campaign_id: str) -> Response:
         campaign=found,
         analytics=numbers,
         funnel_chart=funnel_chart(arms),
-        days_chart=days_chart(numbers.days),
+        days_chart=days_chart([day.model_dump() for day in numbers.days]),
         **context,
     )

@@ -12,13 +12,15 @@ Counted from the campaign's deliveries and the user-event log, in a few grouped 
 - the holdout: held-out users (never sent). Uplift compares each arm's users by the same
   measure: the share who converted or purchased within 7 days of their notification, pushed
   or not (opens and clicks are 0 in the holdout: it got no push), with a 95% interval and the
-  p-value of the two-proportion test, for the best variant.
+  p-value of the two-proportion test, for the best variant;
+- `days`: the same funnel (and costs) per UTC day of sending, for the campaign and per variant.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, distinct, func, literal, or_, select
@@ -58,12 +60,26 @@ class Funnel:
         return {name: [e.low, e.high] for name, e in estimates.items()}
 
 
+@dataclass(frozen=True, slots=True)
+class Day:
+    """One UTC day of sending: the campaign's funnel that day, and each variant's."""
+
+    day: int  # epoch seconds of the day's start (UTC)
+    total: Funnel
+    variants: list[Funnel]
+
+
 @dataclass(slots=True)
 class CampaignAnalytics:
     variants: list[Funnel]
     holdout: Funnel | None
     uplift: dict[str, Difference] | None
-    days: list[dict[str, Any]] = field(default_factory=list)
+    days: list[Day] = field(default_factory=list)
+
+
+_ARM = func.coalesce(deliveries.c.variant, literal("all"))
+_DAY = func.floor(deliveries.c.sent_at / 86_400.0)
+_TOTAL = "total"
 
 
 def _goal_deliveries(goal: str) -> Any:
@@ -74,48 +90,7 @@ def campaign_analytics(conn: Connection, campaign_id: str) -> CampaignAnalytics:
     in_campaign = (
         select(notifications.c.id).where(notifications.c.campaign_id == campaign_id).scalar_subquery()
     )
-    arm = func.coalesce(deliveries.c.variant, literal("all"))
-    joined = deliveries.outerjoin(
-        user_events,
-        and_(
-            user_events.c.notification_id == deliveries.c.notification_id,
-            user_events.c.user_id == deliveries.c.user_id,
-            user_events.c.type.in_(GOALS),
-            or_(user_events.c.delivery_id.is_(None), user_events.c.delivery_id == deliveries.c.id),
-        ),
-    )
-    query = (
-        select(
-            arm.label("arm"),
-            func.count(distinct(case((deliveries.c.sent_at.is_not(None), deliveries.c.id)))),
-            func.count(
-                distinct(case((deliveries.c.state == DeliveryState.DELIVERED.value, deliveries.c.id)))
-            ),
-            *(_goal_deliveries(goal) for goal in GOALS),
-            func.coalesce(
-                func.sum(case((user_events.c.type == "converted", user_events.c.value), else_=0.0)), 0.0
-            ),
-            func.count(distinct(deliveries.c.user_id)),
-        )
-        .select_from(joined)
-        .where(deliveries.c.notification_id.in_(in_campaign), deliveries.c.state != "held_out")
-        .group_by(arm)
-        .order_by(arm)
-    )
-    variants = [
-        Funnel(
-            key=row[0],
-            sent=int(row[1]),
-            delivered=int(row[2]),
-            opened=int(row[3]),
-            clicked=int(row[4]),
-            converted=int(row[5]),
-            revenue=float(row[6]),
-            users=int(row[7]),
-        )
-        for row in conn.execute(query)
-    ]
-    _costs(conn, in_campaign, variants)
+    variants = list(_funnels(conn, in_campaign, _ARM, by_day=False).values())
     window = _window_conversions(conn, in_campaign)
     holdout = None
     if "holdout" in window:
@@ -134,9 +109,76 @@ def campaign_analytics(conn: Connection, campaign_id: str) -> CampaignAnalytics:
     return CampaignAnalytics(variants, holdout, uplift or None, _days(conn, in_campaign))
 
 
-def _costs(conn: Connection, in_campaign: Any, funnels: Sequence[Funnel]) -> None:
-    """Unsubscribes and permission losses among each arm's users within the attribution window."""
-    arm = func.coalesce(deliveries.c.variant, literal("all"))
+def _funnels(conn: Connection, in_campaign: Any, arm: Any, *, by_day: bool) -> dict[tuple[int, str], Funnel]:
+    """The funnel (with its costs) per `arm` value, and per UTC day of sending when `by_day`.
+
+    Keys are (the day's start in epoch seconds, 0 without days; the arm). `arm` None groups
+    the whole campaign as `total`, users counted once however many variants they got.
+    """
+    joined = deliveries.outerjoin(
+        user_events,
+        and_(
+            user_events.c.notification_id == deliveries.c.notification_id,
+            user_events.c.user_id == deliveries.c.user_id,
+            user_events.c.type.in_(GOALS),
+            or_(user_events.c.delivery_id.is_(None), user_events.c.delivery_id == deliveries.c.id),
+        ),
+    )
+    groups = _groups(arm, by_day)
+    wanted = [deliveries.c.notification_id.in_(in_campaign), deliveries.c.state != "held_out"]
+    if by_day:
+        wanted.append(deliveries.c.sent_at.is_not(None))
+    query = (
+        select(
+            func.count(distinct(case((deliveries.c.sent_at.is_not(None), deliveries.c.id)))),
+            func.count(
+                distinct(case((deliveries.c.state == DeliveryState.DELIVERED.value, deliveries.c.id)))
+            ),
+            *(_goal_deliveries(goal) for goal in GOALS),
+            func.coalesce(
+                func.sum(case((user_events.c.type == "converted", user_events.c.value), else_=0.0)), 0.0
+            ),
+            func.count(distinct(deliveries.c.user_id)),
+            *groups,
+        )
+        .select_from(joined)
+        .where(*wanted)
+        .group_by(*groups)
+        .order_by(*groups)
+    )
+    funnels = {}
+    for row in conn.execute(query):
+        key = _key(row[7:], arm, by_day)
+        funnels[key] = Funnel(
+            key=key[1],
+            sent=int(row[0]),
+            delivered=int(row[1]),
+            opened=int(row[2]),
+            clicked=int(row[3]),
+            converted=int(row[4]),
+            revenue=float(row[5]),
+            users=int(row[6]),
+        )
+    _costs(conn, in_campaign, arm, funnels, by_day=by_day)
+    return funnels
+
+
+def _groups(arm: Any, by_day: bool) -> list[Any]:
+    return [*([_DAY] if by_day else []), *([arm] if arm is not None else [])]
+
+
+def _key(grouped: Sequence[Any], arm: Any, by_day: bool) -> tuple[int, str]:
+    """(day start, arm) from a row's grouping columns (as `_groups` ordered them)."""
+    values = list(grouped)
+    start = int(values.pop(0)) * 86_400 if by_day else 0
+    return start, str(values.pop(0)) if arm is not None else _TOTAL
+
+
+def _costs(
+    conn: Connection, in_campaign: Any, arm: Any, funnels: Mapping[tuple[int, str], Funnel], *, by_day: bool
+) -> None:
+    """Unsubscribes and permission losses among each arm's users within the attribution window
+    (per day of the send they follow, when `by_day`)."""
     lost = or_(
         and_(
             user_events.c.type == "unsubscribed",
@@ -147,11 +189,12 @@ def _costs(conn: Connection, in_campaign: Any, funnels: Sequence[Funnel]) -> Non
             func.coalesce(user_events.c.properties["permission"].as_string(), "") == "denied",
         ),
     )
+    groups = _groups(arm, by_day)
     query = (
         select(
-            arm,
             func.count(distinct(case((user_events.c.type == "unsubscribed", user_events.c.user_id)))),
             func.count(distinct(case((user_events.c.type == "permission_changed", user_events.c.user_id)))),
+            *groups,
         )
         .select_from(
             deliveries.join(
@@ -165,13 +208,13 @@ def _costs(conn: Connection, in_campaign: Any, funnels: Sequence[Funnel]) -> Non
             )
         )
         .where(deliveries.c.notification_id.in_(in_campaign), deliveries.c.sent_at.is_not(None))
-        .group_by(arm)
+        .group_by(*groups)
     )
-    by_key = {funnel.key: funnel for funnel in funnels}
-    for key, unsubscribed, lost_permission in conn.execute(query):
-        if key in by_key:
-            by_key[key].unsubscribed = int(unsubscribed)
-            by_key[key].permission_lost = int(lost_permission)
+    for row in conn.execute(query):
+        funnel = funnels.get(_key(row[2:], arm, by_day))
+        if funnel is not None:
+            funnel.unsubscribed = int(row[0])
+            funnel.permission_lost = int(row[1])
 
 
 def _window_conversions(conn: Connection, in_campaign: Any) -> dict[str, tuple[int, int, float]]:
@@ -211,49 +254,38 @@ def _window_conversions(conn: Connection, in_campaign: Any) -> dict[str, tuple[i
     return {row[0]: (int(row[1]), int(row[2]), float(row[3])) for row in conn.execute(query)}
 
 
-def _days(conn: Connection, in_campaign: Any) -> list[dict[str, Any]]:
-    day = func.floor(deliveries.c.sent_at / 86_400.0)
-    query = (
-        select(
-            day,
-            func.count(distinct(deliveries.c.id)),
-            func.count(
-                distinct(case((deliveries.c.state == DeliveryState.DELIVERED.value, deliveries.c.id)))
-            ),
-            *(_goal_deliveries(goal) for goal in GOALS),
-        )
-        .select_from(
-            deliveries.outerjoin(
-                user_events,
-                and_(
-                    user_events.c.notification_id == deliveries.c.notification_id,
-                    user_events.c.user_id == deliveries.c.user_id,
-                    user_events.c.type.in_(GOALS),
-                ),
-            )
-        )
-        .where(deliveries.c.notification_id.in_(in_campaign), deliveries.c.sent_at.is_not(None))
-        .group_by(day)
-        .order_by(day)
-    )
+def _days(conn: Connection, in_campaign: Any) -> list[Day]:
+    """Per UTC day of sending: the totals and each variant (the holdout is never sent: no days)."""
+    totals = _funnels(conn, in_campaign, None, by_day=True)
+    arms = _funnels(conn, in_campaign, _ARM, by_day=True)
     return [
-        {"day": int(row[0]) * 86_400, **dict(zip(COUNTERS, (int(v) for v in row[1:]), strict=True))}
-        for row in conn.execute(query)
+        Day(start, total, [funnel for (day, _key), funnel in arms.items() if day == start])
+        for (start, _key), total in sorted(totals.items())
     ]
+
+
+def _row(funnel: Funnel) -> dict[str, Any]:
+    return {
+        "arm": funnel.key,
+        "users": funnel.users,
+        **{name: getattr(funnel, name) for name in COUNTERS},
+        "revenue": round(funnel.revenue, 2),
+        "unsubscribed": funnel.unsubscribed,
+        "permission_lost": funnel.permission_lost,
+        **{f"{name}_rate": round(value, 6) for name, value in funnel.rates().items()},
+    }
 
 
 def as_rows(analytics: CampaignAnalytics) -> list[Mapping[str, Any]]:
     """One row per arm (variants, then the holdout), for CSV."""
     funnels = [*analytics.variants, *([analytics.holdout] if analytics.holdout else [])]
+    return [_row(f) for f in funnels]
+
+
+def as_day_rows(analytics: CampaignAnalytics) -> list[Mapping[str, Any]]:
+    """One row per day and arm (its variants, then `total`), for CSV: the arm rows with a `day`."""
     return [
-        {
-            "arm": f.key,
-            "users": f.users,
-            **{name: getattr(f, name) for name in COUNTERS},
-            "revenue": round(f.revenue, 2),
-            "unsubscribed": f.unsubscribed,
-            "permission_lost": f.permission_lost,
-            **{f"{name}_rate": round(value, 6) for name, value in f.rates().items()},
-        }
-        for f in funnels
+        {"day": datetime.fromtimestamp(day.day, UTC).date().isoformat(), **_row(funnel)}
+        for day in analytics.days
+        for funnel in [*day.variants, day.total]
     ]

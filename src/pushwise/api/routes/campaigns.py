@@ -33,7 +33,7 @@ from pushwise.domain.campaigns.conditions import ConditionInvalid, profile_leave
 from pushwise.domain.campaigns.journeys import Branch, JourneyInvalid, Notify, Step, parse_journey
 from pushwise.domain.campaigns.recipes import RecipeInvalid, recipe_journey
 from pushwise.domain.campaigns.schedule import ScheduleInvalid, check_cron, local_time_of, next_run
-from pushwise.store.campaign_analytics import as_rows, campaign_analytics
+from pushwise.store.campaign_analytics import as_day_rows, as_rows, campaign_analytics
 from pushwise.store.campaigns import Campaign, campaign_deliveries
 
 router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
@@ -223,20 +223,26 @@ async def campaign_deliveries_page(
 @router.get(
     "/{campaign_id}/analytics",
     response_model=AnalyticsOut,
-    responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with `format=csv`"}},
+    responses={
+        200: {
+            "content": {"text/csv": {}},
+            "description": "JSON, or CSV with `format=csv` (a row per arm, or with `by=day` per day and arm)",
+        }
+    },
 )
 async def analytics(
     campaign_id: CampaignPath,
     principal: Server,
     services: ServicesDep,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
+    by: Annotated[Literal["arm", "day"], Query(description="CSV rows per arm, or per day and arm")] = "arm",
 ) -> AnalyticsOut | Response:
     """The funnel per variant with 95% intervals, the holdout, uplift over it and the days (or CSV)."""
     if await services.engine.campaigns.get(principal.app_id_required, campaign_id) is None:
         raise not_found("campaign")
     found = await services.db.query(lambda conn: campaign_analytics(conn, campaign_id))
     if format == "csv":
-        return Response(_csv(as_rows(found)), media_type="text/csv")
+        return Response(_csv(as_day_rows(found) if by == "day" else as_rows(found)), media_type="text/csv")
     return AnalyticsOut.of(found)
 
 

@@ -11,7 +11,7 @@ from pushwise.api.schemas.common import Strict
 from pushwise.api.schemas.feedback import Feedback
 from pushwise.api.schemas.notifications import DeliveryOut
 from pushwise.domain.campaigns.recipes import RECIPES
-from pushwise.store.campaign_analytics import CampaignAnalytics, Funnel
+from pushwise.store.campaign_analytics import CampaignAnalytics, Day, Funnel
 
 RecipeName = Annotated[str, Field(description=f"One of {', '.join(RECIPES)}")]
 
@@ -123,6 +123,20 @@ class ArmOut(BaseModel):
         )
 
 
+class DayOut(ArmOut):
+    """One UTC day of sending (`day`: epoch seconds of its start): the campaign's funnel that day
+    (`key` "total"), and each variant's with its own rates and intervals."""
+
+    day: int
+    variants: list[ArmOut]
+
+    @classmethod
+    def of_day(cls, day: Day) -> DayOut:
+        return cls(
+            **ArmOut.of(day.total).model_dump(), day=day.day, variants=[ArmOut.of(f) for f in day.variants]
+        )
+
+
 class UpliftOut(BaseModel):
     value: float
     ci: list[float]
@@ -133,7 +147,7 @@ class AnalyticsOut(BaseModel):
     variants: list[ArmOut]
     holdout: ArmOut | None
     uplift: dict[str, UpliftOut] | None
-    days: list[dict[str, Any]]
+    days: list[DayOut]
 
     @classmethod
     def of(cls, found: CampaignAnalytics) -> AnalyticsOut:
@@ -146,5 +160,5 @@ class AnalyticsOut(BaseModel):
             }
             if found.uplift
             else None,
-            days=found.days,
+            days=[DayOut.of_day(day) for day in found.days],
         )

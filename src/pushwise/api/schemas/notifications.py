@@ -222,12 +222,13 @@ class NotificationIn(Strict):
         return self.variants.model if self.variants is not None else None
 
     def effective_holdout(self) -> float:
-        """The holdout: as given; for a send targeted by a model, 5% unless one was given."""
-        if "holdout_percent" in self.model_fields_set or self.uplift_model is None:
+        """The holdout: as given (top level, else `variants.holdout_percent`, the A/B/n test's
+        holdout group); for a send targeted by a model, 5% unless one was given."""
+        if "holdout_percent" in self.model_fields_set:
             return self.holdout_percent
         if self.variants is not None and "holdout_percent" in self.variants.model_fields_set:
             return self.variants.holdout_percent
-        return DEFAULT_HOLDOUT_PERCENT
+        return DEFAULT_HOLDOUT_PERCENT if self.uplift_model is not None else self.holdout_percent
 
     @field_validator("calendar")
     @classmethod
