@@ -65,3 +65,20 @@ async def test_an_outside_model_goes_through_the_same_path(sims: Simulators, tmp
     assert [run["seed"] for run in runs] == [1, 2]
     assert all(run["users"] == 40 for run in runs)  # the outside model picks its own size
     assert all(run["pushes_delivered"] > 0 for run in runs)
+
+
+async def test_china_android_population_is_reached_only_through_the_phone_makers(tmp_path: Path) -> None:
+    """Issue 19's population option: FCM reaches none of these phones; vendor routes do."""
+    with simulators(seed=4, china=True) as china:
+        summary = await run_study(
+            load_model(None, 50, china=True),
+            [strategy_named("blast"), strategy_named("reliable")],
+            seeds=1,
+            days=2,
+            sims=china,
+            workdir=tmp_path,
+        )
+    blast, reliable = (summary["strategies"][name]["runs"][0] for name in ("blast", "reliable"))
+    assert blast["pushes_sent"] > 0
+    assert blast["pushes_delivered"] == 0
+    assert reliable["pushes_delivered"] > 0

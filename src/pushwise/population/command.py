@@ -27,6 +27,13 @@ def population_command(
     model: Annotated[
         str | None, typer.Option(help="package.module:factory returning a PopulationModel.")
     ] = None,
+    population: Annotated[
+        str,
+        typer.Option(
+            help="The built-in model's users: shop (seven markets) or china (Android phones without "
+            "Google services, on Huawei, Honor, Xiaomi, OPPO and vivo, where FCM reaches no one)."
+        ),
+    ] = "shop",
     report: Annotated[
         Path | None, typer.Option(help="Write the report (Markdown, PNG, CSV, JSON) here.")
     ] = None,
@@ -41,7 +48,9 @@ def population_command(
     console = Console(stderr=True)
     try:
         chosen = strategies_named(strategy)
-        factory = load_model(model, users)
+        if population not in ("shop", "china"):
+            raise ValueError(f"--population is shop or china, not {population!r}")
+        factory = load_model(model, users, china=population == "china")
     except (ValueError, ModelLoadError) as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from error
@@ -62,7 +71,7 @@ def population_command(
         def tick(name: str, seed: int, day: int) -> None:
             progress.update(task, advance=1, description=f"{name} seed {seed} day {day + 1}")
 
-        with simulators() as sims:
+        with simulators(china=population == "china") as sims:
             summary: dict[str, Any] = asyncio.run(
                 run_study(
                     factory,

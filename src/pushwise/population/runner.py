@@ -99,6 +99,7 @@ class Run:
     tokens: dict[str, str]
     rng: random.Random
     tally: Tally
+    vendor_tokens: dict[str, str] = field(default_factory=dict)  # external id -> phone maker's token
     internal: dict[str, str] = field(default_factory=dict)  # internal user id -> external id
     shown: dict[str, tuple[str, str, str | None, dict[str, Any]]] = field(default_factory=dict)
     recent: list[tuple[float, str]] = field(default_factory=list)  # (created, notification id)
@@ -166,10 +167,16 @@ async def run_population(
     people = {user.external_id: user for user in model.users(random.Random(seed))}
     tag = f"{strategy.name}/{seed}"
     tokens = {uid: token_for(tag, user) for uid, user in people.items()}
+    # A Chinese Android phone's second token: its maker's push service (FCM reaches no one there).
+    vendor_tokens = {
+        uid: token_for(f"{tag}/{user.vendor}", user) for uid, user in people.items() if user.vendor
+    }
     transport = httpx.ASGITransport(app=create_app(services))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://study", timeout=600) as http:
             run = await _prepare(services, clock, http, admin_key, strategy, sims, model, people, tokens, rng)
+            run.vendor_tokens = vendor_tokens
+            await _devices(run)
             for day in range(days):
                 await _simulate_day(run, day)
                 if on_day is not None:
@@ -215,31 +222,46 @@ async def _prepare(
         ]
         await _ok(http.post("/v1/users/batch", json={"users": batch}, headers=headers))
     run = Run(services, clock, http, headers, app_id, strategy, sims, model, people, tokens, rng, Tally())
-    await _register(run, [u for u in everyone if u.push_enabled and u.platform != "web"])
     async with services.db.read.connect() as conn:
         rows = await conn.execute(select(users.c.id, users.c.external_id).where(users.c.app_id == app_id))
         run.internal = {row.id: row.external_id for row in rows}
-    await sims.reset()
-    await sims.set_faults(strategy.faults, [])
     run.seen_until = clock.now()
     return run
 
 
+async def _devices(run: Run) -> None:
+    """Register the opted-in users' devices, and make FCM a dead end for Chinese Android phones."""
+    await _register(run, [u for u in run.people.values() if u.push_enabled and u.platform != "web"])
+    run.dead = {run.tokens[e] for e in run.vendor_tokens}
+    await run.sims.reset()
+    await run.sims.set_faults(run.strategy.faults, sorted(run.dead))
+
+
 async def _register(run: Run, people: list[SimUser]) -> None:
     """Devices as the app registers them (again, for a shop that never prunes its own list)."""
-    for start in range(0, len(people), BATCH):
-        batch = [_device(run, u) for u in people[start : start + BATCH]]
+    for start in range(0, len(people), BATCH // 2):
+        batch = [device for u in people[start : start + BATCH // 2] for device in _devices_of(run, u)]
         await _ok(run.http.post("/v1/devices:batch", json={"devices": batch}, headers=run.headers))
 
 
-def _device(run: Run, user: SimUser) -> dict[str, Any]:
-    return {
+def _devices_of(run: Run, user: SimUser) -> list[dict[str, Any]]:
+    """The app's registrations for the user's phone: its APNs or FCM token, and on a Chinese
+    Android phone its maker's token too (one installation) when the strategy routes by vendor."""
+    device = {
         "platform": user.platform,
         "token": run.tokens[user.external_id],
         "user_id": user.external_id,
         "timezone": user.timezone,
         "locale": user.locale,
     }
+    vendor_token = run.vendor_tokens.get(user.external_id)
+    if vendor_token is None or not run.strategy.vendor_routes:
+        return [device]
+    installation = {"installation_id": f"phone-{user.external_id}"}
+    return [
+        {**device, **installation},
+        {**device, **installation, "vendor": user.vendor, "token": vendor_token},
+    ]
 
 
 async def _simulate_day(run: Run, day: int) -> None:
@@ -441,10 +463,10 @@ def _translate(run: Run, external: str, event: SimEvent, push: SeenPush | None) 
 
 
 def _kill_token(run: Run, external: str) -> None:
-    token = run.tokens.get(external)
-    if token and token not in run.dead:
-        run.dead.add(token)
-        run.dead_changed = True
+    for token in (run.tokens.get(external), run.vendor_tokens.get(external)):
+        if token and token not in run.dead:
+            run.dead.add(token)
+            run.dead_changed = True
 
 
 async def _reregister(run: Run) -> None:

@@ -53,6 +53,9 @@ class Strategy:
     policy: dict[str, Any] = field(default_factory=lambda: dict(NO_GATE))
     personalised: bool = False
     send_time: bool = False
+    # Chinese Android phones (the China population): the app registers the phone maker's token
+    # beside FCM's, and pushwise routes by installation. Without it FCM reaches none of them.
+    vendor_routes: bool = True
 
 
 RELIABLE = Strategy(
@@ -85,6 +88,7 @@ STRATEGIES: dict[str, Strategy] = {
             pruning=True,
             weekdays=TWICE_A_WEEK,
             local_hour="12:00",
+            vendor_routes=False,
         ),
         Strategy(
             "failing",
@@ -94,6 +98,7 @@ STRATEGIES: dict[str, Strategy] = {
             pruning=False,
             weekdays=DAILY,
             hour_utc=10,
+            vendor_routes=False,
         ),
         Strategy(
             "blast",
@@ -103,6 +108,7 @@ STRATEGIES: dict[str, Strategy] = {
             pruning=True,
             weekdays=DAILY,
             hour_utc=10,
+            vendor_routes=False,
         ),
         RELIABLE,
         GATED,

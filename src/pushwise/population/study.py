@@ -20,10 +20,11 @@ class ModelLoadError(ValueError):
     """`--model` does not name a callable that returns a population model."""
 
 
-def load_model(spec: str | None, users: int) -> Callable[[], PopulationModel]:
-    """The model factory: the built-in shop sized `users`, or `package.module:factory`."""
+def load_model(spec: str | None, users: int, *, china: bool = False) -> Callable[[], PopulationModel]:
+    """The model factory: the built-in shop sized `users` (its China Android population with
+    `china`), or `package.module:factory`."""
     if not spec:
-        return lambda: ShopModel(users)
+        return lambda: ShopModel(users, china=china)
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
         raise ModelLoadError(f"--model wants package.module:factory, not {spec!r}")

@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from pushwise.domain.china.vendors import VENDORS
 from pushwise.population.strategies import APNS_FAULTS, FCM_FAULTS
 from pushwise.simulators.apns.harness import ApnsSimulatorHandle, start_apns_simulator
+from pushwise.simulators.china.harness import VendorSimulatorHandle, start_vendor_simulator
 from pushwise.simulators.fcm.harness import FcmSimulatorHandle, start_fcm_simulator
 
 
@@ -23,10 +25,11 @@ from pushwise.simulators.fcm.harness import FcmSimulatorHandle, start_fcm_simula
 class Simulators:
     apns: ApnsSimulatorHandle
     fcm: FcmSimulatorHandle
+    vendors: dict[str, VendorSimulatorHandle] = field(default_factory=dict)  # China population only
 
     def provider_bodies(self) -> dict[str, dict[str, Any]]:
         """The bodies of `PUT /v1/apps/{id}/providers/{channel}` that point an app at them."""
-        return {
+        bodies: dict[str, dict[str, Any]] = {
             "apns": {
                 "team_id": self.apns.team_id,
                 "key_id": self.apns.key_id,
@@ -43,9 +46,11 @@ class Simulators:
                 "ca_file": self.fcm.ca_file,
             },
         }
+        return bodies | {vendor: sim.provider_config() for vendor, sim in self.vendors.items()}
 
     async def reset(self) -> None:
-        await asyncio.gather(asyncio.to_thread(self.apns.reset), asyncio.to_thread(self.fcm.reset))
+        handles = [self.apns, self.fcm, *self.vendors.values()]
+        await asyncio.gather(*(asyncio.to_thread(handle.reset) for handle in handles))
 
     async def set_faults(self, faults: bool, dead_tokens: list[str]) -> None:
         """Technical faults on or off, and the tokens that no longer reach anyone.
@@ -57,16 +62,27 @@ class Simulators:
         if faults:
             apns.update(APNS_FAULTS)
             fcm.update(FCM_FAULTS)
+        # Vendors sign their auth requests with timestamps: on a simulated clock they are not checked.
+        vendor: dict[str, Any] = {"dead_tokens": dead_tokens, "check_timestamps": False}
         await asyncio.gather(
-            asyncio.to_thread(self.apns.set_faults, apns), asyncio.to_thread(self.fcm.set_faults, fcm)
+            asyncio.to_thread(self.apns.set_faults, apns),
+            asyncio.to_thread(self.fcm.set_faults, fcm),
+            *(asyncio.to_thread(sim.set_faults, vendor) for sim in self.vendors.values()),
         )
 
 
 @contextmanager
-def simulators(seed: int = 1) -> Iterator[Simulators]:
+def simulators(seed: int = 1, *, china: bool = False) -> Iterator[Simulators]:
+    """APNs and FCM; with `china`, the five phone makers' services too."""
     with ExitStack() as stack:
         apns = stack.enter_context(
             start_apns_simulator(tls=True, seed=seed, engine="granian", faults={"token_max_age_s": None})
         )
         fcm = stack.enter_context(start_fcm_simulator(tls=True, seed=seed))
-        yield Simulators(apns, fcm)
+        vendors = {
+            vendor: stack.enter_context(
+                start_vendor_simulator(vendor, seed=seed, faults={"check_timestamps": False})
+            )
+            for vendor in (VENDORS if china else ())
+        }
+        yield Simulators(apns, fcm, vendors)
