@@ -42,8 +42,8 @@ class _LoopbackServer(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def serve_app(app: FastAPI, **options: Any) -> AsyncIterator[str]:
-    """Run `app` (with its lifespan) on a free loopback port; yields the base URL.
+async def serve_app(app: FastAPI, *, port: int = 0, **options: Any) -> AsyncIterator[str]:
+    """Run `app` (with its lifespan) on a free loopback port (or `port`); yields the base URL.
 
     `options` go to `uvicorn.Config` (e.g. `http=` for pushwise's own HTTP protocol)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -51,7 +51,7 @@ async def serve_app(app: FastAPI, **options: Any) -> AsyncIterator[str]:
     # Accepted connections inherit it: on the stock asyncio loop (the tests' loop; uvloop sets it
     # itself) small answers otherwise wait ~40 ms for a delayed ACK (Nagle), on every request.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5, **options

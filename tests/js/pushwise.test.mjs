@@ -317,3 +317,15 @@ test("an empty inbox asks the stream for every item (Last-Event-ID 0); refusals 
   assert.deepEqual(timers.map((t) => t.ms), [1000, 2000]);
   inbox.stop();
 });
+
+test("the inbox of a user pushwise has not met yet is empty, not an error", async () => {
+  const { fetch } = fakeFetch({
+    "GET /v1/inbox": () => json(404, { error: { code: "not_found", message: "user not found" } }),
+    "GET /v1/inbox/stream": () => json(404, { error: { code: "not_found" } }),
+  });
+  const pw = new Pushwise({ baseUrl: "https://push.example", clientKey: "pk_1", userToken: userToken("new"), fetch });
+  const inbox = await pw.inbox({ setTimeout: () => {} }).start();
+  assert.deepEqual(inbox.items, []);
+  assert.equal(inbox.unreadCount, 0);
+  inbox.stop();
+});

@@ -252,7 +252,9 @@
             events.push(event("clicked", meta, { key: "link", properties: { url: url, via: "sdk" } }));
           }
         }
-        return Promise.all([openOrFocus(url), report(events)]);
+        // a window that cannot open (the browser refuses it) must not lose the events
+        var opening = openOrFocus(url).catch(function () { return null; });
+        return Promise.all([opening, report(events)]);
       });
     }
 

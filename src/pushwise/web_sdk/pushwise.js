@@ -351,7 +351,13 @@ export class Inbox {
   }
 
   async load() {
-    const page = await this.pushwise.call("GET", `/v1/inbox?limit=${this.limit}`);
+    let page;
+    try {
+      page = await this.pushwise.call("GET", `/v1/inbox?limit=${this.limit}`);
+    } catch (error) {
+      if (error.status !== 404) throw error;
+      page = { items: [], unread_count: 0 }; // a user pushwise has not met yet has nothing
+    }
     this.items = page.items;
     this.unreadCount = page.unread_count;
     // the stream then sends every item newer than the newest listed ("0": all of them)
