@@ -121,14 +121,28 @@ def build_index(
 def best_pick(
     index: PickIndex, *, interests: Mapping[str, float], pushed: Collection[str], seen: Collection[str]
 ) -> Item | None:
-    """The item `rank` would put first for this user, found without scoring every candidate."""
+    """The item `rank` would put first for this user, found without scoring every candidate.
+
+    Groups are visited by the best score they could give this user, so the first one usually
+    holds the pick and every other group stops at its first item; within a group, an item that
+    cannot beat the pick (nor tie it with a smaller id) ends the group, as all below it score no
+    more and, on a tie, have larger ids.
+    """
     weights = index.weights
+    groups = sorted(
+        (
+            (group[0][0] + weights.interest * interests.get(category or "", 0.0), category, group)
+            for category, group in index.by_category.items()
+            if group
+        ),
+        key=lambda entry: -entry[0],
+    )
     best_score, chosen = 0.0, None
-    for category, group in index.by_category.items():
+    for _top, category, group in groups:
         interest = weights.interest * interests.get(category or "", 0.0)
         for base, item in group:
             bound = base + interest  # no item further down this group can score more
-            if chosen is not None and bound < best_score:
+            if chosen is not None and (bound < best_score or (bound == best_score and item.id > chosen.id)):
                 break
             if item.id in pushed:
                 continue
