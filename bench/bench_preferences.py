@@ -133,8 +133,8 @@ async def gate_alone(services: Services, app_id: str, batches: int = 100) -> flo
     gate, now = services.engine.gate, services.clock.now()
     began = time.perf_counter()
     for claimed in claimed_batches:
-        held = await gate.screen(claimed, planned, now)
-        assert not held  # none of these preferences stops an iPhone promotion
+        screened = await gate.screen(claimed, planned, now)
+        assert not screened.held  # none of these preferences stops an iPhone promotion
     return (time.perf_counter() - began) / (batches * size) * 1e6
 
 
