@@ -3,6 +3,7 @@ simulators, on a simulated clock, with the built-in model and with an outside on
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,6 +55,8 @@ async def test_failing_and_healthy_through_the_real_engine(sims: Simulators, tmp
     written = write_report(summary, tmp_path / "report", command="pushwise simulate population (test)")
     assert (tmp_path / "report" / "summary.json") in written
     assert "| failing |" in (tmp_path / "report" / "report.md").read_text()
+    if importlib.util.find_spec("matplotlib") is not None:  # the `population` extra
+        assert (tmp_path / "report" / "retention.png") in written
 
 
 async def test_an_outside_model_goes_through_the_same_path(sims: Simulators, tmp_path: Path) -> None:

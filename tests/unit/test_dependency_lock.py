@@ -17,7 +17,7 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parents[2]
 LOCK = ROOT / "requirements" / "test.txt"
 REGENERATE = "run `bash requirements/lock.sh` and commit requirements/test.txt"
-TESTED_EXTRAS = ("test", "uplift")  # what the README's test command installs
+TESTED_EXTRAS = ("test", "uplift", "population")  # what the README's test command installs
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\;]+)")
 
 
