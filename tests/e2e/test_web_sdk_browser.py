@@ -77,9 +77,10 @@ self.addEventListener("message", (e) => {
   if (test.type !== "test:user") return;
   e.waitUntil(self.registration.getNotifications().then((shown) => {
     const n = shown.find((one) => one.data.pushwise.deliveryId === test.deliveryId);
-    const done = test.does === "close"
-      ? self.pushwise.worker.onClose(n)
-      : self.pushwise.worker.onClick(n, test.action || "");
+    const worker = self.pushwise.worker;
+    const done = test.does === "close" ? worker.onClose(n)
+      : test.does === "resubscribe" ? worker.onSubscriptionChange(null, { toJSON: () => test.subscription })
+      : worker.onClick(n, test.action || "");
     const reply = (error) => e.source.postMessage({ type: "test:done", deliveryId: test.deliveryId, error });
     return done.then(() => reply(null), (error) => reply(String(error)));
   }));
@@ -334,24 +335,7 @@ async def test_the_web_sdk_subscribes_shows_pushes_reports_events_and_follows_th
                     {"deliveryId": second, "does": "click", "action": "track"},
                     {"deliveryId": third, "does": "close"},
                 ):
-                    error = await asyncio.wait_for(
-                        page.evaluate(
-                            """(act) => new Promise((resolve) => {
-                                const done = (e) => {
-                                    if (e.data.type === "test:done" && e.data.deliveryId === act.deliveryId) {
-                                        navigator.serviceWorker.removeEventListener("message", done);
-                                        resolve(e.data.error);
-                                    }
-                                };
-                                navigator.serviceWorker.addEventListener("message", done);
-                                navigator.serviceWorker.ready.then(
-                                    (r) => r.active.postMessage({type: "test:user", ...act}));
-                            })""",
-                            act,
-                        ),
-                        30,
-                    )
-                    assert error is None, error
+                    await _in_worker(page, act)
                 # the browser opens a window only in a real notificationclick: follow the tapped
                 # notification's link as that window would (pushwise's click redirect)
                 [link] = [
@@ -396,6 +380,30 @@ async def test_the_web_sdk_subscribes_shows_pushes_reports_events_and_follows_th
                     await _until(all_events, "the events the service worker reports")
                 except AssertionError as timed_out:
                     raise AssertionError(f"events seen: {sorted(seen)}") from timed_out
+                # -- the next visit: sync() registers the same subscription again, asking nothing
+                await page.reload()
+                await page.wait_for_function("window.sdkLoaded === true")
+                synced = await page.evaluate(
+                    """async (config) => {
+                        window.pw = new Pushwise({...config, serviceWorker: "/shop/sw.js"});
+                        return (await window.pw.sync()).id;
+                    }""",
+                    config,
+                )
+                assert synced == device_id
+
+                # -- the browser replaces the subscription (pushsubscriptionchange): the worker registers
+                # the new one from what it keeps in IndexedDB and removes the old device
+                replacement = push_service.new_subscription(vapid)
+                await _in_worker(page, {"deliveryId": 0, "does": "resubscribe", "subscription": replacement})
+                moved = await shop.call("GET", "/v1/users/ann")
+                [renewed] = [d for d in moved["devices"] if d["token"] == replacement["endpoint"]]
+                assert renewed["active"] is True
+                assert device_id not in {d["id"] for d in moved["devices"]}
+                assert await page.evaluate("window.pw.knownDeviceId") == renewed["id"]
+                assert (await shop.notify({"content": {"title": "Still here"}}))["state"] == "delivered"
+                assert push_service.received(replacement["endpoint"])[0]["payload"]["title"] == "Still here"
+
                 # the SDK's events name the notification too (pushwise_notification_id in the payload)
                 by_delivery = {int(d["id"]): d["notification_id"] for d in deliveries}
                 for event in await shop.events():
@@ -413,3 +421,24 @@ def _b64url(text: str) -> bytes:
 
 async def _found(registrations: list[dict[str, Any]], scope: str) -> dict[str, Any] | None:
     return next((r for r in registrations if r["scopeURL"] == scope and not r["isDeleted"]), None)
+
+
+async def _in_worker(page: Any, act: dict[str, Any]) -> None:
+    """Ask the test's worker to act as the browser would (click, close, resubscribe); wait for it."""
+    error = await asyncio.wait_for(
+        page.evaluate(
+            """(act) => new Promise((resolve) => {
+                const done = (e) => {
+                    if (e.data.type === "test:done" && e.data.deliveryId === act.deliveryId) {
+                        navigator.serviceWorker.removeEventListener("message", done);
+                        resolve(e.data.error);
+                    }
+                };
+                navigator.serviceWorker.addEventListener("message", done);
+                navigator.serviceWorker.ready.then((r) => r.active.postMessage({type: "test:user", ...act}));
+            })""",
+            act,
+        ),
+        30,
+    )
+    assert error is None, error

@@ -73,6 +73,10 @@ function fakeBrowser({ permission = "default", answer = "granted", existing = nu
     language: "fr-FR",
     serviceWorker: {
       registered: [],
+      listeners: [],
+      addEventListener(type, listener) {
+        this.listeners.push({ type, listener });
+      },
       async register(url, options) {
         this.registered.push({ url, options });
         return registration;
@@ -80,7 +84,14 @@ function fakeBrowser({ permission = "default", answer = "granted", existing = nu
       ready: Promise.resolve(registration),
     },
   };
-  return { window: { navigator, PushManager: class {}, Notification, MessageChannel }, worker, pushManager };
+  const stored = new Map();
+  const localStorage = {
+    getItem: (key) => (stored.has(key) ? stored.get(key) : null),
+    setItem: (key, value) => stored.set(key, String(value)),
+    removeItem: (key) => stored.delete(key),
+  };
+  const window = { navigator, PushManager: class {}, Notification, MessageChannel, localStorage };
+  return { window, worker, pushManager, stored };
 }
 
 const DEVICE_ROUTES = {
@@ -328,4 +339,45 @@ test("the inbox of a user pushwise has not met yet is empty, not an error", asyn
   assert.deepEqual(inbox.items, []);
   assert.equal(inbox.unreadCount, 0);
   inbox.stop();
+});
+
+test("sync on page load: re-registers when granted, reports a revoked permission, asks nothing", async () => {
+  const browser = fakeBrowser({ permission: "default", answer: "granted" });
+  const { fetch, calls } = fakeFetch(DEVICE_ROUTES);
+  const options = { baseUrl: "https://push.example", clientKey: "pk_1", window: browser.window, fetch };
+  assert.equal(await new Pushwise(options).sync(), null, "not asked yet: nothing happens");
+  assert.equal(calls.length, 0);
+
+  await new Pushwise(options).requestPermission();
+  assert.equal(browser.stored.get("pushwise:device:https://push.example"), "dev_1");
+
+  const nextVisit = new Pushwise(options);
+  assert.equal((await nextVisit.sync()).id, "dev_1");
+  assert.equal(calls.filter((c) => c.path === "/v1/devices").length, 2, "registered again, same device");
+
+  browser.window.Notification.permission = "denied"; // taken back in the browser's settings
+  const laterVisit = new Pushwise(options);
+  await laterVisit.sync();
+  assert.deepEqual(calls.at(-1).body, { push_permission: "denied" });
+  assert.equal(calls.at(-1).path, "/v1/devices/dev_1");
+});
+
+test("a device the worker re-registered becomes the page's device", async () => {
+  const browser = fakeBrowser({ permission: "granted" });
+  const { fetch } = fakeFetch(DEVICE_ROUTES);
+  const pw = new Pushwise({ baseUrl: "https://push.example", clientKey: "pk_1", window: browser.window, fetch });
+  await pw.subscribe();
+  const [{ listener }] = browser.window.navigator.serviceWorker.listeners;
+  listener({ data: { type: "pushwise:device", device: { id: "dev_2" } } });
+  assert.equal(pw.knownDeviceId, "dev_2");
+  assert.equal(browser.stored.get("pushwise:device:https://push.example"), "dev_2");
+});
+
+test("a revoked permission on a device removed meanwhile is nothing to report", async () => {
+  const browser = fakeBrowser({ permission: "denied" });
+  browser.stored.set("pushwise:device:https://push.example", "dev_gone");
+  const { fetch } = fakeFetch(DEVICE_ROUTES);
+  const pw = new Pushwise({ baseUrl: "https://push.example", clientKey: "pk_1", window: browser.window, fetch });
+  assert.equal(await pw.sync(), null);
+  assert.equal(browser.stored.has("pushwise:device:https://push.example"), false);
 });

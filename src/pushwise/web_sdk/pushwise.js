@@ -122,6 +122,41 @@ export class Pushwise {
     this.window = options.window || globalThis;
     this.userToken = options.userToken || null;
     this.device = null;
+    this.deviceKey = `pushwise:device:${this.baseUrl}`;
+  }
+
+  /** The device id this browser registered last (kept across visits in localStorage). */
+  get knownDeviceId() {
+    if (this.device) return this.device.id;
+    return safely(() => this.window.localStorage.getItem(this.deviceKey));
+  }
+
+  remember(device) {
+    this.device = device;
+    safely(() =>
+      device
+        ? this.window.localStorage.setItem(this.deviceKey, device.id)
+        : this.window.localStorage.removeItem(this.deviceKey),
+    );
+  }
+
+  /**
+   * Call on every page load: with the permission granted, registers the subscription again (the
+   * same device, reactivated if it had been turned off, and a subscription the browser replaced
+   * while no worker saw it); with the permission taken back in the browser's settings, tells
+   * pushwise (`push_permission: "denied"`) so it stops sending. Asks the user nothing.
+   */
+  async sync() {
+    if (!this.isSupported()) return null;
+    if (this.permission === "granted") return this.subscribe();
+    if (this.permission !== "denied" || !this.knownDeviceId) return null;
+    try {
+      return await this.reportPermission("denied");
+    } catch (error) {
+      if (error.status !== 404) throw error;
+      this.remember(null); // removed meanwhile: nothing left to turn off
+      return null;
+    }
   }
 
   /** True where this browser can receive Web Push (service workers, PushManager, Notification). */
@@ -154,7 +189,7 @@ export class Pushwise {
     if (!this.isSupported()) return "denied";
     const permission = await this.window.Notification.requestPermission();
     if (permission === "granted") await this.subscribe();
-    else if (permission === "denied" && this.device) await this.reportPermission("denied");
+    else if (permission === "denied" && this.knownDeviceId) await this.reportPermission("denied");
     return permission;
   }
 
@@ -182,7 +217,7 @@ export class Pushwise {
         applicationServerKey: base64UrlToBytes(key),
       });
     }
-    this.device = await this.registerSubscription(subscription);
+    this.remember(await this.registerSubscription(subscription));
     await this.configureWorker(registration, { vapidPublicKey: key });
     return this.device;
   }
@@ -191,9 +226,10 @@ export class Pushwise {
   async unsubscribe() {
     const registration = await this.serviceWorker();
     const subscription = await registration.pushManager.getSubscription();
-    if (this.device) await this.call("DELETE", `/v1/devices/${encodeURIComponent(this.device.id)}`);
+    const deviceId = this.knownDeviceId;
+    if (deviceId) await this.call("DELETE", `/v1/devices/${encodeURIComponent(deviceId)}`);
     if (subscription) await subscription.unsubscribe();
-    this.device = null;
+    this.remember(null);
     await this.tellWorker(registration, { type: MESSAGE + "forget" });
   }
 
@@ -215,9 +251,8 @@ export class Pushwise {
 
   /** PATCH the device's permission ("granted" or "denied") when the browser's setting changed. */
   async reportPermission(permission) {
-    this.device = await this.call("PATCH", `/v1/devices/${encodeURIComponent(this.device.id)}`, {
-      push_permission: permission,
-    });
+    const path = `/v1/devices/${encodeURIComponent(this.knownDeviceId)}`;
+    this.remember(await this.call("PATCH", path, { push_permission: permission }));
     return this.device;
   }
 
@@ -235,6 +270,10 @@ export class Pushwise {
   async serviceWorker() {
     if (!this.registration) {
       const container = this.window.navigator.serviceWorker;
+      // the worker re-registered a subscription the browser replaced: that is our device now
+      container.addEventListener("message", (e) => {
+        if (e.data && e.data.type === MESSAGE + "device") this.remember(e.data.device);
+      });
       const scope = this.options.serviceWorkerScope;
       await container.register(this.options.serviceWorker, scope ? { scope } : undefined);
       this.registration = await container.ready;
@@ -250,7 +289,7 @@ export class Pushwise {
       clientKey: this.options.clientKey,
       userToken: this.userToken,
       userId: this.userId,
-      deviceId: this.device ? this.device.id : undefined,
+      deviceId: this.knownDeviceId || undefined,
       defaultTitle: this.options.defaultTitle,
     };
     return this.tellWorker(registration, { type: MESSAGE + "configure", settings: this.workerSettings });
