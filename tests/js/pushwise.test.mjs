@@ -381,3 +381,17 @@ test("a revoked permission on a device removed meanwhile is nothing to report", 
   assert.equal(await pw.sync(), null);
   assert.equal(browser.stored.has("pushwise:device:https://push.example"), false);
 });
+
+test("a stream refused for its credentials stops and says why instead of retrying forever", async () => {
+  const { fetch } = fakeFetch({
+    "GET /v1/inbox": () => json(200, { items: [], next_cursor: null, unread_count: 0 }),
+    "GET /v1/inbox/stream": () => json(401, { error: { code: "invalid_user_token", message: "not valid" } }),
+  });
+  const timers = [];
+  const pw = new Pushwise({ baseUrl: "https://push.example", clientKey: "pk_1", userToken: userToken("ann"), fetch });
+  const inbox = await pw.inbox({ setTimeout: (f, ms) => timers.push({ f, ms }) }).start();
+  await tick();
+  await tick();
+  assert.equal(inbox.error.code, "invalid_user_token");
+  assert.equal(timers.length, 0);
+});

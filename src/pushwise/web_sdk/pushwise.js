@@ -359,7 +359,7 @@ function safely(read) {
 
 /**
  * A user's inbox, kept current: `items` (newest first), `unreadCount`, and listeners told of
- * every change. `start()` loads the first page and follows GET /v1/inbox/stream, reconnecting
+ * every change. `error` is set (and the stream stopped) when the credentials are refused for good. `start()` loads the first page and follows GET /v1/inbox/stream, reconnecting
  * with Last-Event-ID after a drop (the server then sends what was missed).
  *
  * options: `limit` (first page size, default 20), `retryMs` (first reconnect delay, default
@@ -373,6 +373,7 @@ export class Inbox {
     this.setTimeout = options.setTimeout || ((f, ms) => globalThis.setTimeout(f, ms));
     this.items = [];
     this.unreadCount = 0;
+    this.error = null;
     this.lastEventId = null;
     this.listeners = new Set();
     this.running = false;
@@ -439,7 +440,12 @@ export class Inbox {
       signal: this.abort.signal,
     });
     if (!response.ok) {
-      await pw.renewedToken(await errorOf(response));
+      const error = await errorOf(response);
+      if (!(await pw.renewedToken(error)) && (error.status === 401 || error.status === 403)) {
+        this.error = error; // credentials that waiting will not mend: stop, say why
+        this.running = false;
+        this.changed();
+      }
       return false;
     }
     const parser = new SseParser();
