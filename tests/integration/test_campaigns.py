@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from pushwise.campaigns.runner import CLAIM_SECONDS
+from pushwise.domain.signed_tokens import issue_unsubscribe_token
 from pushwise.serving import campaign_service
 from pushwise.store.campaigns import due_runs
 from pushwise.store.schema import journey_runs, notifications, users
@@ -164,6 +165,38 @@ async def test_journeys_exit_on_any_of_their_exit_events(client, make_app, servi
         ("cy", "done"),
         ("cy", "done"),
     ]
+
+
+async def test_unsubscribing_through_pushwise_ends_the_journeys_that_exit_on_it(
+    client, make_app, services, clock
+):
+    """The preferences API and the e-mail one-click link are `unsubscribed` exits too."""
+    shop = await make_app()
+    for user in ("ana", "ben", "cy"):
+        await client.put(
+            f"/v1/users/{user}", json={"email": f"{user}@example.com"}, headers=shop.server_headers
+        )
+    await create(client, shop, {"name": "carts", "recipe": "abandoned_cart", "notify": REMINDER})
+    for user in ("ana", "ben", "cy"):
+        await event(client, shop, user, "added_to_cart", f"{user}-c")
+    await sweep(services)
+    patched = await client.patch(
+        "/v1/users/ana/preferences", json={"unsubscribed": ["webpush"]}, headers=shop.server_headers
+    )
+    assert patched.status_code == 200, patched.text
+    names = {external: internal for internal, external in (await conn_users(services)).items()}
+    token = issue_unsubscribe_token(services.secret_key, shop.id, names["ben"])
+    assert (await client.post(f"/v1/unsubscribe/{token}")).status_code == 200
+    clock.advance(HOUR)
+    await sweep(services)
+    assert await inbox_titles(client, shop, "ana") == []
+    assert await inbox_titles(client, shop, "ben") == []
+    assert await inbox_titles(client, shop, "cy") == ["Still thinking about it?"]
+    async with services.db.read.connect() as conn:
+        runs = (await conn.execute(select(journey_runs.c.user_id, journey_runs.c.state))).all()
+    assert sorted((names_of, state) for names_of, state in runs) == sorted(
+        [(names["ana"], "exited"), (names["ben"], "exited"), (names["cy"], "active")]
+    )
 
 
 async def test_a_catalogue_recipe_run_leaves_when_the_user_unsubscribes(client, make_app, services, clock):

@@ -160,9 +160,28 @@ def enter_and_exit(
     journeys = _active_journeys(conn, app_id)
     if not journeys:
         return 0
+    _exit(conn, journeys, [(user, kind) for user, kind, _at, _event in events], now)
+    starting = {cid: j for cid, j in journeys.items() if j.trigger in types}
+    if not starting:
+        return 0
+    return _enter(conn, app_id, starting, events, now)
+
+
+def exit_on(conn: Connection, app_id: str, user_id: str, kind: str, now: float) -> None:
+    """End the user's runs of journeys that exit on `kind`, for what pushwise itself records
+    (an unsubscribe through its e-mail link or preference page is an `unsubscribed` exit)."""
+    journeys = _active_journeys(conn, app_id)
+    if journeys:
+        _exit(conn, journeys, [(user_id, kind)], now)
+
+
+def _exit(
+    conn: Connection, journeys: Mapping[str, Journey], seen: Sequence[tuple[str, str]], now: float
+) -> None:
+    """Mark `exited` the active runs of users who did one of their journey's exit events."""
     for campaign_id, journey in journeys.items():
-        if journey.exit_events & types:
-            leaving = sorted({user for user, kind, _at, _event in events if kind in journey.exit_events})
+        leaving = sorted({user for user, kind in seen if kind in journey.exit_events})
+        if leaving:
             conn.execute(
                 update(journey_runs)
                 .where(
@@ -172,10 +191,6 @@ def enter_and_exit(
                 )
                 .values(state="exited", due_at=None, updated_at=now)
             )
-    starting = {cid: j for cid, j in journeys.items() if j.trigger in types}
-    if not starting:
-        return 0
-    return _enter(conn, app_id, starting, events, now)
 
 
 def enter_system(

@@ -18,6 +18,7 @@ from pushwise.domain.audience.preferences import (
     check_change,
 )
 from pushwise.domain.clock import Clock
+from pushwise.store.campaigns import exit_on
 from pushwise.store.categories import app_categories
 from pushwise.store.db import Database
 from pushwise.store.schema import channel_unsubscribes, user_preferences, users
@@ -140,7 +141,15 @@ def _write_cells(conn: Connection, user_id: str, change: PreferenceChange, now: 
 def _write_unsubscribes(
     conn: Connection, app_id: str, user_id: str, wanted: frozenset[str], now: float
 ) -> None:
-    """The user's unsubscribed channels become `wanted`; a channel still wanted keeps its first time."""
+    """The user's unsubscribed channels become `wanted`; a channel still wanted keeps its first time.
+    A newly unsubscribed channel ends the user's journeys that exit on `unsubscribed`."""
+    before = set(
+        conn.execute(
+            select(channel_unsubscribes.c.channel).where(channel_unsubscribes.c.user_id == user_id)
+        ).scalars()
+    )
+    if wanted - before:
+        exit_on(conn, app_id, user_id, "unsubscribed", now)
     conn.execute(
         delete(channel_unsubscribes).where(
             channel_unsubscribes.c.user_id == user_id, channel_unsubscribes.c.channel.not_in(sorted(wanted))

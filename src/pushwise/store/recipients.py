@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, select
 
 from pushwise.domain.clock import Clock
+from pushwise.store.campaigns import exit_on
 from pushwise.store.db import Database
 from pushwise.store.schema import channel_unsubscribes, users
 from pushwise.store.upsert import upsert_into
@@ -49,6 +50,8 @@ class RecipientRepository:
                 user_id=user_id, channel="email", app_id=app_id, at=self._clock.now()
             )
             await connection.execute(statement.on_conflict_do_nothing(index_elements=["user_id", "channel"]))
+            now = self._clock.now()
+            await connection.run_sync(lambda conn: exit_on(conn, app_id, user_id, "unsubscribed", now))
         return True
 
 
