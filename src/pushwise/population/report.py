@@ -25,6 +25,7 @@ METRICS = (
     "pushes_sent",
     "pushes_delivered",
     "pushes_failed",
+    "pushes_expired",
     "opened",
     "clicked",
     "conversions",

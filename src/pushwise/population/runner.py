@@ -501,11 +501,12 @@ async def _summary(run: Run, seed: int, population: int, days: int) -> dict[str,
     counts = select(
         func.count().filter(deliveries.c.attempts > 0),
         func.count().filter(deliveries.c.state == "delivered"),
-        func.count().filter(deliveries.c.state.in_(("failed", "expired"))),
+        func.count().filter(deliveries.c.state == "failed"),
+        func.count().filter(deliveries.c.state == "expired"),
         func.count().filter(deliveries.c.state.in_(("suppressed", "held_out"))),
     ).where(deliveries.c.app_id == run.app_id, deliveries.c.channel.in_(PUSH_CHANNELS))
     async with run.services.db.read.connect() as conn:
-        sent, delivered, failed, held = (await conn.execute(counts)).one()
+        sent, delivered, failed, expired, held = (await conn.execute(counts)).one()
     tally = run.tally
     return {
         "seed": seed,
@@ -522,6 +523,7 @@ async def _summary(run: Run, seed: int, population: int, days: int) -> dict[str,
         "retained_at_end": tally.retention_curve[-1] if tally.retention_curve else 1.0,
         "retention_curve": [round(v, 5) for v in tally.retention_curve],
         "pushes_failed": int(failed),
+        "pushes_expired": int(expired),
         "pushes_held_back": int(held),
         "push_conversions": tally.push_conversions,
         "push_revenue": round(tally.push_revenue, 2),
