@@ -46,6 +46,7 @@ async def test_failing_and_healthy_through_the_real_engine(sims: Simulators, tmp
         assert run["opened"] <= run["pushes_delivered"] <= run["pushes_sent"]
         assert run["clicked"] <= run["pushes_delivered"]
         assert 0.0 <= run["retained_at_end"] <= 1.0
+        assert run["events_posted"] > 0
     # Failing sends daily with faults and no retries: some pushes fail; healthy's sound provider loses none
     # to faults (only to tokens its users killed), and sends on Tuesday only in these three days.
     assert runs["failing"]["pushes_failed"] > 0

@@ -76,6 +76,7 @@ class Tally:
     push_conversions: int = 0
     revenue: float = 0.0
     push_revenue: float = 0.0
+    events_posted: int = 0
     opt_outs: set[str] = field(default_factory=set)
     uninstalls: set[str] = field(default_factory=set)
     last_active: dict[str, float] = field(default_factory=dict)
@@ -409,6 +410,7 @@ async def _post_due(run: Run) -> None:
         if external in run.tally.uninstalls:
             continue
         posted += _translate(run, external, event, push)
+    run.tally.events_posted += len(posted)
     for start in range(0, len(posted), BATCH):
         await _ok(
             run.http.post("/v1/events", json={"events": posted[start : start + BATCH]}, headers=run.headers)
@@ -527,6 +529,7 @@ async def _summary(run: Run, seed: int, population: int, days: int) -> dict[str,
         "pushes_held_back": int(held),
         "push_conversions": tally.push_conversions,
         "push_revenue": round(tally.push_revenue, 2),
+        "events_posted": tally.events_posted,
         "daily": {name: values for name, values in tally.daily.items()},
     }
 
