@@ -395,3 +395,28 @@ test("a stream refused for its credentials stops and says why instead of retryin
   assert.equal(inbox.error.code, "invalid_user_token");
   assert.equal(timers.length, 0);
 });
+
+test("a first visit waits for the worker to install before configuring it", async () => {
+  const browser = fakeBrowser({ permission: "granted" });
+  const registration = await browser.window.navigator.serviceWorker.ready;
+  const installing = {
+    state: "installing",
+    listeners: [],
+    addEventListener(type, listener) {
+      this.listeners.push(listener);
+    },
+  };
+  const active = registration.active;
+  registration.active = null;
+  registration.installing = installing;
+  const { fetch } = fakeFetch(DEVICE_ROUTES);
+  const pw = new Pushwise({ baseUrl: "https://push.example", clientKey: "pk_1", window: browser.window, fetch });
+  const subscribing = pw.subscribe();
+  await tick();
+  assert.equal(browser.worker.messages.length, 0);
+  registration.active = active;
+  installing.state = "activated";
+  installing.listeners.forEach((listener) => listener());
+  await subscribing;
+  assert.equal(browser.worker.messages[0].type, "pushwise:configure");
+});

@@ -275,8 +275,10 @@ export class Pushwise {
         if (e.data && e.data.type === MESSAGE + "device") this.remember(e.data.device);
       });
       const scope = this.options.serviceWorkerScope;
-      await container.register(this.options.serviceWorker, scope ? { scope } : undefined);
-      this.registration = await container.ready;
+      const registered = await container.register(this.options.serviceWorker, scope ? { scope } : undefined);
+      // not `container.ready`: it waits for a worker whose scope covers this page, which a
+      // `serviceWorkerScope` elsewhere never gives
+      this.registration = await activated(registered);
     }
     return this.registration;
   }
@@ -347,6 +349,17 @@ async function errorOf(response) {
   } catch {
     return new PushwiseError(response.status, null, `HTTP ${response.status}`);
   }
+}
+
+/** The registration once it has an active worker (a first visit waits for the install). */
+function activated(registration) {
+  if (registration.active) return Promise.resolve(registration);
+  const worker = registration.installing || registration.waiting;
+  return new Promise((resolve) => {
+    worker.addEventListener("statechange", () => {
+      if (worker.state === "activated") resolve(registration);
+    });
+  });
 }
 
 function safely(read) {
