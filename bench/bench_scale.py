@@ -9,6 +9,7 @@ an outcome. On PostgreSQL the transactions per delivery come from
 round-trips of the hot path). Duplicates are what the simulator received beyond N.
 
     python bench/bench_scale.py --devices 30000
+    python bench/bench_scale.py --devices 20000 --workers 2 --batch-sizes "" --no-sqlite
 """
 
 from __future__ import annotations
@@ -214,6 +215,8 @@ async def main() -> None:
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--batch", type=int, default=500, help="batch size of the worker-count runs")
     parser.add_argument("--batch-sizes", default="50,200,1000", help="extra batch sizes, 2 workers")
+    parser.add_argument("--workers", default="1,2,4", help="worker counts of the PostgreSQL runs")
+    parser.add_argument("--no-sqlite", action="store_true", help="skip the SQLite run")
     args = parser.parse_args()
 
     name = f"pw_bench_{secrets.token_hex(4)}"
@@ -228,10 +231,12 @@ async def main() -> None:
             workdir = Path(tmp)
             sqlite = Install(f"sqlite:///{workdir / 'bench.db'}", workdir)
             postgres = Install(f"{args.postgres}/{name}", workdir)
-            for install in (sqlite, postgres):
+            installs = (postgres,) if args.no_sqlite else (sqlite, postgres)
+            for install in installs:
                 await install.prepare(sim, args.devices)
-            runs.append(await measure(sqlite, sim, 1, args.batch))
-            for workers in (1, 2, 4):
+            if not args.no_sqlite:
+                runs.append(await measure(sqlite, sim, 1, args.batch))
+            for workers in (int(count) for count in args.workers.split(",") if count):
                 runs.append(await measure(postgres, sim, workers, args.batch))
             for batch in (int(size) for size in args.batch_sizes.split(",") if size):
                 runs.append(await measure(postgres, sim, 2, batch))

@@ -111,6 +111,7 @@ def worker_options(settings: Settings) -> WorkerOptions:
         poll_seconds=settings.worker_poll_seconds,
         linger_seconds=settings.worker_linger_seconds,
         flush=FlushPolicy(settings.worker_flush_count, settings.worker_flush_seconds),
+        max_in_flight=settings.worker_max_in_flight,
         retry=RetryPolicy(
             settings.retry_base_seconds, settings.retry_cap_seconds, settings.retry_max_attempts
         ),

@@ -137,6 +137,10 @@ class WorkerOptions:
     linger_seconds: float = 0.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     flush: FlushPolicy = field(default_factory=FlushPolicy)
+    # Sends awaiting their provider's answer, across the batch loops: without a bound a whole
+    # claim (concurrency x batch_size) is on the wire at once, and all of it goes out again
+    # if the worker dies before the answers are recorded.
+    max_in_flight: int = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +218,7 @@ class DeliveryWorker:
         self._specs = SpecCache(notifications)
         self.owner = owner or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self._doorbell = Doorbell()
+        self._in_flight = asyncio.Semaphore(options.max_in_flight)
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -380,9 +385,10 @@ class DeliveryWorker:
             return Handled(
                 _update(item, self._progress(outcome, attempt_number, expires_at), attempt_number, outcome)
             )
-        result = await attempt(
-            provider, self._dispatch(item, spec, expires_at, attempt_number), self._circuits
-        )
+        async with self._in_flight:  # what a SIGKILL would send again: sent, answer not yet recorded
+            result = await attempt(
+                provider, self._dispatch(item, spec, expires_at, attempt_number), self._circuits
+            )
         outcome = result.outcome
         if outcome.kind is OutcomeKind.QUOTA_SPENT:
             # Not an attempt: the vendor refused before trying; its quota is new tomorrow.

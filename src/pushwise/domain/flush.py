@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class FlushPolicy:
-    count: int = 100  # write once this many outcomes wait
-    seconds: float = 0.1  # or once the oldest has waited this long
+    count: int = 50  # write once this many outcomes wait
+    seconds: float = 0.05  # or once the oldest has waited this long
 
     def __post_init__(self) -> None:
         if self.count < 1:
