@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -150,3 +150,32 @@ async def test_a_worker_that_lost_its_lease_cannot_overwrite_the_new_owner(rig: 
             await conn.execute(select(func.count()).where(deliveries.c.lease_owner.is_not(None)))
         ).scalar()
     assert owners == 0
+
+
+@dataclass
+class CountingProvider:
+    """Answers after a moment, keeping the most sends it ever had waiting at once."""
+
+    waiting: int = 0
+    most: int = 0
+
+    async def send(self, dispatch: Dispatch) -> Outcome:
+        self.waiting += 1
+        self.most = max(self.most, self.waiting)
+        await asyncio.sleep(0.01)
+        self.waiting -= 1
+        return delivered()
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_no_more_requests_in_flight_than_the_window(rig: Rig) -> None:
+    """What a killed worker sends again is bounded by its window, not by its claims."""
+    provider = CountingProvider()
+    await send_to_devices(rig, HoldingProvider(set()))
+    rig.providers["apns"] = provider  # type: ignore[assignment]
+    worker = rig.services.engine.worker(owner="windowed", options=replace(OPTIONS, max_in_flight=3))
+    assert await worker.run_once() == DEVICES
+    assert await states(rig) == {"delivered": DEVICES}
+    assert provider.most == 3
