@@ -69,8 +69,8 @@ class Settings:
     # waited this long: a killed worker re-sends only what it had in flight or not yet written.
     worker_flush_count: int = 50
     worker_flush_seconds: float = 0.05
-    # Provider requests awaiting their answer per worker process (what a killed worker re-sends).
-    worker_max_in_flight: int = 200
+    # Sends not yet recorded per worker process: what a killed worker sends again.
+    worker_max_in_flight: int = 400
     send_timeout_seconds: float = 10.0
     retry_base_seconds: float = 1.0
     retry_cap_seconds: float = 600.0

@@ -171,11 +171,13 @@ class CountingProvider:
 
 
 async def test_no_more_requests_in_flight_than_the_window(rig: Rig) -> None:
-    """What a killed worker sends again is bounded by its window, not by its claims."""
+    """What a killed worker sends again (sent, not yet recorded) is bounded by its window, not by
+    its claims."""
     provider = CountingProvider()
     await send_to_devices(rig, HoldingProvider(set()))
     rig.providers["apns"] = provider  # type: ignore[assignment]
-    worker = rig.services.engine.worker(owner="windowed", options=replace(OPTIONS, max_in_flight=3))
+    # A slot is freed when its outcome is written (groups of four here), not when the answer comes.
+    worker = rig.services.engine.worker(owner="windowed", options=replace(OPTIONS, max_in_flight=4))
     assert await worker.run_once() == DEVICES
     assert await states(rig) == {"delivered": DEVICES}
-    assert provider.most == 3
+    assert 1 <= provider.most <= 4

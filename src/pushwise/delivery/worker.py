@@ -137,10 +137,10 @@ class WorkerOptions:
     linger_seconds: float = 0.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     flush: FlushPolicy = field(default_factory=FlushPolicy)
-    # Sends awaiting their provider's answer, across the batch loops: without a bound a whole
-    # claim (concurrency x batch_size) is on the wire at once, and all of it goes out again
-    # if the worker dies before the answers are recorded.
-    max_in_flight: int = 200
+    # Sends not yet recorded (awaiting their answer, or their write), across the batch loops:
+    # exactly what a SIGKILL makes go out again. Without a bound a whole claim
+    # (concurrency x batch_size) is on the wire at once, all of it re-sent after a crash.
+    max_in_flight: int = 400
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +150,8 @@ class Handled:
     # Why this route cannot deliver now (token_dead, quota_spent, circuit_open, device_inactive):
     # a delivery to an installation then moves on to its next route (`delivery/routing.py`).
     route_cause: str | None = None
+    # It was sent: it holds one of the worker's in-flight slots until its outcome is written.
+    holds_slot: bool = False
 
 
 class Rerouting(Protocol):
@@ -285,6 +287,15 @@ class DeliveryWorker:
         recording.add((item, await self._handle(item, planned, held)))
 
     async def _write(self, entries: list[tuple[ClaimedDelivery, Handled]]) -> None:
+        """Record a group of outcomes in one transaction, then free their in-flight slots."""
+        try:
+            await self._record(entries)
+        finally:  # written, or failed and left to their lease: either way no longer ours to wait on
+            for _, result in entries:
+                if result.holds_slot:
+                    self._in_flight.release()
+
+    async def _record(self, entries: list[tuple[ClaimedDelivery, Handled]]) -> None:
         """Record a group of outcomes in one transaction, then tell the listeners."""
         claimed = [item for item, _ in entries]
         handled = [result for _, result in entries]
@@ -385,16 +396,20 @@ class DeliveryWorker:
             return Handled(
                 _update(item, self._progress(outcome, attempt_number, expires_at), attempt_number, outcome)
             )
-        async with self._in_flight:  # what a SIGKILL would send again: sent, answer not yet recorded
+        await self._in_flight.acquire()  # released by `_write` once the outcome is recorded
+        try:
             result = await attempt(
                 provider, self._dispatch(item, spec, expires_at, attempt_number), self._circuits
             )
+        except BaseException:  # cancelled mid-send: no outcome will be written for it
+            self._in_flight.release()
+            raise
         outcome = result.outcome
         if outcome.kind is OutcomeKind.QUOTA_SPENT:
             # Not an attempt: the vendor refused before trying; its quota is new tomorrow.
             waiting = quota_spent(item.channel, item.attempts, now, expires_at)
             update = replace(_update(item, waiting, item.attempts), quota_spent=True)
-            return Handled(update, route_cause="quota_spent")
+            return Handled(update, route_cause="quota_spent", holds_slot=True)
         reopens_at = self._circuits.reopens_at(key)
         cause = "token_dead" if outcome.kind is OutcomeKind.TOKEN_DEAD else None
         if reopens_at is not None and outcome.kind in _HELD_WHILE_OPEN:
@@ -410,7 +425,7 @@ class DeliveryWorker:
             events = (
                 DeliveryEvent(item.notification_id, item.app_id, item.id, "content_fallback", now, detail),
             )
-        return Handled(_update(item, progress, attempt_number, outcome), events, cause)
+        return Handled(_update(item, progress, attempt_number, outcome), events, cause, holds_slot=True)
 
     def _gate(self, item: ClaimedDelivery, spec: NotificationSpec) -> Progress | None:
         """Hold the delivery, not attempted, while its circuit is open or its send rate is used up."""
