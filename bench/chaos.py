@@ -60,7 +60,7 @@ async def sigkill_campaign(args: argparse.Namespace, workdir: Path) -> dict[str,
 @scenario("sigkill-worker")
 async def sigkill_worker(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     """Steady load; one of two workers SIGKILLed and restarted every --interval seconds."""
-    async with sigkill.world(args.postgres, workdir, args.devices, simulator_engine="granian") as world:
+    async with sigkill.world(args.postgres, workdir, args.devices, latency_ms=latency(args)) as world:
         figures = await sigkill.kill_under_load(
             world, target="worker", kills=args.kills, interval=args.interval, lease_seconds=args.lease
         )
@@ -70,7 +70,7 @@ async def sigkill_worker(args: argparse.Namespace, workdir: Path) -> dict[str, A
 @scenario("sigkill-serve")
 async def sigkill_serve(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     """Steady load over HTTP; `pushwise serve` SIGKILLed and restarted every --interval seconds."""
-    async with sigkill.world(args.postgres, workdir, args.devices, simulator_engine="granian") as world:
+    async with sigkill.world(args.postgres, workdir, args.devices, latency_ms=latency(args)) as world:
         figures = await sigkill.kill_under_load(
             world, target="serve", kills=args.kills, interval=args.interval, lease_seconds=args.lease
         )
@@ -115,6 +115,11 @@ async def worker_database_partition(args: argparse.Namespace, workdir: Path) -> 
     return await partition(workdir, args.postgres, devices=args.devices, partition_s=args.partition_seconds)
 
 
+def latency(args: argparse.Namespace) -> tuple[int, int]:
+    low, high = (int(part) for part in args.latency_ms.split(","))
+    return low, high
+
+
 def print_runs(name: str, runs: list[dict[str, Any]]) -> None:
     columns = list(runs[0])
     print(f"# {name}: {len(runs)} run(s)")
@@ -143,6 +148,9 @@ async def main() -> None:
     parser.add_argument("--outage-seconds", type=float, default=120.0, help="outage-wall: length")
     parser.add_argument("--window", type=float, default=60.0, help="slow-provider: each timed window")
     parser.add_argument("--partition-seconds", type=float, default=10.0, help="partition: length")
+    parser.add_argument(
+        "--latency-ms", default="20,80", help="min,max provider latency under load: sends are in flight"
+    )
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
     args = parser.parse_args()
