@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from pushwise.delivery.worker import WorkerOptions
 from tests.chaos.sigkill import Figures, kill_mid_campaign, kill_under_load, world
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
@@ -30,8 +31,8 @@ async def test_workers_killed_mid_campaign_lose_nothing(postgres_server: str, tm
     report(figures)
     assert figures.kills == 2
     assert figures.lost == 0
-    # What a killed worker had in flight or not yet written, not its whole claims (4 x 500).
-    assert figures.repeats <= 500 * figures.kills
+    # At most what a killed worker had sent and not yet recorded: its window, not its claims (4 x 500).
+    assert figures.repeats <= WorkerOptions().max_in_flight * figures.kills
 
 
 @pytest.mark.parametrize(
