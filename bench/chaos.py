@@ -13,7 +13,8 @@ Add a scenario with `@scenario("name")` on an `async def (args, workdir) -> figu
     python bench/chaos.py full-disk --devices 1000 --disk-mib 64 --runs 3
     python bench/chaos.py outage-simulated --devices 5000 --outage-minutes 10 --runs 3
     python bench/chaos.py outage-wall --devices 5000 --outage-seconds 120 --runs 3
-    python bench/chaos.py slow-provider --devices 20000 --window 60 --runs 3
+    python bench/chaos.py slow-provider --devices 40000 --window 60 --runs 3
+    python bench/chaos.py slow-provider --devices 40000 --window 60 --runs 3 --slow-ms 0   # control
     python bench/chaos.py partition --devices 20000 --partition-seconds 15 --runs 3
 """
 
@@ -106,7 +107,7 @@ async def outage_wall(args: argparse.Namespace, workdir: Path) -> dict[str, Any]
 async def provider_slow(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     """One app's provider answers in 2 s during a campaign to --devices; another app's trickle
     is timed for --window seconds before and during."""
-    return await slow_provider(workdir, slow_devices=args.devices, window_s=args.window)
+    return await slow_provider(workdir, slow_devices=args.devices, window_s=args.window, slow_ms=args.slow_ms)
 
 
 @scenario("partition")
@@ -147,6 +148,9 @@ async def main() -> None:
     parser.add_argument("--outage-minutes", type=float, default=10.0, help="outage-simulated: length")
     parser.add_argument("--outage-seconds", type=float, default=120.0, help="outage-wall: length")
     parser.add_argument("--window", type=float, default=60.0, help="slow-provider: each timed window")
+    parser.add_argument(
+        "--slow-ms", type=float, default=2000.0, help="slow-provider: its latency (0: the control run)"
+    )
     parser.add_argument("--partition-seconds", type=float, default=10.0, help="partition: length")
     parser.add_argument(
         "--latency-ms", default="20,80", help="min,max provider latency under load: sends are in flight"

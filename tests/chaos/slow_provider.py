@@ -19,7 +19,6 @@ from pushwise.simulators.apns import start_apns_simulator
 from pushwise.simulators.apns.harness import ApnsSimulatorHandle
 from tests.chaos.live_server import ChaosApp, LiveServer
 
-SLOW = {"latency_ms": {"min": 2000, "max": 2000}}
 RSS_GROWTH_LIMIT_MIB = 300.0  # far above what a bounded queue needs; an unbounded one crosses it
 
 
@@ -70,7 +69,10 @@ async def slow_provider(
     steady_devices: int = 20,
     window_s: float = 20.0,
     rate: float = 5.0,
+    slow_ms: float = 2000.0,
 ) -> dict[str, Any]:
+    """`slow_ms=0` is the control: the same campaign to a provider that answers at once, which
+    tells the cost of the campaign's own work apart from the cost of the provider's slowness."""
     with (
         start_apns_simulator(tls=True, seed=31, workdir=str(workdir / "slow")) as slow_sim,
         start_apns_simulator(tls=True, seed=32, workdir=str(workdir / "steady")) as steady_sim,
@@ -90,7 +92,7 @@ async def slow_provider(
             sampler = asyncio.create_task(sample_rss(server, rss, stop))
             baseline = await trickle(server, steady, steady_ids, window_s, rate, first=0)
             rss_before = statistics.median(rss)
-            await slow_sim.aset_faults(SLOW)
+            await slow_sim.aset_faults({"latency_ms": {"min": slow_ms, "max": slow_ms}})
             campaign = (await server.send(slow, {"to": {"all": True}, "content": {"body": "sale"}})).json()[
                 "id"
             ]
@@ -109,6 +111,7 @@ async def slow_provider(
     growth = max(rss) - rss_before
     assert growth < RSS_GROWTH_LIMIT_MIB, f"RSS grew {growth:.0f} MiB"
     return {
+        "slow_ms": slow_ms,
         "slow_devices": slow_devices,
         "steady_notifications_per_window": len(baseline),
         "steady_p50_ms_before": round(percentile(base_ms, 0.5), 1),
