@@ -26,6 +26,7 @@ Screenshots go to `test-artifacts/web-sdk/`.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import random
 import time
@@ -141,11 +142,28 @@ async def base_url(tmp_path: Path) -> AsyncIterator[str]:
         include_in_schema=False,
     )
     app.add_api_route("/shop/landing", lambda: HTMLResponse("<h1>landed</h1>"), include_in_schema=False)
+    serving = serve_app(app, port=port)
     try:
-        async with serve_app(app, port=port) as url:
-            yield url
+        yield await serving.__aenter__()
     finally:
-        await services.close()
+        # Bounded: a shutdown that hangs fails here with every task's stack, never holds the run.
+        try:
+            await _within(SHUTDOWN_SECONDS, serving.__aexit__(None, None, None), "the server to stop")
+        finally:
+            await _within(SHUTDOWN_SECONDS, services.close(), "the services to close")
+
+
+SHUTDOWN_SECONDS = 60.0
+
+
+async def _within(seconds: float, step: Any, what: str) -> None:
+    try:
+        await asyncio.wait_for(step, seconds)
+    except TimeoutError:
+        stacks = io.StringIO()
+        for task in asyncio.all_tasks():
+            task.print_stack(file=stacks)
+        raise AssertionError(f"timed out waiting for {what}; tasks:\n{stacks.getvalue()}") from None
 
 
 async def _until(check: Any, what: str, timeout: float = 30.0) -> Any:
