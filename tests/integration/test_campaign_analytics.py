@@ -263,3 +263,8 @@ async def test_analytics_equal_the_raw_rows_per_variant_holdout_cost_and_day(
     page = await client.get(f"/dashboard/campaigns/{campaign['id']}")
     assert page.status_code == 200
     assert 'aria-label="sent and opened per day"' in page.text
+    first = found["days"][0]
+    for arm in [*first["variants"], first]:  # the per-day table: each variant, then the day's total
+        date = datetime.fromtimestamp(first["day"], UTC).date().isoformat()
+        row = f"<tr><td>{date}</td><td>{arm['key']}</td><td>{arm['sent']}</td><td>{arm['delivered']}</td>"
+        assert row in page.text

@@ -57,6 +57,7 @@ templates = Environment(
 templates.filters["when"] = lambda t: (
     "-" if t is None else datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S")
 )
+templates.filters["utc_day"] = lambda t: datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d")
 
 
 class LoginRequired(Exception):
