@@ -1,15 +1,20 @@
 """APNs delivery benchmark: raw ceiling, aioapns, pushwise's client, pushwise end to end.
 
-All four run in one invocation against one simulator process (the fast engine),
-so the figures that matter are the ratios. Pushwise end to end runs as a real
-`pushwise serve` subprocess on a fresh SQLite file: accepted by the API for N
-devices until every delivery has an outcome.
+All four run in one invocation against one peer process, so the figures that matter
+are the ratios. The peer is the APNs simulator (granian engine, which checks every
+request's token and payload) or, with `--peer node`, a lean HTTP/2 peer in Node
+(`bench/apns_peer.mjs`, nghttp2) that answers 200 and checks nothing, so the wire costs
+as little as it can. Pushwise end to end runs as a real `pushwise serve` subprocess on a
+fresh SQLite file: accepted by the API for N devices until every delivery has an outcome.
+
+    python bench/bench_apns.py --peer node --devices 1000000 --compare-gate 1 --skip-plain-e2e
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import secrets
 import signal
@@ -38,6 +43,8 @@ from apns_clients import (
 )
 
 from pushwise.simulators.apns.harness import ApnsSimulatorHandle, start_apns_simulator
+from pushwise.simulators.apns.provisioning import LaunchSpec
+from pushwise.simulators.handle import free_port
 
 FINAL = ("delivered", "failed", "expired", "cancelled", "suppressed", "fallback")
 
@@ -86,6 +93,28 @@ def thread_cpu_seconds(pid: int) -> dict[str, float]:
         )
         kinds[kind] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return kinds
+
+
+class NodePeer:
+    """`bench/apns_peer.mjs` on the simulator's TLS certificate, so every client (aioapns too, which
+    speaks TLS only) trusts it as it trusts the simulator; the simulator stays up for its keys."""
+
+    def __init__(self, sim: ApnsSimulatorHandle, workdir: str) -> None:
+        tls = LaunchSpec.read(Path(workdir) / "simulator.json").tls
+        if tls is None:
+            raise ValueError("the Node peer needs the simulator's TLS files")
+        port = free_port()
+        script = Path(__file__).with_name("apns_peer.mjs")
+        self.process = subprocess.Popen(
+            ["node", str(script), str(port), tls.cert_file, tls.key_file], stdout=subprocess.PIPE
+        )
+        if self.process.stdout is None or self.process.stdout.readline().strip() != b"ready":
+            raise RuntimeError("the Node APNs peer did not start")
+        self.handle = dataclasses.replace(sim, endpoint=f"https://127.0.0.1:{port}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
 
 
 class PushwiseServer:
@@ -335,6 +364,25 @@ async def single_device_latency(
     return statistics.median(latencies), percentile(latencies, 0.99)
 
 
+def print_end_to_end(title: str, e2e: Mapping[str, float], devices: int) -> None:
+    print(f"\n{title}: {e2e['deliveries']:.0f} deliveries, {e2e['delivered']:.0f} delivered")
+    print(
+        f"accept of {devices} devices: {e2e['accept_s'] * 1000:.0f} ms; "
+        f"server RSS {e2e['rss_before']:.0f} MiB before, {e2e['rss_after_accept']:.0f} MiB after accept, "
+        f"peak {e2e['peak_rss']:.0f} MiB"
+    )
+    print(f"accept-to-outcome latency: p50 {e2e['p50']:.2f} s, p99 {e2e['p99']:.2f} s")
+    print(
+        f"server CPU per delivery (accept to last outcome): {e2e['cpu_us_per_delivery']:.0f} µs "
+        f"(event loop {e2e['cpu_us_event_loop']:.0f}, database threads {e2e['cpu_us_database_threads']:.0f}, "
+        f"Rust transport {e2e['cpu_us_rust_transport']:.0f})"
+    )
+    print(
+        f"POST /v1/notifications for one device at 200 req/s: p50 {e2e['single_p50_ms']:.1f} ms, "
+        f"p99 {e2e['single_p99_ms']:.1f} ms"
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--devices", type=int, default=100_000)
@@ -344,6 +392,17 @@ async def main() -> None:
         "--client-rounds", type=int, default=5, help="interleaved rounds of (a)-(c); medians are printed"
     )
     parser.add_argument("--port", type=int, default=18080)
+    parser.add_argument(
+        "--peer",
+        choices=("simulator", "node"),
+        default="simulator",
+        help="what answers the requests: the APNs simulator (granian) or the lean Node http2 peer",
+    )
+    parser.add_argument(
+        "--skip-plain-e2e",
+        action="store_true",
+        help="with --compare-gate: no separate (d) run without users (it costs a whole campaign)",
+    )
     parser.add_argument(
         "--compare-gate",
         type=int,
@@ -359,7 +418,9 @@ async def main() -> None:
     )
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="pushwise-bench-")
-    sim = start_apns_simulator(tls=True, seed=1, workdir=workdir, engine="granian")
+    simulator = start_apns_simulator(tls=True, seed=1, workdir=workdir, engine="granian")
+    node = NodePeer(simulator, workdir) if args.peer == "node" else None
+    sim = node.handle if node is not None else simulator
     try:
         n, c = args.client_requests, args.concurrency
         # Interleaved rounds, medians: on a shared machine the speed drifts by tens of
@@ -377,8 +438,10 @@ async def main() -> None:
                 rounds[name].append(await measure(sim, n, c))
         raw_pyreqwest, raw_h2, aioapns, client = (statistics.median(rounds[k]) for k in rounds)
         sim.reset()
-        e2e = await end_to_end(sim, args.devices, workdir, args.port)
+        plain = not (args.skip_plain_e2e and args.compare_gate)
+        e2e = await end_to_end(sim, args.devices, workdir, args.port) if plain else None
         gated: dict[str, list[float]] = {"off": [], "on": []}
+        gated_runs: dict[str, list[dict[str, float]]] = {"off": [], "on": []}
         for round_number in range(args.compare_gate):
             for mode in ("off", "on"):
                 sim.reset()
@@ -386,6 +449,7 @@ async def main() -> None:
                 run = await end_to_end(sim, args.devices, gate_dir, args.port, users=True, gate=mode == "on")
                 assert run["delivered"] == run["deliveries"], run
                 gated[mode].append(run["throughput"])
+                gated_runs[mode].append(run)
         unmonitored = None
         if args.compare_monitoring:
             sim.reset()
@@ -394,20 +458,29 @@ async def main() -> None:
                 sim, args.devices, quiet_dir, args.port, {"PUSHWISE_MONITORING": "0"}
             )
     finally:
-        sim.stop()
+        if node is not None:
+            node.stop()
+        simulator.stop()
     ceiling = max(raw_pyreqwest, raw_h2)
     print(
-        f"\nAPNs benchmark ({n} requests at concurrency {c} for clients; {args.devices} devices end to end)"
+        f"\nAPNs benchmark against the {args.peer} peer ({n} requests at concurrency {c} for clients; "
+        f"{args.devices} devices end to end)"
     )
-    print(f"{'what':44} {'deliveries/s':>13} {'vs ceiling':>11} {'vs aioapns':>11}")
-    for name, rate in [
+    print(f"{'what':44} {'deliveries/s':>13} {'vs ceiling':>11} {'vs pyreqwest':>13} {'vs aioapns':>11}")
+    rows = [
         ("(a) raw pyreqwest", raw_pyreqwest),
         ("(a) raw h2", raw_h2),
         ("(b) aioapns", aioapns),
         ("(c) pushwise APNs client", client),
-        ("(d) pushwise end to end (SQLite)", e2e["throughput"]),
-    ]:
-        print(f"{name:44} {rate:13.0f} {rate / ceiling:11.2f} {rate / aioapns:11.2f}")
+    ]
+    if e2e is not None:
+        rows.append(("(d) pushwise end to end (SQLite)", e2e["throughput"]))
+    if args.compare_gate:
+        rows.append(("(d) end to end, users, gate off", statistics.median(gated["off"])))
+        rows.append(("(d) end to end, users, gate on", statistics.median(gated["on"])))
+    for name, rate in rows:
+        ratios = f"{rate / ceiling:11.2f} {rate / raw_pyreqwest:13.2f} {rate / aioapns:11.2f}"
+        print(f"{name:44} {rate:13.0f} {ratios}")
     paired = [
         client_rate / max(raw, h2)
         for client_rate, raw, h2 in zip(rounds["client"], rounds["pyreqwest"], rounds["h2"], strict=True)
@@ -416,18 +489,11 @@ async def main() -> None:
         f"(c) / ceiling within each round: {', '.join(f'{r:.2f}' for r in paired)}; "
         f"median {statistics.median(paired):.2f}"
     )
-    print(f"\nend to end: {e2e['deliveries']:.0f} deliveries, {e2e['delivered']:.0f} delivered")
-    print(
-        f"accept of {args.devices} devices: {e2e['accept_s'] * 1000:.0f} ms; "
-        f"server RSS {e2e['rss_before']:.0f} MiB before, {e2e['rss_after_accept']:.0f} MiB after accept, "
-        f"peak {e2e['peak_rss']:.0f} MiB"
-    )
-    print(f"accept-to-outcome latency: p50 {e2e['p50']:.2f} s, p99 {e2e['p99']:.2f} s")
-    print(f"server CPU per delivery (accept to last outcome): {e2e['cpu_us_per_delivery']:.0f} µs")
-    print(
-        f"POST /v1/notifications for one device at 200 req/s: p50 {e2e['single_p50_ms']:.1f} ms, "
-        f"p99 {e2e['single_p99_ms']:.1f} ms"
-    )
+    if e2e is not None:
+        print_end_to_end("(d) end to end", e2e, args.devices)
+    for mode in ("off", "on") if args.compare_gate else ():
+        for number, run in enumerate(gated_runs[mode], 1):
+            print_end_to_end(f"(d) users, gate {mode}, round {number}", run, args.devices)
     if args.compare_gate:
         off, on = statistics.median(gated["off"]), statistics.median(gated["on"])
         rounds_off, rounds_on = (", ".join(f"{r:.0f}" for r in gated[mode]) for mode in ("off", "on"))
@@ -438,6 +504,7 @@ async def main() -> None:
         )
         print(f"gate on / off: {on / off:.2f}; gate on / aioapns: {on / aioapns:.2f}")
     if unmonitored is not None:
+        assert e2e is not None, "--compare-monitoring needs the plain end-to-end run"
         on, off = e2e["throughput"], unmonitored["throughput"]
         print(
             f"\n(d) with monitoring {on:.0f} deliveries/s, without (PUSHWISE_MONITORING=0) {off:.0f} "
