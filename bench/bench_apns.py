@@ -143,11 +143,11 @@ class PushwiseServer:
         self._profiler: subprocess.Popen[bytes] | None = None
 
     def start_profile(self) -> None:
-        """BENCH_PROFILE=DIR: py-spy samples the server (every thread, idle ones left out) into
+        """BENCH_PROFILE=DIR: py-spy samples the server (the thread holding the GIL) into
         DIR/<pid>.txt as collapsed stacks; `bench/profile_summary.py` turns them into µs per delivery."""
         if profile_dir := os.environ.get("BENCH_PROFILE"):
             pid, output = str(self.process.pid), f"{profile_dir}/{self.process.pid}.txt"
-            sampling = ["--nonblocking", "--rate", "200", "--format", "raw"]
+            sampling = ["--nonblocking", "--gil", "--rate", "200", "--format", "raw"]
             self._profiler = subprocess.Popen(
                 ["py-spy", "record", "--pid", pid, *sampling, "--output", output],
                 stdout=subprocess.DEVNULL,

@@ -6,9 +6,10 @@
 A sample is charged to the innermost frame that names a component (a send's transport
 call inside the provider inside the worker counts as transport), and the event loop's
 µs per delivery (the main thread's CPU time, measured by the bench from /proc) is shared
-out in proportion to the samples; likewise the database threads. Samples are not CPU
-time (py-spy counts a thread waiting for the GIL as busy), which is why the shares are
-scaled to the measured CPU instead of read as seconds.
+out in proportion to its samples; likewise the database threads'. The bench samples with
+`--gil` (only the thread holding the GIL, i.e. running Python): without it py-spy counts
+a thread waiting for the GIL as busy. Samples are shares, not seconds, which is why they
+are scaled to the measured CPU.
 """
 
 from __future__ import annotations

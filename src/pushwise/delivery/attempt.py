@@ -6,17 +6,18 @@ Kept apart from the batch loop so the worker only claims, hands out and records.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from pushwise.delivery.circuits import CircuitBoard
 from pushwise.domain.fallback_content import is_too_large, smaller_specs
 from pushwise.domain.outcomes import Outcome, OutcomeKind
+from pushwise.domain.values import frozen_value
 from pushwise.providers.base import Dispatch, Provider
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_value
 class AttemptResult:
     outcome: Outcome
     content: str | None = None  # "fallback_content" or "shortened" when the original did not fit

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from pushwise.domain.circuit import (
+    HEALTHY,
     Circuit,
     CircuitKey,
     CircuitPolicy,
@@ -45,6 +46,8 @@ class CircuitBoard:
     def observe(self, key: CircuitKey, outcome: Outcome) -> None:
         if outcome.reason in _NOT_ENDPOINT_FAILURES:
             return
+        if outcome.kind in HEALTHY and key not in self._circuits:
+            return  # a healthy answer to a healthy circuit: the common case costs a look-up
         circuit = observe(
             self._circuits.get(key, Circuit()), outcome.kind, outcome.reason, self._clock.now(), self.policy
         )

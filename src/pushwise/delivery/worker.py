@@ -42,6 +42,7 @@ from pushwise.domain.progress import (
     quota_spent,
     wait_until,
 )
+from pushwise.domain.values import frozen_value
 from pushwise.monitoring.logs import logged_delivery
 from pushwise.providers.base import Dispatch
 from pushwise.store.events import DeliveryEvent, EventLog
@@ -85,7 +86,7 @@ class Doorbell:
         return True
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_value
 class Recorded:
     """One delivery's claimed state and what was just recorded for it."""
 
@@ -143,7 +144,7 @@ class WorkerOptions:
     max_in_flight: int = 400
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_value
 class Handled:
     update: DeliveryUpdate
     events: tuple[DeliveryEvent, ...] = ()

@@ -59,7 +59,7 @@ class Circuit:
 CircuitKey = tuple[str, str]  # (app_id, channel): one provider endpoint and credential
 
 # A vendor's "quota spent" is a healthy answer too: the service works, the day's budget is used.
-_HEALTHY = frozenset(
+HEALTHY = frozenset(
     {OutcomeKind.DELIVERED, OutcomeKind.TOKEN_DEAD, OutcomeKind.PERMANENT, OutcomeKind.QUOTA_SPENT}
 )
 
@@ -78,7 +78,7 @@ def admit(circuit: Circuit, now: float, policy: CircuitPolicy) -> tuple[Circuit,
 
 
 def observe(circuit: Circuit, kind: OutcomeKind, reason: str, now: float, policy: CircuitPolicy) -> Circuit:
-    if kind in _HEALTHY:
+    if kind in HEALTHY:
         return Circuit()
     if kind is OutcomeKind.CONFIGURATION:
         return _open(circuit, now, policy, reason)

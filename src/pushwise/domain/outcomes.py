@@ -7,8 +7,9 @@ and alerts behave the same whichever provider produced it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+
+from pushwise.domain.values import frozen_value
 
 
 class OutcomeKind(StrEnum):
@@ -23,7 +24,7 @@ class OutcomeKind(StrEnum):
     QUOTA_SPENT = "quota_spent"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_value
 class Outcome:
     """What one send attempt ended in.
 

@@ -7,15 +7,15 @@ simulated clock.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 
 from pushwise.domain.backoff import RetryPolicy, decide_retry
 from pushwise.domain.china.vendors import next_vendor_day
 from pushwise.domain.outcomes import Outcome, OutcomeKind
 from pushwise.domain.states import DeliveryState
+from pushwise.domain.values import frozen_value
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_value
 class Progress:
     """What to write for one delivery after one attempt (or a decision not to attempt)."""
 

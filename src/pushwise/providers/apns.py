@@ -74,6 +74,7 @@ class ApnsProvider:
         self._topic = credentials.topic
         self._device_url = credentials.base_url + "/3/device/"
         self._tokens: ProviderTokens | None = None
+        self._with_bearer: tuple[ApnsMessage, str, dict[str, str]] | None = None
         if credentials.team_id and credentials.key_id and credentials.private_key_pem:
             self._tokens = ProviderTokens(
                 team_id=credentials.team_id,
@@ -94,17 +95,26 @@ class ApnsProvider:
             spec, expires_at, lambda: render_shared(spec, topic=self._topic, expires_at=expires_at)
         )
 
+    def _authorised(self, message: ApnsMessage, bearer: str) -> dict[str, str]:
+        """The message's headers with the bearer token: made once per notification and token, so a
+        send adds only its own `apns-id` (a campaign's sends share both)."""
+        kept = self._with_bearer
+        if kept is None or kept[0] is not message or kept[1] != bearer:
+            kept = self._with_bearer = (message, bearer, {**message.headers, "authorization": bearer})
+        return kept[2]
+
     async def send(self, dispatch: Dispatch) -> Outcome:
         try:
             message = self._shared(dispatch)
         except PayloadTooLarge:
             return local_rejection("PayloadTooLarge")
         url = self._device_url + dispatch.token
-        headers = {**message.headers, "apns-id": apns_id_for(dispatch.delivery_id)}
         if self._tokens is None:
+            headers = {**message.headers, "apns-id": apns_id_for(dispatch.delivery_id)}
             outcome = await self._post(url, headers, message.payload)
         else:
-            bearer = headers["authorization"] = self._tokens.bearer()
+            bearer = self._tokens.bearer()
+            headers = {**self._authorised(message, bearer), "apns-id": apns_id_for(dispatch.delivery_id)}
             outcome = await self._post(url, headers, message.payload)
             if outcome.kind is OutcomeKind.REFRESH_CREDENTIALS:
                 headers["authorization"] = self._tokens.refresh_rejected(bearer)

@@ -8,14 +8,14 @@ outcomes, so the engine has exactly one path to handle.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from pushwise.domain.notification import NotificationSpec
 from pushwise.domain.outcomes import Outcome
+from pushwise.domain.values import frozen_value
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_value
 class Dispatch:
     delivery_id: int
     app_id: str

@@ -15,12 +15,12 @@ batch between apps, per engine, is in `claims.py`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from pushwise.domain.states import DeliveryState
+from pushwise.domain.values import frozen_value
 from pushwise.store.claims import ClaimRequest, claim_postgres, claim_sqlite, due_apps
 from pushwise.store.db import Database
 from pushwise.store.driver import run
@@ -30,7 +30,7 @@ from pushwise.store.schema import attempts, deliveries, devices, users
 from pushwise.store.wakeups import announce_work
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_value
 class ClaimedDelivery:
     id: int
     notification_id: str
@@ -48,7 +48,7 @@ class ClaimedDelivery:
     last_reason: str | None = None  # why it was last put back (the gate's pacing keeps its slot)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_value
 class DeliveryUpdate:
     """The result of handling one claimed delivery, written back in a batch."""
 
@@ -86,17 +86,17 @@ class DeliveryQueue:
             if not apps_due:
                 return []
 
-            def claim_and_read_targets(conn: Connection) -> tuple[list[Any], list[Any]]:
+            def claim_and_read_targets(conn: Connection) -> list[ClaimedDelivery]:
                 rows = claim_sqlite(conn, request, turn, apps_due)
-                return rows, _sqlite_targets(conn, rows)
+                return _claimed_batch(rows, _sqlite_targets(conn, rows))
 
-            rows, targets = await self._db.transact(claim_and_read_targets)
-        else:
-            rows = await self._db.transact(lambda conn: claim_postgres(conn, request, turn))
-            targets = rows  # the PostgreSQL claim joins the device in the same statement
-        claimed = [_claimed(row, target) for row, target in zip(rows, targets, strict=True)]
-        claimed.sort(key=lambda item: item.id)
-        return claimed
+            return await self._db.transact(claim_and_read_targets)
+
+        def claim_joined(conn: Connection) -> list[ClaimedDelivery]:
+            rows = claim_postgres(conn, request, turn)
+            return _claimed_batch(rows, rows)  # the PostgreSQL claim joins the device in the same statement
+
+        return await self._db.transact(claim_joined)
 
     async def extend(self, owner: str, delivery_ids: Sequence[int], lease_until: float) -> int:
         """Heartbeat: push the lease of our in-flight claims forward; returns how many are still ours."""
@@ -205,6 +205,13 @@ def _sqlite_targets(conn: Connection, rows: Sequence[Any]) -> list[Any]:
     device_ids = list({row.device_id for row in rows if row.device_id})
     found = {row.id: row for row in conn.execute(_TARGETS, {"device_ids": device_ids})} if device_ids else {}
     return [found.get(row.device_id) if row.device_id else None for row in rows]
+
+
+def _claimed_batch(rows: Sequence[Any], targets: Sequence[Any]) -> list[ClaimedDelivery]:
+    """The claimed deliveries in id order, made on the database thread (not the event loop's work)."""
+    claimed = [_claimed(row, target) for row, target in zip(rows, targets, strict=True)]
+    claimed.sort(key=lambda item: item.id)
+    return claimed
 
 
 def _claimed(row: Any, target: Any) -> ClaimedDelivery:

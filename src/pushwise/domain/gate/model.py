@@ -14,6 +14,7 @@ from pushwise.domain.audience.learning import PRIOR_OPEN_RATE
 from pushwise.domain.audience.preferences import NO_PREFERENCES, Preferences
 from pushwise.domain.gate.policy import GatePolicy
 from pushwise.domain.uplift.decision import Decision as UpliftDecision
+from pushwise.domain.values import frozen_value
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +136,7 @@ def device_subject(device_id: str | None) -> str:
     return f"device:{device_id}"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_value
 class GateDelivery:
     """What the gate needs to know of one delivery."""
 
