@@ -111,11 +111,18 @@ def test_constant_expressions_past_the_bounds_are_refused_when_saved(source: str
     assert "templates allow" in refused.value.message
 
 
-def test_expressions_nested_past_the_parsers_depth_are_refused() -> None:
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}",
+        "{{ " + "1+" * 20000 + "1 }}",  # flat to read, a node per `+` to the tree walkers
+        "{{ " + "variables.a*" * 5000 + "1 }}",
+    ],
+)
+def test_expressions_nested_past_the_bounded_depth_are_refused(source: str) -> None:
+    """Refused when saved, not a RecursionError (a 500) in the checks or the compiler."""
     with pytest.raises(TemplateInvalid, match="nest too deeply"):
-        compile_template(
-            "t", 1, {"locales": {"en": {"title": "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}"}}}
-        )
+        compile_template("t", 1, {"locales": {"en": {"title": source}}})
 
 
 @pytest.mark.parametrize(

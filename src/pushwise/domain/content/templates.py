@@ -35,6 +35,7 @@ INBOX_PARTS = ("inbox.title", "inbox.body")
 ALL_PARTS = (*PUSH_PARTS, *EMAIL_PARTS, *INBOX_PARTS)
 MAX_SOURCE_CHARS = 65_536
 MAX_LOOP_DEPTH = 2
+MAX_TREE_DEPTH = 100  # nodes inside nodes; real templates stay under 30, Python's parser stops at 200
 MAX_RANGE = 1_000
 OUTPUT_LIMITS = {"email.html": 262_144, "email.text": 65_536}
 DEFAULT_OUTPUT_LIMIT = 8_192
@@ -94,6 +95,18 @@ def _flatten(parts: Mapping[str, Any], path: str) -> dict[str, str]:
     return flat
 
 
+def _tree_depth(tree: nodes.Node) -> int:
+    """How deep nodes nest (`1+1+...+1` is a node per `+`), walked with a stack, not recursion."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_TREE_DEPTH:
+            break
+        stack.extend((child, depth + 1) for child in node.iter_child_nodes())
+    return deepest
+
+
 def _loop_depth(node: nodes.Node, depth: int = 0) -> int:
     deepest = depth
     for child in node.iter_child_nodes():
@@ -149,6 +162,9 @@ def compile_part(source: str, path: str, html: bool = False) -> CompiledPart:
         raise TemplateInvalid(path, f"syntax error on line {error.lineno}: {error.message}") from error
     except RecursionError as error:
         raise TemplateInvalid(path, "expressions nest too deeply") from error
+    if _tree_depth(tree) > MAX_TREE_DEPTH:
+        # Checked without recursion, before anything below walks the tree recursively.
+        raise TemplateInvalid(path, f"expressions nest too deeply (at most {MAX_TREE_DEPTH} levels)")
     names = frozenset(node.name for node in tree.find_all(nodes.Name) if node.ctx == "load") - _assigned(tree)
     unknown = sorted(names - CONTEXT_NAMES - set(environment.globals))
     if unknown:
@@ -166,7 +182,7 @@ def compile_part(source: str, path: str, html: bool = False) -> CompiledPart:
         raise TemplateInvalid(path, str(error)) from error
     try:
         compiled = environment.from_string(tree)
-    except (ValueError, ArithmeticError, TypeError, RecursionError) as error:
+    except (ValueError, ArithmeticError, TypeError, RecursionError, SyntaxError) as error:
         # Jinja2 folds constant expressions while compiling; one that cannot be computed or shown
         # (a number too long to print, a division by zero) is the template's fault, not the server's.
         raise TemplateInvalid(path, f"cannot be compiled: {error}") from error
