@@ -161,7 +161,7 @@ class PushwiseServer:
             self._profiler = None
 
     async def wait_ready(self, client: httpx.AsyncClient) -> None:
-        for _ in range(200):
+        for _ in range(600):  # a minute: start-up is slow on a shared, loaded machine
             try:
                 if (await client.get(f"{self.base}/readyz")).status_code == 200:
                     if self._worker_env is not None:  # after the API has created the schema
