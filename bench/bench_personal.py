@@ -24,22 +24,21 @@ import time
 from pathlib import Path
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from apns_clients import measure_pyreqwest_raw
-from bench_preferences import ADMIN_KEY, PENDING, populate
+from bench_preferences import ADMIN_KEY, one_round, populate
 
 from pushwise.api.app import create_app
 from pushwise.bootstrap import Services, build_services
-from pushwise.delivery.worker import DeliveryWorker
 from pushwise.domain.notification import NotificationSpec
 from pushwise.settings import Settings
 from pushwise.simulators.apns.harness import start_apns_simulator
 from pushwise.store import migrate
 from pushwise.store.queue import ClaimedDelivery
-from pushwise.store.schema import deliveries, devices, users
+from pushwise.store.schema import devices, users
 
 TEMPLATE = {
     "locales": {
@@ -95,33 +94,6 @@ async def personalise_app(http: httpx.AsyncClient, headers: dict[str, str], coun
         ]
         for half in (events[:1000], events[1000:]):
             (await http.post("/v1/events", json={"events": half}, headers=headers)).raise_for_status()
-
-
-async def one_round(
-    services: Services, worker: DeliveryWorker, http: httpx.AsyncClient, headers: dict[str, str], body: dict
-) -> tuple[float, float]:
-    running = asyncio.create_task(worker.run())
-    began, cpu_began = time.perf_counter(), time.process_time()
-    accepted = (await http.post("/v1/notifications", json=body, headers=headers)).json()
-    pending = select(func.count()).where(
-        deliveries.c.notification_id == accepted["id"], deliveries.c.state.in_(PENDING)
-    )
-    while True:
-        async with services.db.read.connect() as conn:
-            if not await conn.scalar(pending):
-                break
-        await asyncio.sleep(0.02)
-    elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu_began
-    await worker.stop()
-    await running
-    async with services.db.read.connect() as conn:
-        delivered = await conn.scalar(
-            select(func.count()).where(
-                deliveries.c.notification_id == accepted["id"], deliveries.c.state == "delivered"
-            )
-        )
-    assert delivered == accepted["recipients"], (delivered, accepted["recipients"])
-    return float(accepted["recipients"]) / elapsed, cpu / accepted["recipients"] * 1e6
 
 
 async def renderer_alone(

@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import func, insert, select
@@ -138,13 +139,19 @@ async def gate_alone(services: Services, app_id: str, batches: int = 100) -> flo
     return (time.perf_counter() - began) / (batches * size) * 1e6
 
 
+PROMOTION = {"to": {"all": True}, "content": {"title": "Sale", "body": "Boots"}, "category": "promotions"}
+
+
 async def one_round(
-    services: Services, worker: DeliveryWorker, http: httpx.AsyncClient, headers: dict[str, str]
+    services: Services,
+    worker: DeliveryWorker,
+    http: httpx.AsyncClient,
+    headers: dict[str, str],
+    body: Mapping[str, Any] = PROMOTION,
 ) -> tuple[float, float]:
     """Deliveries per second from acceptance to the last outcome, and this process's CPU µs per
     delivery (every thread: API, workers, SQLite; the simulator runs apart). On a shared machine the
     CPU cost holds where the rate drifts with the neighbours' load."""
-    body = {"to": {"all": True}, "content": {"title": "Sale", "body": "Boots"}, "category": "promotions"}
     running = asyncio.create_task(worker.run())
     began, cpu_began = time.perf_counter(), time.process_time()
     accepted = (await http.post("/v1/notifications", json=body, headers=headers)).json()
